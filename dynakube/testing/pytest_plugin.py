@@ -1,0 +1,1 @@
+"""pytest fixtures backed by the embedded API server (being written)."""
