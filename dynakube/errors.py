@@ -37,6 +37,9 @@ __all__ = [
     "ValidationError",
     "ApplyError",
     "error_from_response",
+    "DynakubeWarning",
+    "ServerWarning",
+    "InsecureTLSWarning",
 ]
 
 _MAX_TEXT = 500
@@ -46,8 +49,20 @@ class DynakubeError(Exception):
     """Root of every exception dynakube raises."""
 
 
+class DynakubeWarning(UserWarning):
+    """Root of the warnings dynakube emits (filter them with this class)."""
+
+
+class ServerWarning(DynakubeWarning):
+    """A ``Warning`` header from the API server (deprecations, unknown fields...)."""
+
+
+class InsecureTLSWarning(DynakubeWarning):
+    """TLS verification is off (``insecure-skip-tls-verify``)."""
+
+
 class ConfigError(DynakubeError):
-    """A kubeconfig or in-cluster configuration that cannot be used; the message says what to fix."""
+    """A kubeconfig or in-cluster configuration that cannot be used; says what to fix."""
 
 
 class TransportError(DynakubeError):
@@ -62,7 +77,7 @@ class InvalidArgumentError(DynakubeError, ValueError):
 
 
 class ApiError(DynakubeError):
-    """The server answered with an error status; ``status`` is its ``Status`` body (or a stand-in)."""
+    """The server answered with an error; ``status`` is its ``Status`` body (or a stand-in)."""
 
     def __init__(self, code: int, status: Mapping[str, Any], *, text: str | None = None):
         self.code = code

@@ -115,7 +115,9 @@ def encode_body(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def query_pairs(params: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
+def query_pairs(
+    params: Mapping[str, Any] | Iterable[tuple[str, Any]],
+) -> tuple[tuple[str, str], ...]:
     """Drop ``None`` values and render booleans as the API expects (``true``/``false``)."""
     items = params.items() if isinstance(params, Mapping) else params
     out: list[tuple[str, str]] = []
