@@ -327,14 +327,18 @@ class Transport:
         if not value:
             return
         for text in parse_warning_header(value):
-            with self._warned_lock:
-                if text in self._warned:
-                    continue
-                self._warned.add(text)
-            if self._warning_handler is not None:
-                self._warning_handler(text)
-            else:
-                warnings.warn(text, ServerWarning, stacklevel=4)
+            self.warn(text, stacklevel=5)
+
+    def warn(self, text: str, *, stacklevel: int = 3) -> None:
+        """Surface a server warning once per transport (to the handler, else ``warnings``)."""
+        with self._warned_lock:
+            if text in self._warned:
+                return
+            self._warned.add(text)
+        if self._warning_handler is not None:
+            self._warning_handler(text)
+        else:
+            warnings.warn(text, ServerWarning, stacklevel=stacklevel)
 
     def close(self) -> None:
         self._session.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +46,11 @@ def shared_api() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared/k8s-api is not present (a fresh clone has none)")
     return SHARED
+
+
+@pytest.fixture
+def kube_server_factory() -> Any:
+    """``with kube_server_factory(openapi_v3=False) as server:`` — a server with switches."""
+    from dynakube.testing import ApiServer
+
+    return ApiServer

@@ -1,0 +1,474 @@
+"""The verbs of the embedded server on single objects: create, get, replace, patch, delete.
+
+:class:`Api` holds the server state (store, served kinds, switches) and implements what
+kube-apiserver does per verb, raising :class:`~.status.StatusError` for every refusal. HTTP
+parsing lives in :mod:`.server`; lists and watches in :mod:`.listing`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import validating
+from .kinds import KindSpec, apply_builtin_defaults
+from .objects import (
+    Obj,
+    check_type_meta,
+    decode_body,
+    deep_copy,
+    for_version,
+    generate_name,
+    has_generation,
+    has_status_subresource,
+    new_uid,
+    now_rfc3339,
+    qualified_resource,
+    spec_changed,
+    validate_name,
+)
+from .resources import ResourceTable, bucket_name
+from .status import (
+    StatusError,
+    already_exists,
+    bad_request,
+    cause,
+    conflict,
+    forbidden,
+    invalid,
+    not_found,
+    status_body,
+    success_body,
+)
+from .storage import Store, object_key
+
+__all__ = ["Api", "Call", "Reply", "Options"]
+
+_RETURNS_DELETED = {("", "Pod"), ("", "Namespace"), ("", "Service"),
+                    ("apiextensions.k8s.io", "CustomResourceDefinition")}
+_NAMESPACES = next(k for k in __import__("dynakube.testing.kinds", fromlist=["BUILTIN_KINDS"])
+                   .BUILTIN_KINDS if k.kind == "Namespace")
+
+
+@dataclass
+class Options:
+    """Switches that make the server behave like an older one (see issue 9)."""
+
+    aggregated_discovery: str | None = "v2"
+    openapi_v3: bool = True
+    watch_list: bool = True
+    server_side_apply: bool = True
+    bookmark_interval: float = 60.0
+
+
+@dataclass
+class Call:
+    """One parsed API request on a resource."""
+
+    method: str
+    spec: KindSpec
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    user_agent: str = ""
+    accept: str = "application/json"
+    content_type: str = "application/json"
+
+    def flag(self, key: str) -> bool:
+        return self.query.get(key, "").lower() in ("true", "1")
+
+    @property
+    def dry_run(self) -> bool:
+        return self.query.get("dryRun") == "All"
+
+    @property
+    def manager(self) -> str:
+        explicit = self.query.get("fieldManager")
+        if explicit:
+            return explicit
+        agent = self.user_agent.split("/")[0] if self.user_agent else ""
+        return agent or "unknown"
+
+
+@dataclass
+class Reply:
+    """An answer: JSON ``body`` (or a stream) with ``code`` and extra headers."""
+
+    code: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    stream: Any = None
+
+
+class Api:
+    """Server state and the single-object verbs."""
+
+    def __init__(self, store: Store, table: ResourceTable, options: Options):
+        self.store = store
+        self.table = table
+        self.options = options
+        self.write_lock = threading.RLock()
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def bucket(self, spec: KindSpec) -> str:
+        return bucket_name(spec)
+
+    def current(self, call: Call) -> Obj:
+        obj = self.store.get(self.bucket(call.spec), object_key(call.namespace, call.name or ""))
+        if obj is None:
+            raise not_found(call.spec.plural, call.name or "", call.spec.group)
+        return obj
+
+    def namespace_obj(self, name: str) -> Obj | None:
+        return self.store.get(bucket_name(_NAMESPACES), object_key(None, name))
+
+    def _check_namespace(self, call: Call, name: str) -> None:
+        if not call.spec.namespaced or call.namespace is None:
+            return
+        ns = self.namespace_obj(call.namespace)
+        if ns is None:
+            raise not_found("namespaces", call.namespace)
+        if ns.get("metadata", {}).get("deletionTimestamp"):
+            raise forbidden(
+                f'{qualified_resource(call.spec)} "{name}" is forbidden: unable to create new '
+                f"content in namespace {call.namespace} because it is being terminated",
+                {"name": name, "kind": call.spec.plural, "causes": [cause(
+                    "metadata.namespace", "NamespaceTerminating",
+                    f"namespace {call.namespace} is being terminated")]})
+
+    def render(self, obj: Obj, spec: KindSpec) -> Obj:
+        return for_version(obj, spec)
+
+    def _finish(self, call: Call, reply: Reply) -> Reply:
+        warning = call.spec.warning()
+        if warning:
+            reply.warnings.insert(0, warning)
+        return reply
+
+    # -- create --------------------------------------------------------------------------
+
+    def create(self, call: Call, obj: Obj | None = None) -> Reply:
+        spec = call.spec
+        raw = call.body
+        if obj is None:
+            obj = decode_body(raw, spec)
+            check_type_meta(obj, spec, raw)
+        warnings = validating.check_fields(obj, spec, call.query.get("fieldValidation"), self)
+        meta = obj["metadata"]
+        body_ns = meta.get("namespace")
+        if spec.namespaced:
+            if body_ns and call.namespace and body_ns != call.namespace:
+                raise bad_request("the namespace of the provided object does not match the "
+                                  "namespace sent on the request")
+            meta["namespace"] = call.namespace
+        else:
+            meta.pop("namespace", None)
+        generated = False
+        if not meta.get("name") and meta.get("generateName"):
+            validate_name(spec, str(meta["generateName"]) + "x", generated=True)
+            meta["name"] = generate_name(str(meta["generateName"]))
+            generated = True
+        validate_name(spec, meta.get("name"))
+        name = meta["name"]
+        with self.write_lock:
+            self._check_namespace(call, name)
+            key = object_key(call.namespace if spec.namespaced else None, name)
+            bucket = self.bucket(spec)
+            if self.store.get(bucket, key) is not None:
+                if generated:
+                    meta["name"] = generate_name(str(meta["generateName"]))
+                    key = object_key(call.namespace if spec.namespaced else None, meta["name"])
+                if self.store.get(bucket, key) is not None:
+                    raise already_exists(spec.plural, name, spec.group)
+            for drop in ("uid", "resourceVersion", "deletionTimestamp",
+                         "deletionGracePeriodSeconds", "generation", "selfLink"):
+                meta.pop(drop, None)
+            if has_status_subresource(spec):
+                obj.pop("status", None)
+            if not spec.is_custom:
+                apply_builtin_defaults(obj)
+            obj = validating.admit(obj, None, spec, self)
+            meta = obj["metadata"]
+            meta["uid"] = new_uid()
+            meta["creationTimestamp"] = now_rfc3339()
+            if has_generation(spec):
+                meta["generation"] = 1
+            validating.manage_fields(None, obj, spec, call, "Update")
+            hook = validating.before_create(obj, spec, self, call)
+            if call.dry_run:
+                return self._finish(call, Reply(201, self.render(obj, spec), warnings=warnings))
+            meta["resourceVersion"] = str(self.store.next_rv())
+            self.store.put(bucket, key, obj)
+            if hook is not None:
+                hook()
+        return self._finish(call, Reply(201, self.render(obj, spec), warnings=warnings))
+
+    # -- get -----------------------------------------------------------------------------
+
+    def get(self, call: Call) -> Reply:
+        obj = self.current(call)
+        return self._finish(call, Reply(200, self.render(obj, call.spec)))
+
+    # -- update --------------------------------------------------------------------------
+
+    def update(self, call: Call) -> Reply:
+        spec = call.spec
+        new = decode_body(call.body, spec)
+        check_type_meta(new, spec, call.body)
+        return self.write(call, new, operation="Update")
+
+    def write(self, call: Call, new: Obj, *, operation: str, old: Obj | None = None,
+              warnings: list[str] | None = None, created_code: int = 201) -> Reply:
+        """Store ``new`` as the next state of ``call``'s object (PUT and PATCH end here)."""
+        spec = call.spec
+        meta = new.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise bad_request("metadata must be an object")
+        body_name = meta.get("name")
+        if body_name and body_name != call.name:
+            raise bad_request(f"the name of the object ({body_name}) does not match the name on "
+                              f"the URL ({call.name})")
+        if spec.namespaced and meta.get("namespace") and meta["namespace"] != call.namespace:
+            raise bad_request("the namespace of the provided object does not match the "
+                              "namespace sent on the request")
+        field_warnings = warnings if warnings is not None else validating.check_fields(
+            new, spec, call.query.get("fieldValidation"), self)
+        with self.write_lock:
+            bucket = self.bucket(spec)
+            key = object_key(call.namespace if spec.namespaced else None, call.name or "")
+            current = self.store.get(bucket, key)
+            if current is None:
+                raise not_found(spec.plural, call.name or "", spec.group)
+            wanted_rv = meta.get("resourceVersion")
+            if wanted_rv and wanted_rv != current["metadata"].get("resourceVersion"):
+                raise conflict(spec.plural, call.name or "", "the object has been modified; "
+                               "please apply your changes to the latest version and try again",
+                               spec.group)
+            merged = self._carry_over(current, new, spec, call.subresource)
+            merged = validating.admit(merged, current, spec, self)
+            if has_generation(spec):
+                gen = int(current["metadata"].get("generation") or 1)
+                merged["metadata"]["generation"] = gen + 1 if spec_changed(current, merged) \
+                    else gen
+            validating.manage_fields(current, merged, spec, call, operation)
+            if _same(current, merged):
+                return self._finish(call, Reply(200, self.render(current, spec),
+                                                warnings=field_warnings))
+            hook = validating.before_update(merged, current, spec, self, call)
+            m = merged["metadata"]
+            if m.get("deletionTimestamp") and not m.get("finalizers"):
+                if call.dry_run:
+                    return self._finish(call, Reply(200, self.render(merged, spec)))
+                m["resourceVersion"] = str(self.store.next_rv())
+                self.remove(spec, key, merged)
+                return self._finish(call, Reply(200, self.render(merged, spec),
+                                                warnings=field_warnings))
+            if call.dry_run:
+                return self._finish(call, Reply(200, self.render(merged, spec),
+                                                warnings=field_warnings))
+            m["resourceVersion"] = str(self.store.next_rv())
+            self.store.put(bucket, key, merged)
+            if hook is not None:
+                hook()
+        return self._finish(call, Reply(200, self.render(merged, spec), warnings=field_warnings))
+
+    def _carry_over(self, current: Obj, new: Obj, spec: KindSpec, sub: str | None) -> Obj:
+        """What the server keeps from the stored object whatever the client sends."""
+        if sub == "status":
+            merged = deep_copy(current)
+            if "status" in new:
+                merged["status"] = new["status"]
+            else:
+                merged.pop("status", None)
+            return merged
+        merged = deep_copy(new)
+        meta = merged["metadata"]
+        old_meta = current["metadata"]
+        for keep in ("uid", "creationTimestamp", "name", "namespace", "deletionTimestamp",
+                     "deletionGracePeriodSeconds", "generation"):
+            if keep in old_meta:
+                meta[keep] = old_meta[keep]
+            else:
+                meta.pop(keep, None)
+        meta.pop("resourceVersion", None)
+        meta["resourceVersion"] = old_meta.get("resourceVersion")
+        if "generateName" in old_meta and "generateName" not in meta:
+            pass
+        if old_meta.get("deletionTimestamp"):
+            added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
+            if added:
+                raise invalid(spec.kind, str(old_meta.get("name")), [cause(
+                    "metadata.finalizers", "FieldValueForbidden",
+                    "Forbidden: no new finalizers can be added if the object is being deleted, "
+                    f"found new finalizers {sorted(added)!r}".replace("'", '"'))], spec.group)
+        if has_status_subresource(spec):
+            if "status" in current:
+                merged["status"] = current["status"]
+            else:
+                merged.pop("status", None)
+        return merged
+
+    # -- delete --------------------------------------------------------------------------
+
+    def delete_options(self, call: Call) -> dict[str, Any]:
+        opts: dict[str, Any] = {}
+        if call.body and call.body.strip():
+            decoded = decode_body(call.body, call.spec)
+            opts.update(decoded)
+        if "propagationPolicy" in call.query:
+            opts["propagationPolicy"] = call.query["propagationPolicy"]
+        if "gracePeriodSeconds" in call.query:
+            try:
+                opts["gracePeriodSeconds"] = int(call.query["gracePeriodSeconds"])
+            except ValueError:
+                raise bad_request(f"strconv.ParseInt: parsing "
+                                  f"\"{call.query['gracePeriodSeconds']}\": invalid syntax"
+                                  ) from None
+        if call.query.get("dryRun") == "All":
+            opts["dryRun"] = ["All"]
+        policy = opts.get("propagationPolicy")
+        if policy not in (None, "Orphan", "Background", "Foreground"):
+            raise invalid("DeleteOptions", "", [cause(
+                "propagationPolicy", "FieldValueNotSupported",
+                f'Unsupported value: "{policy}": supported values: "Foreground", '
+                '"Background", "Orphan", "nil"')], "meta.k8s.io")
+        return opts
+
+    def delete(self, call: Call, opts: dict[str, Any] | None = None) -> Reply:
+        spec = call.spec
+        if opts is None:
+            opts = self.delete_options(call)
+        dry = "All" in (opts.get("dryRun") or [])
+        with self.write_lock:
+            bucket = self.bucket(spec)
+            key = object_key(call.namespace if spec.namespaced else None, call.name or "")
+            current = self.store.get(bucket, key)
+            if current is None:
+                raise not_found(spec.plural, call.name or "", spec.group)
+            meta = current["metadata"]
+            pre = opts.get("preconditions") or {}
+            if pre.get("uid") and pre["uid"] != meta.get("uid"):
+                raise conflict(spec.kind, call.name or "",
+                               f"the UID in the precondition ({pre['uid']}) does not match the "
+                               f"UID in record ({meta.get('uid')}). The object might have been "
+                               "deleted and then recreated", "")
+            if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
+                raise conflict(spec.kind, call.name or "",
+                               f"the ResourceVersion in the precondition "
+                               f"({pre['resourceVersion']}) does not match the ResourceVersion in "
+                               f"record ({meta.get('resourceVersion')}). The object might have "
+                               "been modified", "")
+            if meta.get("deletionTimestamp"):
+                return self._finish(call, Reply(200, self.render(current, spec)))
+            finalizers = list(meta.get("finalizers") or [])
+            policy = opts.get("propagationPolicy")
+            if policy == "Foreground" and self._has_dependents(meta.get("uid")):
+                finalizers.append("foregroundDeletion")
+            elif policy == "Orphan" and self._has_dependents(meta.get("uid")):
+                finalizers.append("orphan")
+            hook = validating.before_delete(current, spec, self, call)
+            if finalizers or hook is not None:
+                updated = deep_copy(current)
+                um = updated["metadata"]
+                um["deletionTimestamp"] = now_rfc3339()
+                um["deletionGracePeriodSeconds"] = 0
+                if finalizers:
+                    um["finalizers"] = finalizers
+                if has_generation(spec):
+                    um["generation"] = int(um.get("generation") or 1) + 1
+                if dry:
+                    return self._finish(call, Reply(200, self.render(updated, spec)))
+                um["resourceVersion"] = str(self.store.next_rv())
+                self.store.put(bucket, key, updated)
+                if hook is not None:
+                    hook()
+                    updated = self.store.get(bucket, key) or updated
+                if not finalizers and self.store.get(bucket, key) is not None:
+                    final = deep_copy(updated)
+                    final["metadata"]["resourceVersion"] = str(self.store.next_rv())
+                    self.remove(spec, key, final)
+                return self._finish(call, Reply(200, self.render(updated, spec)))
+            if dry:
+                return self._finish(call, Reply(200, self._deleted_reply(current, spec)))
+            final = deep_copy(current)
+            final["metadata"]["resourceVersion"] = str(self.store.next_rv())
+            self.remove(spec, key, final, orphan=policy == "Orphan")
+        return self._finish(call, Reply(200, self._deleted_reply(current, spec)))
+
+    def _deleted_reply(self, obj: Obj, spec: KindSpec) -> Obj:
+        if spec.is_custom or (spec.group, spec.kind) in _RETURNS_DELETED:
+            return self.render(obj, spec)
+        meta = obj["metadata"]
+        details: dict[str, Any] = {"name": meta.get("name")}
+        if spec.group:
+            details["group"] = spec.group
+        details["kind"] = spec.plural
+        details["uid"] = meta.get("uid")
+        return success_body(details)
+
+    def remove(self, spec: KindSpec, key: str, final: Obj, *, orphan: bool = False) -> None:
+        """Take an object out of storage for good (under ``write_lock``), then cascade."""
+        self.store.delete(self.bucket(spec), key, final)
+        uid = final["metadata"].get("uid")
+        if not orphan:
+            self._collect_dependents(uid)
+        validating.after_remove(final, spec, self)
+
+    # -- owner references (a tiny garbage collector) -------------------------------------
+
+    def _dependents(self, uid: Any) -> list[tuple[KindSpec, str, Obj]]:
+        if not uid:
+            return []
+        found = []
+        for spec in self.table.all():
+            if spec is not self.table.storage_spec(spec):
+                continue
+            items, _ = self.store.snapshot_items(self.bucket(spec))
+            for obj in items:
+                refs = obj.get("metadata", {}).get("ownerReferences") or []
+                if any(isinstance(r, dict) and r.get("uid") == uid for r in refs):
+                    meta = obj["metadata"]
+                    found.append((spec, object_key(meta.get("namespace") if spec.namespaced
+                                                   else None, meta.get("name", "")), obj))
+        return found
+
+    def _has_dependents(self, uid: Any) -> bool:
+        return bool(self._dependents(uid))
+
+    def _collect_dependents(self, uid: Any) -> None:
+        for spec, key, obj in self._dependents(uid):
+            if self.store.get(self.bucket(spec), key) is None:
+                continue
+            meta = obj["metadata"]
+            if meta.get("finalizers"):
+                if not meta.get("deletionTimestamp"):
+                    updated = deep_copy(obj)
+                    updated["metadata"]["deletionTimestamp"] = now_rfc3339()
+                    updated["metadata"]["deletionGracePeriodSeconds"] = 0
+                    updated["metadata"]["resourceVersion"] = str(self.store.next_rv())
+                    self.store.put(self.bucket(spec), key, updated)
+                continue
+            final = deep_copy(obj)
+            final["metadata"]["resourceVersion"] = str(self.store.next_rv())
+            self.remove(spec, key, final)
+
+    def error_status(self, code: int, reason: str, message: str) -> StatusError:
+        return StatusError(code, status_body(code, reason, message))
+
+
+def _same(old: Obj, new: Obj) -> bool:
+    """A no-op write (the real server does not bump resourceVersion for it)."""
+    a = {k: v for k, v in old.items() if k != "metadata"}
+    b = {k: v for k, v in new.items() if k != "metadata"}
+    if a != b:
+        return False
+    ma = {k: v for k, v in old["metadata"].items() if k not in ("managedFields",)}
+    mb = {k: v for k, v in new["metadata"].items() if k not in ("managedFields",)}
+    return ma == mb

@@ -1,0 +1,311 @@
+"""In-memory object storage for the embedded API server: versions, history, watchers.
+
+It plays etcd plus the watch cache: one cluster-wide ``resourceVersion`` counter, objects kept
+per resource in key order (so a list with ``limit`` walks a slice instead of copying the world),
+old versions kept until compaction (so ``continue`` tokens read a consistent snapshot), a
+bounded event history to resume watches from, and fan-out of new events to open watches.
+Objects handed in are owned by the store afterwards and never mutated.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Event", "Bucket", "Store", "Watcher", "TooOld", "object_key"]
+
+Obj = dict[str, Any]
+
+
+class TooOld(Exception):
+    """The requested resourceVersion has been compacted away; ``oldest`` is the oldest kept."""
+
+    def __init__(self, requested: int, oldest: int):
+        self.requested = requested
+        self.oldest = oldest
+        super().__init__(f"too old resource version: {requested} ({oldest})")
+
+
+def object_key(namespace: str | None, name: str) -> str:
+    """The storage key: ``/ns/name`` for namespaced objects, ``/name`` otherwise."""
+    return f"/{namespace}/{name}" if namespace else f"/{name}"
+
+
+@dataclass
+class Event:
+    """One change: ``type`` is ADDED, MODIFIED or DELETED; ``old`` is the previous state."""
+
+    rv: int
+    type: str
+    bucket: str
+    key: str
+    obj: Obj
+    old: Obj | None = None
+
+
+@dataclass
+class Bucket:
+    """All objects of one resource (``group/plural``), across versions and namespaces."""
+
+    name: str
+    keys: list[str] = field(default_factory=list)  # sorted; includes tombstones until compacted
+    versions: dict[str, list[tuple[int, Obj | None]]] = field(default_factory=dict)
+    live: int = 0
+    tombstones: int = 0
+
+    def current(self, key: str) -> Obj | None:
+        vers = self.versions.get(key)
+        return vers[-1][1] if vers else None
+
+    def at(self, key: str, rv: int) -> Obj | None:
+        for version, obj in reversed(self.versions.get(key, ())):
+            if version <= rv:
+                return obj
+        return None
+
+    def range(self, prefix: str) -> tuple[int, int]:
+        """Index range of keys under ``prefix`` (``""`` for all, ``/ns`` for a namespace)."""
+        if not prefix:
+            return 0, len(self.keys)
+        lo = bisect.bisect_left(self.keys, prefix + "/")
+        hi = bisect.bisect_left(self.keys, prefix + "0")  # "0" sorts right after "/"
+        return lo, hi
+
+
+class Watcher:
+    """An open watch: events for one bucket arrive on ``queue`` (``None`` means closed)."""
+
+    def __init__(self, bucket: str, accept: Callable[[Event], bool]):
+        self.bucket = bucket
+        self.accept = accept
+        self.queue: queue.Queue[Event | None] = queue.Queue()
+        self.closed = threading.Event()
+
+    def close(self) -> None:
+        if not self.closed.is_set():
+            self.closed.set()
+            self.queue.put(None)
+
+
+class Store:
+    """Thread-safe versioned object store; every method takes the one lock briefly."""
+
+    def __init__(self, history_size: int = 10_000):
+        self.lock = threading.RLock()
+        self.history_size = max(1, history_size)
+        self.rv = 1
+        self.compacted = 0  # newest revision no longer readable from history
+        self.history: collections.deque[Event] = collections.deque()
+        self.buckets: dict[str, Bucket] = {}
+        self.watchers: set[Watcher] = set()
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def bucket(self, name: str) -> Bucket:
+        with self.lock:
+            b = self.buckets.get(name)
+            if b is None:
+                b = self.buckets[name] = Bucket(name)
+            return b
+
+    def get(self, bucket: str, key: str) -> Obj | None:
+        with self.lock:
+            b = self.buckets.get(bucket)
+            return b.current(key) if b else None
+
+    def count(self, bucket: str) -> int:
+        with self.lock:
+            b = self.buckets.get(bucket)
+            return b.live if b else 0
+
+    def check_readable(self, rv: int) -> None:
+        """Raise :class:`TooOld` when the state at ``rv`` can no longer be reconstructed."""
+        if rv < self.compacted:
+            raise TooOld(rv, self.compacted)
+
+    def page(self, bucket: str, prefix: str, *, rv: int | None, start: str | None,
+             limit: int | None, accept: Callable[[Obj], bool] | None = None,
+             ) -> tuple[list[Obj], str | None, int | None, int]:
+        """A consistent page: ``(items, last_key_if_more, remaining_or_None, snapshot_rv)``.
+
+        ``rv`` None reads the newest state. ``start`` is the first key to consider (inclusive).
+        ``remaining`` is only counted when nothing filters the items (as the real server does).
+        """
+        with self.lock:
+            snapshot = self.rv if rv is None else rv
+            if rv is not None:
+                self.check_readable(rv)
+            b = self.buckets.get(bucket)
+            if b is None:
+                return [], None, None, snapshot
+            lo, hi = b.range(prefix)
+            if start is not None:
+                lo = max(lo, bisect.bisect_left(b.keys, start, lo, hi))
+            current = rv is None or rv >= self.rv
+            items: list[Obj] = []
+            i = lo
+            while i < hi:
+                key = b.keys[i]
+                obj = b.current(key) if current else b.at(key, snapshot)
+                i += 1
+                if obj is None or (accept is not None and not accept(obj)):
+                    continue
+                items.append(obj)
+                if limit and len(items) >= limit:
+                    break
+            more = None
+            remaining: int | None = None
+            if limit and len(items) >= limit and i < hi:
+                if any(self._visible(b, b.keys[j], current, snapshot, accept)
+                       for j in self._scan(i, hi)):
+                    more = b.keys[i - 1]
+                    if accept is None:
+                        if current and b.tombstones == 0:
+                            remaining = hi - i
+                        else:
+                            remaining = sum(1 for j in range(i, hi)
+                                            if self._visible(b, b.keys[j], current, snapshot, None))
+            return items, more, remaining, snapshot
+
+    @staticmethod
+    def _scan(i: int, hi: int) -> Iterator[int]:
+        return iter(range(i, hi))
+
+    @staticmethod
+    def _visible(b: Bucket, key: str, current: bool, snapshot: int,
+                 accept: Callable[[Obj], bool] | None) -> bool:
+        obj = b.current(key) if current else b.at(key, snapshot)
+        return obj is not None and (accept is None or accept(obj))
+
+    # -- writes --------------------------------------------------------------------------
+
+    def next_rv(self) -> int:
+        """Reserve the revision the next write will get (call under ``lock``)."""
+        return self.rv + 1
+
+    def put(self, bucket: str, key: str, obj: Obj, *, event_type: str | None = None) -> Event:
+        """Store ``obj`` (its metadata.resourceVersion must already be ``next_rv()``)."""
+        with self.lock:
+            b = self.bucket(bucket)
+            self.rv += 1
+            vers = b.versions.get(key)
+            old = vers[-1][1] if vers else None
+            if vers is None:
+                vers = b.versions[key] = []
+                bisect.insort(b.keys, key)
+            elif old is None:
+                b.tombstones -= 1
+            if old is None:
+                b.live += 1
+            vers.append((self.rv, obj))
+            kind = event_type or ("ADDED" if old is None else "MODIFIED")
+            return self._record(Event(self.rv, kind, bucket, key, obj, old))
+
+    def delete(self, bucket: str, key: str, final: Obj) -> Event:
+        """Remove the object; ``final`` (with the new resourceVersion) goes to watchers."""
+        with self.lock:
+            b = self.bucket(bucket)
+            old = b.current(key)
+            self.rv += 1
+            b.versions.setdefault(key, []).append((self.rv, None))
+            b.live -= 1
+            b.tombstones += 1
+            return self._record(Event(self.rv, "DELETED", bucket, key, final, old))
+
+    def drop_bucket(self, bucket: str) -> None:
+        """Forget a resource entirely (its CRD is gone); watchers of it are closed."""
+        with self.lock:
+            self.buckets.pop(bucket, None)
+            for w in [w for w in self.watchers if w.bucket == bucket]:
+                w.close()
+                self.watchers.discard(w)
+
+    def _record(self, event: Event) -> Event:
+        self.history.append(event)
+        while len(self.history) > self.history_size:
+            self._forget(self.history.popleft())
+        for w in list(self.watchers):
+            if w.bucket == event.bucket and not w.closed.is_set() and w.accept(event):
+                w.queue.put(event)
+        return event
+
+    def _forget(self, event: Event) -> None:
+        self.compacted = max(self.compacted, event.rv)
+        b = self.buckets.get(event.bucket)
+        if b is None:
+            return
+        vers = b.versions.get(event.key)
+        if not vers:
+            return
+        # keep the newest version at or before the compaction point, and everything after it
+        keep_from = 0
+        for idx, (rv, _) in enumerate(vers):
+            if rv <= self.compacted:
+                keep_from = idx
+        del vers[:keep_from]
+        if len(vers) == 1 and vers[0][1] is None and vers[0][0] <= self.compacted:
+            del b.versions[event.key]
+            idx = bisect.bisect_left(b.keys, event.key)
+            if idx < len(b.keys) and b.keys[idx] == event.key:
+                del b.keys[idx]
+            b.tombstones -= 1
+
+    def compact(self) -> None:
+        """Forget all history now: resuming from any older resourceVersion gets ``410``."""
+        with self.lock:
+            while self.history:
+                self._forget(self.history.popleft())
+            self.compacted = self.rv
+
+    # -- watch ---------------------------------------------------------------------------
+
+    def watch(self, bucket: str, since: int | None, accept: Callable[[Event], bool],
+              ) -> tuple[Watcher, list[Event]]:
+        """Open a watch; returns it with the history after ``since`` (None: nothing past).
+
+        Raises :class:`TooOld` when events after ``since`` were compacted away.
+        """
+        with self.lock:
+            backlog: list[Event] = []
+            if since is not None and since < self.rv:
+                self.check_readable(since)
+                idx = self._history_index(since)
+                backlog = [e for e in list(self.history)[idx:]
+                           if e.bucket == bucket and accept(e)]
+            w = Watcher(bucket, accept)
+            self.watchers.add(w)
+            return w, backlog
+
+    def _history_index(self, since: int) -> int:
+        lo, hi = 0, len(self.history)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.history[mid].rv <= since:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def unwatch(self, watcher: Watcher) -> None:
+        with self.lock:
+            self.watchers.discard(watcher)
+        watcher.close()
+
+    def close_watches(self) -> int:
+        """Close every open watch now (their streams end); returns how many."""
+        with self.lock:
+            open_now = list(self.watchers)
+            self.watchers.clear()
+        for w in open_now:
+            w.close()
+        return len(open_now)
+
+    def snapshot_items(self, bucket: str, prefix: str = "") -> tuple[list[Obj], int]:
+        """Every live object under ``prefix`` and the revision they were read at."""
+        items, _, _, rv = self.page(bucket, prefix, rv=None, start=None, limit=None)
+        return items, rv

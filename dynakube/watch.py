@@ -1,0 +1,412 @@
+"""Watches that never lose an event: decoding, resuming, bookmarks and prompt stopping.
+
+A Kubernetes watch is a long HTTP response of newline-delimited JSON events. Servers end it
+at their ``timeoutSeconds``, proxies drop it, compaction expires its resourceVersion. This
+module turns that into one iterator: :class:`Watch` resumes from the last resourceVersion it
+saw (bookmarks included) with exponential backoff and jitter, so it never re-delivers nor
+skips an event; a ``410``/``Expired`` is raised as :class:`~dynakube.errors.GoneError`,
+because only a relist (the informer's job) can recover from it.
+
+The decoding is pure (:func:`decode_event`, :class:`WatchDecoder`) and unit-tested alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .errors import (
+    ApiError,
+    GoneError,
+    InvalidArgumentError,
+    ServerError,
+    TooManyRequestsError,
+    TransportError,
+    error_from_response,
+)
+from .request import ApiRequest, query_pairs
+
+__all__ = [
+    "INITIAL_EVENTS_END",
+    "Backoff",
+    "Watch",
+    "WatchDecoder",
+    "WatchEvent",
+    "decode_event",
+    "object_key",
+]
+
+log = logging.getLogger(__name__)
+
+#: The annotation on the BOOKMARK that ends the initial events of a streaming watch-list.
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+_EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
+# Errors worth waiting out and retrying; anything else is the caller's to see.
+_RETRYABLE = (TransportError, TooManyRequestsError, ServerError)
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One watch event: ``type`` is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR."""
+
+    type: str
+    object: dict[str, Any]
+
+    @property
+    def resource_version(self) -> str | None:
+        """The object's ``metadata.resourceVersion`` (None for ERROR events)."""
+        meta = self.object.get("metadata")
+        rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        return str(rv) if rv else None
+
+    def as_error(self) -> ApiError | None:
+        """For an ERROR event, the matching ``ApiError`` (``GoneError`` for 410/Expired)."""
+        if self.type != "ERROR":
+            return None
+        code = self.object.get("code")
+        return error_from_response(code if isinstance(code, int) else 500, self.object)
+
+
+def object_key(obj: dict[str, Any]) -> str:
+    """``namespace/name`` for namespaced objects, ``name`` for cluster-scoped ones."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not meta.get("name"):
+        raise InvalidArgumentError(f"object has no metadata.name: {str(obj)[:200]}")
+    ns = meta.get("namespace")
+    return f"{ns}/{meta['name']}" if ns else str(meta["name"])
+
+
+def decode_event(line: bytes | str) -> WatchEvent:
+    """Decode one line of a watch stream; an undecodable line is a ``TransportError``.
+
+    ERROR events are returned like any other; :meth:`WatchEvent.as_error` gives the exception.
+    """
+    try:
+        data = json.loads(line)
+    except ValueError as e:
+        raise TransportError(f"undecodable watch event: {line[:200]!r}") from e
+    if not isinstance(data, dict):
+        raise TransportError(f"watch event is not a JSON object: {line[:200]!r}")
+    kind, obj = data.get("type"), data.get("object")
+    if kind not in _EVENT_TYPES or not isinstance(obj, dict):
+        raise TransportError(f"malformed watch event (type {kind!r}): {line[:200]!r}")
+    return WatchEvent(str(kind), obj)
+
+
+class WatchDecoder:
+    """Incremental decoder for raw chunks of a watch stream, split anywhere."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[WatchEvent]:
+        """Events completed by ``chunk``; a partial last line waits for the next chunk."""
+        self._pending += chunk
+        if b"\n" not in chunk:
+            return []
+        *lines, self._pending = self._pending.split(b"\n")
+        return [decode_event(line) for line in lines if line.strip()]
+
+    def finish(self) -> list[WatchEvent]:
+        """At the end of the stream: the last line if it was complete JSON without newline."""
+        rest, self._pending = self._pending, b""
+        return [decode_event(rest)] if rest.strip() else []
+
+
+class Backoff:
+    """Exponential backoff with jitter, reset after a quiet period (client-go's defaults)."""
+
+    def __init__(self, initial: float = 0.8, maximum: float = 30.0, *, factor: float = 2.0,
+                 jitter: float = 1.0, reset_after: float = 120.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 rng: Callable[[], float] = random.random):
+        if initial <= 0 or maximum < initial or factor < 1:
+            raise InvalidArgumentError("backoff needs 0 < initial <= maximum and factor >= 1")
+        self.initial, self.maximum, self.factor = initial, maximum, factor
+        self.jitter, self.reset_after = jitter, reset_after
+        self._clock, self._rng = clock, rng
+        self._current = initial
+        self._last: float | None = None
+
+    def next(self) -> float:
+        """The next delay in seconds: base * (1 + jitter * U[0,1)), base doubling to maximum."""
+        now = self._clock()
+        if self._last is not None and now - self._last > self.reset_after:
+            self._current = self.initial
+        self._last = now
+        base = self._current
+        self._current = min(self._current * self.factor, self.maximum)
+        return min(base * (1.0 + self.jitter * self._rng()), self.maximum * (1.0 + self.jitter))
+
+    def reset(self) -> None:
+        """Back to the initial delay (after a healthy period)."""
+        self._current = self.initial
+        self._last = None
+
+
+class _StreamResponse(Protocol):
+    def iter_lines(self) -> Iterator[bytes]: ...
+    def json(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+class Sender(Protocol):
+    """What a watch needs from ``dynakube.transport.Transport``."""
+
+    def send(self, request: ApiRequest, *, stream: bool = False,
+             read_timeout: float | None = None) -> Any: ...
+
+
+class Watch:
+    """An iterator of :class:`WatchEvent` over one collection that resumes by itself.
+
+    ``path`` is a collection path (``dynakube.request.resource_path``). With no
+    ``resource_version`` the watch starts *now* (the current resourceVersion is read with a
+    one-item list), unless ``send_initial_events`` asks for the current objects first as
+    ADDED events, ended by a BOOKMARK annotated ``k8s.io/initial-events-end``. BOOKMARKs are
+    always requested and advance :attr:`resource_version`; they are yielded only when
+    ``bookmarks`` is true. ``timeout`` bounds the whole watch (the iterator just ends);
+    ``server_timeout`` is the range each request's ``timeoutSeconds`` is drawn from;
+    ``read_timeout`` detects half-dead connections. :meth:`stop` may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        transport: Sender,
+        path: str,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        send_initial_events: bool | None = None,
+        bookmarks: bool = False,
+        timeout: float | None = None,
+        server_timeout: tuple[float, float] = (300.0, 600.0),
+        read_timeout: float = 120.0,
+        backoff: Backoff | None = None,
+    ):
+        if timeout is not None and timeout < 0:
+            raise InvalidArgumentError(f"timeout must be >= 0 seconds, got {timeout}")
+        low, high = server_timeout
+        if not 1 <= low <= high:
+            raise InvalidArgumentError("server_timeout must be (low, high) with 1 <= low <= high")
+        self.transport = transport
+        self.path = path
+        self.resource_version: str | None = resource_version or None
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self.send_initial_events = send_initial_events
+        self.bookmarks = bookmarks
+        self.timeout = timeout
+        self.server_timeout = server_timeout
+        self.read_timeout = read_timeout
+        self.backoff = backoff or Backoff()
+        #: How many watch requests were opened (for tests and diagnostics).
+        self.requests = 0
+        self._start_rv = self.resource_version
+        self._initial_pending = bool(send_initial_events)
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._response: _StreamResponse | None = None
+        self._gen: Iterator[WatchEvent] | None = None
+
+    # -- public ---------------------------------------------------------------------------
+    def __iter__(self) -> Watch:
+        return self
+
+    def __next__(self) -> WatchEvent:
+        if self._gen is None:
+            self._gen = self._run()
+        return next(self._gen)
+
+    def stop(self) -> None:
+        """End the watch promptly, from any thread: the iterator finishes without error."""
+        self._stopped.set()
+        with self._lock:
+            response = self._response
+        if response is not None:
+            try:
+                response.close()
+            except Exception:  # closing a broken connection may fail; it is gone anyway
+                log.debug("closing the watch response failed", exc_info=True)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<Watch {self.path} rv={self.resource_version}>"
+
+    # -- internals ------------------------------------------------------------------------
+    def _remaining(self) -> float | None:
+        return None if self._deadline is None else self._deadline - time.monotonic()
+
+    def _expired(self) -> bool:
+        remaining = self._remaining()
+        return remaining is not None and remaining <= 0
+
+    def _sleep(self, seconds: float) -> bool:
+        """Wait (stoppable, deadline-bounded); False when the watch should end instead."""
+        remaining = self._remaining()
+        if remaining is not None:
+            seconds = min(seconds, max(remaining, 0.0))
+        return not self._stopped.wait(seconds) and not self._expired()
+
+    def _query(self, seconds: int) -> tuple[tuple[str, str], ...]:
+        initial = self._initial_pending
+        return query_pairs([
+            ("watch", True),
+            ("resourceVersion", self._start_rv if initial else self.resource_version),
+            ("labelSelector", self.label_selector),
+            ("fieldSelector", self.field_selector),
+            ("allowWatchBookmarks", True),
+            ("sendInitialEvents", True if initial else None),
+            ("resourceVersionMatch", "NotOlderThan" if initial else None),
+            ("timeoutSeconds", seconds),
+        ])
+
+    def _current_resource_version(self) -> str:
+        request = ApiRequest("GET", self.path, query_pairs([("limit", 1)]))
+        body = self.transport.send(request).json()
+        meta = body.get("metadata") if isinstance(body, dict) else None
+        rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        if not rv:
+            raise TransportError(f"the list of {self.path} has no metadata.resourceVersion")
+        return str(rv)
+
+    def _open(self) -> _StreamResponse | None:
+        """Start one watch request; None when stopped or out of time. Retries what is worth it."""
+        while not self._stopped.is_set() and not self._expired():
+            try:
+                if self.resource_version is None and not self._initial_pending:
+                    self.resource_version = self._start_rv = self._current_resource_version()
+                low, high = self.server_timeout
+                seconds = random.uniform(low, high)
+                remaining = self._remaining()
+                if remaining is not None:
+                    seconds = min(seconds, remaining)
+                request = ApiRequest("GET", self.path, self._query(max(1, int(seconds + 0.999))))
+                read_timeout = self.read_timeout
+                if remaining is not None:
+                    read_timeout = min(read_timeout, remaining + 1.0)
+                self.requests += 1
+                response: _StreamResponse = self.transport.send(
+                    request, stream=True, read_timeout=read_timeout)
+                return response
+            except _RETRYABLE as e:
+                delay = self.backoff.next()
+                log.info("watch %s: %s; retrying in %.2fs", self.path, e, delay)
+                if not self._sleep(delay):
+                    return None
+        return None
+
+    def _run(self) -> Iterator[WatchEvent]:
+        # Objects yielded during the initial events (key -> object), kept only until the
+        # end bookmark: a restart of that phase must not re-deliver nor lose anything.
+        yielded: dict[str, dict[str, Any]] = {}
+        seen: set[str] = set()
+        restarted = False
+        while not self._stopped.is_set() and not self._expired():
+            response = self._open()
+            if response is None:
+                return
+            with self._lock:
+                self._response = response
+            if self._stopped.is_set():
+                response.close()
+                return
+            started, delivered = time.monotonic(), False
+            try:
+                for line in response.iter_lines():
+                    if not line.strip():
+                        continue
+                    event = decode_event(line)
+                    error = event.as_error()
+                    if error is not None:
+                        raise error
+                    delivered = True
+                    if self._initial_pending:
+                        yield from self._initial_event(event, yielded, seen, restarted)
+                        if not self._initial_pending:
+                            yielded, seen, restarted = {}, set(), False
+                    else:
+                        if event.resource_version:
+                            self.resource_version = event.resource_version
+                        if event.type != "BOOKMARK" or self.bookmarks:
+                            yield event
+                    if self._stopped.is_set() or self._expired():
+                        return
+            except GoneError:
+                raise
+            except _RETRYABLE as e:
+                if self._stopped.is_set():
+                    return
+                if isinstance(e, ApiError) and self._initial_pending:
+                    raise  # an ERROR event instead of the initial state: the caller decides
+                if self._initial_pending:
+                    restarted, seen = True, set()
+                delay = self.backoff.next()
+                log.info("watch %s at rv %s broke (%s); resuming in %.2fs", self.path,
+                         self.resource_version, e, delay)
+                if not self._sleep(delay):
+                    return
+                continue
+            finally:
+                with self._lock:
+                    self._response = None
+                response.close()
+            # The server ended the stream (its timeoutSeconds, or a restart): resume.
+            if self._initial_pending:
+                restarted, seen = True, set()
+            if delivered or time.monotonic() - started > 10.0:
+                self.backoff.reset()
+            elif not self._sleep(self.backoff.next()):
+                return
+
+    def _initial_event(self, event: WatchEvent, yielded: dict[str, dict[str, Any]],
+                       seen: set[str], restarted: bool) -> Iterator[WatchEvent]:
+        """One event of the initial-events phase, de-duplicated across restarts of it."""
+        if event.type == "BOOKMARK":
+            annotations = event.object.get("metadata", {}).get("annotations") or {}
+            if annotations.get(INITIAL_EVENTS_END) != "true":
+                return
+            if restarted:  # objects delivered before a restart that are gone now
+                for key in [k for k in yielded if k not in seen]:
+                    yield WatchEvent("DELETED", yielded.pop(key))
+            self._initial_pending = False
+            self.resource_version = event.resource_version or self.resource_version
+            if self.bookmarks:
+                yield event
+            return
+        key = object_key(event.object)
+        seen.add(key)
+        previous = yielded.get(key)
+        yielded[key] = event.object
+        if event.type == "DELETED":
+            yielded.pop(key, None)
+            if previous is not None:
+                yield event
+            return
+        if previous is None:
+            yield WatchEvent("ADDED", event.object)
+            return
+        old_meta, new_meta = previous.get("metadata", {}), event.object.get("metadata", {})
+        if old_meta.get("uid") != new_meta.get("uid"):
+            yield WatchEvent("DELETED", previous)
+            yield WatchEvent("ADDED", event.object)
+        elif old_meta.get("resourceVersion") != new_meta.get("resourceVersion"):
+            yield WatchEvent("MODIFIED", event.object)

@@ -1,0 +1,177 @@
+"""DiskCache: per-server directories, atomic private files, Etags, corrupt files are misses."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from dynakube.cache import CacheEntry, DiskCache, default_cache_base
+from dynakube.errors import InvalidArgumentError
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_round_trip_keeps_body_and_etag(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path / "c")
+    cache.write("discovery/apis.json", b'{"a": 1}', etag='"abc"')
+    entry = cache.read("discovery/apis.json")
+    assert isinstance(entry, CacheEntry)
+    assert entry.body == b'{"a": 1}'
+    assert entry.etag == '"abc"'
+    assert abs(entry.stored_at - time.time()) < 600
+
+
+def test_missing_key_is_none_and_etag_optional(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    assert cache.read("discovery/api.json") is None
+    cache.write("discovery/api.json", b"")
+    entry = cache.read("discovery/api.json")
+    assert entry is not None and entry.body == b"" and entry.etag is None
+
+
+def test_overwrite_replaces_document(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    cache.write("k.json", b"one", etag="1")
+    cache.write("k.json", b"two", etag="2")
+    entry = cache.read("k.json")
+    assert entry is not None and (entry.body, entry.etag) == (b"two", "2")
+    assert [p.name for p in tmp_path.iterdir()] == ["k.json"]  # no temp files left behind
+
+
+def test_permissions_are_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        cache = DiskCache.for_server("https://10.0.0.1:6443", base=tmp_path / "base")
+        cache.write("openapi/apis__apps__v1-x.json", b"{}")
+    finally:
+        os.umask(old)
+    assert cache.directory is not None
+    file = cache.directory / "openapi" / "apis__apps__v1-x.json"
+    assert _mode(file) == 0o600
+    assert _mode(file.parent) == 0o700
+    assert _mode(cache.directory) == 0o700
+    assert _mode(tmp_path / "base") == 0o700
+
+
+def test_one_directory_per_server(tmp_path: Path) -> None:
+    a = DiskCache.for_server("https://10.0.0.1:6443", base=tmp_path)
+    b = DiskCache.for_server("https://10.0.0.1:6444", base=tmp_path)
+    c = DiskCache.for_server("http://10.0.0.1:6443/", base=tmp_path)
+    d = DiskCache.for_server("https://example.com", base=tmp_path)
+    e = DiskCache.for_server("https://rancher.example.com/k8s/clusters/c-1", base=tmp_path)
+    names = {x.directory.name for x in (a, b, c, d, e) if x.directory is not None}
+    assert len(names) == 5
+    assert a.directory is not None and a.directory.name == "https_10.0.0.1_6443"
+    assert d.directory is not None and d.directory.name == "https_example.com_443"
+    for name in names:
+        assert "/" not in name and ":" not in name
+    ipv6 = DiskCache.for_server("https://[::1]:6443", base=tmp_path)
+    assert ipv6.directory is not None and ":" not in ipv6.directory.name
+
+
+def test_base_directory_from_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DYNAKUBE_CACHE_DIR", str(tmp_path / "explicit"))
+    assert default_cache_base() == tmp_path / "explicit"
+    monkeypatch.delenv("DYNAKUBE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_base() == tmp_path / "xdg" / "dynakube"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_base() == tmp_path / "home" / ".cache" / "dynakube"
+    cache = DiskCache.for_server("https://h:1")
+    assert cache.directory == tmp_path / "home" / ".cache" / "dynakube" / "https_h_1"
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"", b"not json at all", b'{"format": 1}\n', b"\x00\xff\xfe" * 10,
+     b'{"format": 1, "etag": null, "length": 3, "sha256": "0"}\nabc',
+     b'{"format": 99, "etag": null, "length": 0, "sha256": ""}\n', b"[1]\n"],
+)
+def test_corrupt_file_is_a_miss_and_is_rewritten(tmp_path: Path, garbage: bytes) -> None:
+    cache = DiskCache(tmp_path)
+    cache.write("discovery/apis.json", b"good", etag="e")
+    path = cache.path("discovery/apis.json")
+    assert path is not None
+    path.write_bytes(garbage)
+    assert cache.read("discovery/apis.json") is None
+    cache.write("discovery/apis.json", b"fresh", etag="f")
+    entry = cache.read("discovery/apis.json")
+    assert entry is not None and entry.body == b"fresh"
+
+
+def test_truncated_body_is_a_miss(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    cache.write("k", b"0123456789", etag="e")
+    path = cache.path("k")
+    assert path is not None
+    path.write_bytes(path.read_bytes()[:-3])
+    assert cache.read("k") is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable files")
+def test_unreadable_file_and_unwritable_directory_never_raise(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path / "c")
+    cache.write("discovery/api.json", b"x")
+    path = cache.path("discovery/api.json")
+    assert path is not None
+    path.chmod(0o000)
+    assert cache.read("discovery/api.json") is None
+    path.chmod(0o600)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        blocked = DiskCache(locked / "sub")
+        blocked.write("discovery/api.json", b"x")  # logged, not raised
+        assert blocked.read("discovery/api.json") is None
+        blocked.touch("discovery/api.json")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_directory_that_is_a_file_never_raises(tmp_path: Path) -> None:
+    (tmp_path / "discovery").write_bytes(b"in the way")
+    cache = DiskCache(tmp_path)
+    cache.write("discovery/api.json", b"x")
+    assert cache.read("discovery/api.json") is None
+
+
+def test_touch_marks_fresh(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    cache.write("k", b"body", etag="e")
+    path = cache.path("k")
+    assert path is not None
+    os.utime(path, (1000.0, 1000.0))
+    entry = cache.read("k")
+    assert entry is not None and entry.stored_at == 1000.0
+    cache.touch("k")
+    entry = cache.read("k")
+    assert entry is not None and entry.stored_at > 1000.0 and entry.body == b"body"
+    cache.touch("absent")  # nothing to touch: no error
+
+
+def test_disabled_cache_keeps_nothing(tmp_path: Path) -> None:
+    cache = DiskCache(None)
+    assert not cache.enabled
+    cache.write("k", b"v")
+    cache.touch("k")
+    assert cache.read("k") is None
+    assert cache.path("k") is None
+
+
+@pytest.mark.parametrize("key", ["", "/etc/passwd", "../x", "a/../../b", "a//b", "./a"])
+def test_keys_must_stay_inside_the_directory(tmp_path: Path, key: str) -> None:
+    cache = DiskCache(tmp_path)
+    with pytest.raises(InvalidArgumentError):
+        cache.write(key, b"x")
+    with pytest.raises(InvalidArgumentError):
+        cache.read(key)

@@ -1,0 +1,337 @@
+"""The dynamic client, every verb, over the real wire to the embedded server (or a cluster).
+
+Tests that only take ``kube`` also run against a real cluster when DYNAKUBE_TEST_KUBECONFIG
+is set; those that need ``kube_server`` use its request log or switches.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+import pytest
+
+import dynakube
+from dynakube import errors
+from dynakube.client import ALL, Client
+from dynakube.testing.seed import WIDGET_CRD, widget
+
+
+def configmap(name: str, **data: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+            "data": dict(data)}
+
+
+@pytest.fixture
+def widgets(kube: Client) -> dynakube.Resource:
+    kube.apply(copy.deepcopy(WIDGET_CRD))
+    return kube.resource("widgets")
+
+
+# -- reads and writes ----------------------------------------------------------------------
+
+def test_create_get_replace_delete(kube: Client) -> None:
+    cms = kube.resource("configmaps")
+    created = cms.create(configmap("cm1", a="1"))
+    assert created["metadata"]["namespace"] == kube.namespace
+    assert created["metadata"]["uid"]
+    got = cms.get("cm1")
+    assert got["data"] == {"a": "1"} and type(got) is dict
+    got["data"]["a"] = "2"
+    replaced = cms.replace(got)
+    assert replaced["data"] == {"a": "2"}
+    assert int(replaced["metadata"]["resourceVersion"]) > int(got["metadata"]["resourceVersion"])
+    with pytest.raises(errors.ConflictError, match="modified"):
+        cms.replace(got)  # got carries the old resourceVersion
+    cms.delete("cm1")
+    with pytest.raises(errors.NotFoundError) as info:
+        cms.get("cm1")
+    assert info.value.reason == "NotFound" and info.value.details["name"] == "cm1"
+
+
+def test_create_twice_is_already_exists(kube: Client) -> None:
+    cms = kube.resource("cm")
+    cms.create(configmap("dup"))
+    with pytest.raises(errors.AlreadyExistsError, match='"dup" already exists'):
+        cms.create(configmap("dup"))
+
+
+def test_dry_run_with_generate_name_stores_nothing(kube: Client) -> None:
+    cms = kube.resource("configmaps")
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}}
+    created = cms.create(obj, dry_run=True)
+    assert created["metadata"]["name"].startswith("gen-")
+    assert "resourceVersion" not in created["metadata"]
+    assert cms.list()["items"] == []
+
+
+def test_patch_types(kube: Client) -> None:
+    cms = kube.resource("configmaps")
+    cms.create(configmap("p", a="1"))
+    assert cms.patch("p", [{"op": "replace", "path": "/data/a", "value": "3"}],
+                     patch_type="json")["data"] == {"a": "3"}
+    assert cms.patch("p", {"data": {"b": "4"}})["data"] == {"a": "3", "b": "4"}
+    assert cms.patch("p", {"data": {"c": "5"}}, patch_type="strategic")["data"] == {
+        "a": "3", "b": "4", "c": "5"}
+    with pytest.raises(errors.InvalidArgumentError, match="patch_type"):
+        cms.patch("p", {}, patch_type="yaml")
+
+
+def test_server_side_apply_and_conflicts(kube: Client) -> None:
+    cms = kube.resource("configmaps")
+    obj = configmap("applied", x="y")
+    first = cms.apply(obj, field_manager="one")
+    assert first["data"] == {"x": "y"}
+    assert [m["manager"] for m in first["metadata"]["managedFields"]] == ["one"]
+    # what apply sends never carries managedFields or resourceVersion
+    again = cms.apply(first, field_manager="one")
+    assert again["data"] == {"x": "y"}
+    with pytest.raises(errors.ConflictError) as info:
+        cms.apply(configmap("applied", x="z"), field_manager="two")
+    assert info.value.causes[0]["field"] == ".data.x"
+    forced = cms.apply(configmap("applied", x="z"), field_manager="two", force=True)
+    assert forced["data"] == {"x": "z"}
+
+
+def test_delete_options(kube: Client) -> None:
+    cms = kube.resource("configmaps")
+    cm = cms.create(configmap("pre"))
+    with pytest.raises(errors.ConflictError, match="precondition"):
+        cms.delete("pre", preconditions={"resourceVersion": "1"})
+    cms.delete("pre", preconditions={"uid": cm["metadata"]["uid"]},
+               propagation_policy="Background", grace_period_seconds=0)
+    with pytest.raises(errors.InvalidArgumentError):
+        cms.delete("pre", propagation_policy="Sometimes")
+
+
+def test_delete_collection_by_label(kube: Client) -> None:
+    cms = kube.resource("configmaps")
+    for i in range(3):
+        obj = configmap(f"c{i}")
+        obj["metadata"]["labels"] = {"batch": "yes" if i < 2 else "no"}
+        cms.create(obj)
+    cms.delete_collection(label_selector={"batch": "yes"})
+    assert [c["metadata"]["name"] for c in cms.list()["items"]] == ["c2"]
+
+
+# -- lists ------------------------------------------------------------------------------------
+
+def test_list_selectors_and_all_namespaces(kube: Client) -> None:
+    cms = kube.resource("configmaps")
+    for name, app in (("a", "web"), ("b", "db"), ("c", "web")):
+        obj = configmap(name)
+        obj["metadata"]["labels"] = {"app": app}
+        cms.create(obj)
+    names = [i["metadata"]["name"] for i in cms.list(label_selector={"app": "web"})["items"]]
+    assert names == ["a", "c"]
+    assert [i["metadata"]["name"] for i in cms.list(label_selector="app in (db)")["items"]] == [
+        "b"]
+    listed = cms.list(label_selector={"app": "web"}, field_selector="metadata.name=c")
+    assert [i["metadata"]["name"] for i in listed["items"]] == ["c"]
+    assert listed["kind"] == "ConfigMapList"
+    everywhere = cms.list(ALL, label_selector={"app": "web"})
+    assert len(everywhere["items"]) >= 2
+    assert cms.list(all_namespaces=True, label_selector="app=db")["items"][0][
+        "metadata"]["namespace"] == kube.namespace
+    with pytest.raises(errors.BadRequestError, match="unable to parse requirement"):
+        cms.list(label_selector="a in (b")
+
+
+def test_iterate_follows_continue_tokens(kube_server: Any, kube: Client) -> None:
+    cms = kube.resource("configmaps")
+    for i in range(7):
+        cms.create(configmap(f"it-{i:02d}"))
+    kube_server.requests.clear()
+    names = [o["metadata"]["name"] for o in cms.iterate(chunk_size=3)]
+    assert names == [f"it-{i:02d}" for i in range(7)]
+    assert kube_server.requests.count(method="GET", path=f"/api/v1/namespaces/"
+                                      f"{kube.namespace}/configmaps") == 3
+
+
+def test_metadata_only_and_tables(kube: Client, widgets: dynakube.Resource) -> None:
+    kube.resource("configmaps").create(configmap("meta", a="1"))
+    partial = kube.resource("configmaps").list(metadata_only=True)
+    assert partial["kind"] == "PartialObjectMetadataList"
+    assert "data" not in partial["items"][0]
+    widgets.create(widget("w1", "small", replicas=3))
+    table = kube.table("widgets")
+    assert table["kind"] == "Table"
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Size", "Replicas", "Age"]
+    assert table["rows"][0]["cells"][:3] == ["w1", "small", 3]
+    cm_table = kube.table("configmaps", name="meta")
+    assert cm_table["rows"][0]["cells"][:2] == ["meta", 1]
+
+
+# -- custom resources and subresources -------------------------------------------------------
+
+def test_widget_crud_status_and_scale(kube: Client, widgets: dynakube.Resource) -> None:
+    created = widgets.create(widget("w1", "small", port="http", tags=["a"]))
+    assert created["spec"]["replicas"] == 1  # defaulted by the schema
+    assert widgets.status.get("w1")["spec"]["size"] == "small"
+    scale = widgets.scale.get("w1")
+    assert scale["kind"] == "Scale" and scale["spec"] == {"replicas": 1}
+    patched = widgets.scale.patch("w1", {"spec": {"replicas": 3}})
+    assert patched["spec"]["replicas"] == 3
+    assert widgets.get("w1")["spec"]["replicas"] == 3
+    status = widgets.get("w1")
+    status["status"] = {"phase": "Ready", "replicas": 3}
+    assert widgets.status.replace(status)["status"]["phase"] == "Ready"
+    with pytest.raises(errors.InvalidArgumentError, match="no subresource 'logs'"):
+        widgets.subresource("logs")
+
+
+def test_widget_invalid_from_the_server(kube: Client, widgets: dynakube.Resource) -> None:
+    bad = widget("w2", "huge", replicas=500, color="red", tags=["a", "a"])
+    with pytest.raises(errors.InvalidError) as info:
+        widgets.create(bad, validate=False)
+    fields = [c["field"] for c in info.value.causes]
+    assert fields[:4] == ["spec.color", "spec.replicas", "spec.size", "spec.tags[1]"]
+
+
+def test_strategic_patch_refused_for_custom_resources(kube_server: Any, kube: Client,
+                                                      widgets: dynakube.Resource) -> None:
+    widgets.create(widget("w1"))
+    kube_server.requests.clear()
+    with pytest.raises(errors.InvalidArgumentError, match="strategic"):
+        widgets.patch("w1", {"spec": {"replicas": 2}}, patch_type="strategic")
+    assert kube_server.requests.count() == 0
+
+
+def test_deployment_scale_and_status(kube: Client) -> None:
+    deploy = kube.resource("deploy")
+    labels = {"app": "web"}
+    deploy.create({"apiVersion": "apps/v1", "kind": "Deployment",
+                   "metadata": {"name": "web"},
+                   "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                            "template": {"metadata": {"labels": labels}, "spec": {
+                                "containers": [{"name": "web", "image": "nginx"}]}}}})
+    assert deploy.scale.patch("web", {"spec": {"replicas": 5}})["spec"]["replicas"] == 5
+    assert deploy.get("web")["spec"]["replicas"] == 5
+    assert deploy.status.get("web")["metadata"]["name"] == "web"
+
+
+# -- arguments refused before any request ---------------------------------------------------
+
+@pytest.mark.parametrize("name", ["a/b", "..", ".", "50%", ""])
+def test_bad_names_never_reach_the_wire(kube_server: Any, kube: Client, name: str) -> None:
+    cms = kube.resource("configmaps")
+    kube_server.requests.clear()
+    with pytest.raises(errors.InvalidArgumentError):
+        cms.get(name)
+    with pytest.raises(errors.InvalidArgumentError):
+        cms.get("ok", namespace=name or "a/b")
+    assert kube_server.requests.count() == 0
+
+
+def test_namespace_for_cluster_scoped_resource_is_an_error(kube: Client) -> None:
+    with pytest.raises(errors.InvalidArgumentError, match="cluster-scoped"):
+        kube.resource("namespaces").get("default", namespace="kube-system")
+    with pytest.raises(errors.InvalidArgumentError, match="namespace"):
+        kube.resource("configmaps").create(
+            {**configmap("x"), "metadata": {"name": "x", "namespace": "a"}}, namespace="b")
+
+
+def test_unknown_resource_suggests(kube: Client) -> None:
+    with pytest.raises(errors.UnknownResourceError) as info:
+        kube.resource("configmap5")
+    assert "configmaps" in info.value.suggestions
+
+
+# -- whole-object helpers ---------------------------------------------------------------------
+
+MANIFEST = """\
+apiVersion: example.dynakube.io/v1
+kind: Widget
+metadata: {name: from-yaml, namespace: apply-test}
+spec: {size: medium}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: apply-test}
+data: {k: v}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: apply-test}
+"""
+
+
+def test_kube_apply_orders_and_waits_for_crds(kube_server: Any, tmp_path: Any) -> None:
+    import yaml
+
+    kube = kube_server.client()
+    path = tmp_path / "all.yaml"
+    path.write_text(yaml.safe_dump(WIDGET_CRD) + "---\n" + MANIFEST)
+    results = kube.apply(path)
+    assert [r["kind"] for r in results] == [
+        "Namespace", "CustomResourceDefinition", "ConfigMap", "Widget"]
+    got = kube.get({"apiVersion": "example.dynakube.io/v1", "kind": "Widget",
+                    "metadata": {"name": "from-yaml", "namespace": "apply-test"}})
+    assert got["spec"] == {"size": "medium", "replicas": 1}
+
+
+def test_kube_apply_reports_bad_documents_and_keeps_going(kube: Client,
+                                                         widgets: dynakube.Resource) -> None:
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: good}\n---\n"
+            "apiVersion: example.dynakube.io/v1\nkind: Widget\nmetadata: {name: bad}\n"
+            "spec: {size: huge}\n---\n- not a mapping\n")
+    with pytest.raises(errors.ApplyError) as info:
+        kube.apply(text)
+    sources = [f.source for f in info.value.failures]
+    assert sources == ["<text>#3", "<text>#2"]
+    assert isinstance(info.value.failures[1].error, errors.ValidationError)
+    assert [r["metadata"]["name"] for r in info.value.results] == ["good"]
+    assert kube.resource("configmaps").get("good")
+
+
+def test_retry_on_conflict_rereads(kube: Client) -> None:
+    cms = kube.resource("configmaps")
+    cms.create(configmap("counter", n="0"))
+    stale = cms.get("counter")
+    cms.patch("counter", {"data": {"n": "1"}})
+    tries = []
+
+    def bump() -> dict[str, Any]:
+        current = stale if not tries else cms.get("counter")
+        tries.append(1)
+        current["data"]["n"] = str(int(current["data"]["n"]) + 1)
+        return cms.replace(current)
+
+    result = dynakube.retry_on_conflict(bump)
+    assert result["data"]["n"] == "2" and len(tries) == 2
+
+
+def test_concurrent_clients_share_nothing_unsafe(kube: Client) -> None:
+    cms = kube.resource("configmaps")
+    failures: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            cms.create(configmap(f"t{i}"))
+            cms.get(f"t{i}")
+        except BaseException as e:  # noqa: BLE001 - collected for the assertion
+            failures.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert len(cms.list()["items"]) == 8
+
+
+def test_repl_friendly_handles(kube: Client) -> None:
+    deploy = kube.resource("deployments.apps")
+    assert repr(deploy) == "<Resource deployments.apps apps/v1 namespaced>"
+    assert "configmaps" in dir(kube.resources)
+    assert kube.resources.configmaps.info.kind == "ConfigMap"
+    assert repr(kube.resource("ns")).endswith("cluster-scoped>")
+
+
+def test_server_without_server_side_apply(kube_server_factory: Any) -> None:
+    with kube_server_factory(server_side_apply=False) as server:
+        kube = server.client()
+        with pytest.raises(errors.UnsupportedMediaTypeError, match="server-side apply"):
+            kube.resource("configmaps").apply(configmap("x"))

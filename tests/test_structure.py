@@ -1,0 +1,106 @@
+"""The architecture, checked by a machine: layering, the public surface, lint and types."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "dynakube"
+
+# Pure modules: no I/O libraries, no sockets, no subprocesses, no transport.
+PURE = ("registry", "request", "selector", "store", "workqueue", "errors", "ratelimit",
+        "retry")
+IO_MODULES = {"requests", "urllib3", "socket", "subprocess", "http", "urllib.request"}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            names.add(base)
+            names.update(base + a.name if node.module is None else f"{base}.{a.name}"
+                         for a in node.names)
+    return names
+
+
+def _modules() -> list[Path]:
+    return [p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts]
+
+
+def test_only_the_transport_imports_requests() -> None:
+    offenders = [p.relative_to(ROOT) for p in _modules()
+                 if p.name != "transport.py" and p.parent == PACKAGE
+                 and any(n == "requests" or n.startswith("requests.") for n in _imports(p))]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_pure_modules_do_no_io(name: str) -> None:
+    path = PACKAGE / f"{name}.py"
+    if not path.exists():
+        pytest.skip(f"{name}.py does not exist")
+    imported = _imports(path)
+    bad = {n for n in imported if n.split(".")[0] in {m.split(".")[0] for m in IO_MODULES}}
+    bad |= {n for n in imported if n.lstrip(".").startswith(("transport", "client"))}
+    assert bad == set()
+
+
+def test_import_dynakube_stays_light() -> None:
+    code = ("import sys, dynakube; heavy = {'requests', 'yaml', 'jsonschema', 'urllib3'} "
+            "& set(sys.modules); print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_public_module_declares_all() -> None:
+    missing = []
+    for path in _modules():
+        if path.name.startswith("_") and path.name != "__init__.py":
+            continue
+        rel = path.relative_to(ROOT).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        if name.endswith("__main__"):
+            continue
+        module = importlib.import_module(name)
+        if not hasattr(module, "__all__"):
+            missing.append(name)
+            continue
+        for attr in module.__all__:
+            assert hasattr(module, attr), f"{name}.__all__ names {attr!r}, which is missing"
+    assert missing == []
+
+
+def test_top_level_names_resolve() -> None:
+    import dynakube
+
+    for name in dynakube.__all__:
+        assert getattr(dynakube, name) is not None
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (pip install -e '.[test]')")
+    return found
+
+
+def test_ruff_is_clean() -> None:
+    result = subprocess.run([_tool("ruff"), "check", "dynakube", "tests", "bench"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean() -> None:
+    result = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

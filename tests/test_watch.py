@@ -1,0 +1,243 @@
+"""Watch decoding (pure) and the resuming Watch iterator over a scripted transport."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from test_watch_fakes import FakeResponse, FakeTransport, bookmark, cm, expired, line, quick_backoff
+
+from dynakube.errors import ForbiddenError, GoneError, InvalidArgumentError, ServerError, TransportError
+from dynakube.watch import Backoff, Watch, WatchDecoder, WatchEvent, decode_event, object_key
+
+PATH = "/api/v1/namespaces/ns/configmaps"
+
+
+def recorded(shared_api: Any, name: str) -> Any:
+    return json.loads((shared_api / "v1.36" / "behaviour.json").read_text())[name]
+
+
+# -- decoding -------------------------------------------------------------------------------
+def test_decode_recorded_stream(shared_api: Any) -> None:
+    events = recorded(shared_api, "watch_stream_from_resource_version")["events"]
+    decoded = [decode_event(json.dumps(e).encode()) for e in events]
+    assert [e.type for e in decoded] == [e["type"] for e in events]
+    assert decoded[0].resource_version == events[0]["object"]["metadata"]["resourceVersion"]
+    assert decoded[-1].type == "BOOKMARK" and decoded[-1].as_error() is None
+
+
+def test_recorded_expired_error_is_gone(shared_api: Any) -> None:
+    lines = recorded(shared_api, "watch_too_old_resource_version")["lines"]
+    event = decode_event(json.dumps(lines[0]))
+    error = event.as_error()
+    assert isinstance(error, GoneError)
+    assert error.code == 410 and error.reason == "Expired"
+    assert "too old resource version" in str(error)
+
+
+def test_error_event_maps_by_code() -> None:
+    status = {"kind": "Status", "code": 500, "reason": "InternalError", "message": "etcd down"}
+    assert isinstance(decode_event(line("ERROR", status)).as_error(), ServerError)
+    assert decode_event(line("ADDED", cm("a", 1))).as_error() is None
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'{"type": "ADDED"}',
+                                 b'{"type": "WEIRD", "object": {}}'])
+def test_decode_rejects_malformed_lines(raw: bytes) -> None:
+    with pytest.raises(TransportError):
+        decode_event(raw)
+
+
+def test_decoder_handles_any_split() -> None:
+    stream = b"\n".join(line("ADDED", cm(f"o{i}", i)) for i in range(5)) + b"\n\n"
+    expected = [decode_event(x) for x in stream.split(b"\n") if x]
+    for cut in range(1, len(stream), 7):
+        decoder = WatchDecoder()
+        events = decoder.feed(stream[:cut]) + decoder.feed(stream[cut:]) + decoder.finish()
+        assert events == expected
+    decoder = WatchDecoder()
+    events = [e for b in stream for e in decoder.feed(bytes([b]))]
+    assert events == expected
+
+
+def test_decoder_finish_without_trailing_newline() -> None:
+    decoder = WatchDecoder()
+    assert decoder.feed(line("ADDED", cm("a", 1))) == []
+    assert [e.type for e in decoder.finish()] == ["ADDED"]
+    decoder.feed(b'{"type": "ADD')
+    with pytest.raises(TransportError):
+        decoder.finish()
+
+
+def test_object_key() -> None:
+    assert object_key(cm("a", 1)) == "ns/a"
+    assert object_key({"metadata": {"name": "n1"}}) == "n1"
+    with pytest.raises(InvalidArgumentError):
+        object_key({"metadata": {}})
+
+
+def test_backoff_doubles_caps_and_resets() -> None:
+    now = [0.0]
+    backoff = Backoff(1.0, 5.0, jitter=0.5, reset_after=60, clock=lambda: now[0], rng=lambda: 0.5)
+    assert [backoff.next() for _ in range(5)] == [1.25, 2.5, 5.0, 6.25, 6.25]
+    now[0] = 100.0
+    assert backoff.next() == 1.25
+    with pytest.raises(InvalidArgumentError):
+        Backoff(0)
+
+
+# -- the Watch iterator -----------------------------------------------------------------------
+def test_watch_resumes_from_last_event_and_bookmark() -> None:
+    transport = FakeTransport(
+        FakeResponse([line("ADDED", cm("a", 11)), line("BOOKMARK", bookmark(15))]),
+        FakeResponse([line("MODIFIED", cm("a", 16))], error=TransportError("reset")),
+        FakeResponse([line("DELETED", cm("a", 17))]),
+    )
+    w = Watch(transport, PATH, resource_version="10", label_selector="app=x",
+              backoff=quick_backoff())
+    got = [next(w) for _ in range(3)]
+    assert [(e.type, e.resource_version) for e in got] == [
+        ("ADDED", "11"), ("MODIFIED", "16"), ("DELETED", "17")]
+    w.stop()
+    queries = transport.queries()
+    assert [q["resourceVersion"] for q in queries] == ["10", "15", "16"]
+    for q in queries:
+        assert q["watch"] == "true" and q["allowWatchBookmarks"] == "true"
+        assert q["labelSelector"] == "app=x"
+        assert 300 <= int(q["timeoutSeconds"]) <= 600
+        assert "sendInitialEvents" not in q
+    assert w.resource_version == "17"
+
+
+def test_bookmarks_yielded_only_when_asked() -> None:
+    transport = FakeTransport(FakeResponse([line("BOOKMARK", bookmark(5)),
+                                            line("ADDED", cm("a", 6))]))
+    with Watch(transport, PATH, resource_version="1", bookmarks=True) as w:
+        assert [next(w).type, next(w).type] == ["BOOKMARK", "ADDED"]
+
+
+def test_without_resource_version_starts_now() -> None:
+    transport = FakeTransport(FakeResponse(body={"metadata": {"resourceVersion": "42"}}),
+                              FakeResponse([line("ADDED", cm("a", 43))]))
+    w = Watch(transport, PATH)
+    assert next(w).resource_version == "43"
+    w.stop()
+    first, second = transport.queries()
+    assert first == {"limit": "1"}
+    assert second["resourceVersion"] == "42"
+
+
+def test_expired_while_resuming_raises_gone() -> None:
+    transport = FakeTransport(FakeResponse([line("ADDED", cm("a", 11))]),
+                              FakeResponse([line("ERROR", expired(11))]))
+    w = Watch(transport, PATH, resource_version="10", backoff=quick_backoff())
+    assert next(w).type == "ADDED"
+    with pytest.raises(GoneError):
+        next(w)
+
+
+def test_retryable_answers_back_off_and_others_raise() -> None:
+    busy = ServerError(503, {"reason": "ServiceUnavailable", "message": "busy"})
+    transport = FakeTransport(busy, TransportError("refused"),
+                              FakeResponse([line("ADDED", cm("a", 11))]))
+    w = Watch(transport, PATH, resource_version="10", backoff=quick_backoff())
+    assert next(w).resource_version == "11"
+    w.stop()
+    assert len(transport.requests) == 3
+    denied = FakeTransport(ForbiddenError(403, {"reason": "Forbidden", "message": "no"}))
+    with pytest.raises(ForbiddenError):
+        next(Watch(denied, PATH, resource_version="1"))
+
+
+def test_stop_from_another_thread_ends_a_hanging_watch() -> None:
+    transport = FakeTransport(FakeResponse([line("ADDED", cm("a", 2))], hang=True))
+    w = Watch(transport, PATH, resource_version="1")
+    seen: list[WatchEvent] = []
+    done = threading.Event()
+
+    def consume() -> None:
+        seen.extend(w)
+        done.set()
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    while not seen:
+        threading.Event().wait(0.01)
+    w.stop()
+    assert done.wait(10)
+    assert [e.type for e in seen] == ["ADDED"]
+    assert w.stopped
+
+
+def test_total_timeout_ends_iteration() -> None:
+    transport = FakeTransport(FakeResponse(hang=True))
+    w = Watch(transport, PATH, resource_version="1", timeout=0.2, read_timeout=60)
+    assert list(w) == []
+    assert transport.queries()[0]["timeoutSeconds"] == "1"
+    assert transport.read_timeouts[0] is not None and transport.read_timeouts[0] <= 1.2
+
+
+def test_clean_empty_ends_back_off_instead_of_spinning() -> None:
+    ends = [FakeResponse([]) for _ in range(3)]
+    transport = FakeTransport(*ends, FakeResponse([line("ADDED", cm("a", 2))]))
+    sleeps: list[float] = []
+    backoff = Backoff(0.001, 0.004, rng=lambda: 0.0)
+    original = backoff.next
+
+    def recording() -> float:
+        sleeps.append(original())
+        return sleeps[-1]
+
+    backoff.next = recording  # type: ignore[method-assign]
+    w = Watch(transport, PATH, resource_version="1", backoff=backoff)
+    assert next(w).type == "ADDED"
+    w.stop()
+    assert sleeps == [0.001, 0.002, 0.004]
+
+
+def test_initial_events_then_changes() -> None:
+    transport = FakeTransport(FakeResponse([
+        line("ADDED", cm("a", 7)), line("ADDED", cm("b", 3)),
+        line("BOOKMARK", bookmark(9, end=True)), line("MODIFIED", cm("a", 10))]))
+    w = Watch(transport, PATH, send_initial_events=True, bookmarks=True)
+    got = [next(w) for _ in range(4)]
+    w.stop()
+    assert [e.type for e in got] == ["ADDED", "ADDED", "BOOKMARK", "MODIFIED"]
+    q = transport.queries()[0]
+    assert q["sendInitialEvents"] == "true" and q["resourceVersionMatch"] == "NotOlderThan"
+    assert "resourceVersion" not in q
+
+
+def test_initial_events_restart_neither_repeats_nor_loses() -> None:
+    # The first attempt breaks after two objects; meanwhile b changed and a was deleted.
+    transport = FakeTransport(
+        FakeResponse([line("ADDED", cm("a", 7)), line("ADDED", cm("b", 3))],
+                     error=TransportError("reset")),
+        FakeResponse([line("ADDED", cm("b", 12)), line("ADDED", cm("c", 5)),
+                      line("BOOKMARK", bookmark(13, end=True)), line("ADDED", cm("d", 14))]),
+    )
+    w = Watch(transport, PATH, send_initial_events=True, backoff=quick_backoff())
+    got = [(e.type, e.object["metadata"]["name"], e.resource_version) for e in
+           (next(w) for _ in range(6))]
+    w.stop()
+    assert got == [("ADDED", "a", "7"), ("ADDED", "b", "3"), ("MODIFIED", "b", "12"),
+                   ("ADDED", "c", "5"), ("DELETED", "a", "7"), ("ADDED", "d", "14")]
+    second = transport.queries()[1]
+    assert second["sendInitialEvents"] == "true" and "resourceVersion" not in second
+    assert w.resource_version == "14"
+
+
+def test_error_event_during_initial_events_is_raised() -> None:
+    status = {"kind": "Status", "code": 500, "reason": "InternalError", "message": "no"}
+    transport = FakeTransport(FakeResponse([line("ERROR", status)]))
+    with pytest.raises(ServerError):
+        next(Watch(transport, PATH, send_initial_events=True))
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(InvalidArgumentError):
+        Watch(FakeTransport(), PATH, timeout=-1)
+    with pytest.raises(InvalidArgumentError):
+        Watch(FakeTransport(), PATH, server_timeout=(10, 5))
