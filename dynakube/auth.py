@@ -243,6 +243,8 @@ def _cluster_info(config: ClusterConfig) -> dict[str, Any]:
         info["insecure-skip-tls-verify"] = True
     if config.proxy_url:
         info["proxy-url"] = config.proxy_url
+    if config.exec is not None and config.exec.cluster_config is not None:
+        info["config"] = config.exec.cluster_config
     return info
 
 
@@ -252,8 +254,8 @@ def credential_source(config: ClusterConfig, files: SecretFiles) -> CredentialSo
         return StaticCredentials({"Authorization": f"Bearer {config.token}"})
     if config.token_file:
         return TokenFile(config.token_file)
-    if config.username is not None and config.password is not None:
-        raw = f"{config.username}:{config.password}".encode()
+    if config.username or config.password:  # client-go sends basic auth if either is set
+        raw = f"{config.username or ''}:{config.password or ''}".encode()
         return StaticCredentials({"Authorization": "Basic " + base64.b64encode(raw).decode()})
     if config.exec is not None:
         return ExecPlugin(config.exec, _cluster_info(config), files)

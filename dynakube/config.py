@@ -334,14 +334,15 @@ def _checked(config: ClusterConfig, where: Callable[[str], str]) -> ClusterConfi
 def _server_url(config: ClusterConfig, where: Callable[[str], str]) -> str:
     server = (config.server or "").strip()
     if not server:
-        raise ConfigError(f"{where('server')}: no server found for cluster "
-                          f"{config.cluster_name or ''!r}: set the API server URL")
-    parts = _split(server)
-    if parts is None or not parts.scheme or not parts.netloc:
+        cluster = f" for cluster {config.cluster_name!r}" if config.cluster_name else ""
+        raise ConfigError(f"{where('server')}: no server found{cluster}: set the API server "
+                          "URL (https://HOST[:PORT])")
+    if "://" not in server:  # host:port, as client-go accepts: pick the scheme from TLS
         tls = bool(config.certificate_authority or config.certificate_authority_data
                    or config.client_certificate or config.client_certificate_data
                    or config.insecure_skip_tls_verify)
-        parts = _split(("https://" if tls else "http://") + server)
+        server = ("https://" if tls else "http://") + server
+    parts = _split(server)
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where('server')}: {server!r} is not a usable server URL; "
                           "expected https://HOST[:PORT]")

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -166,13 +166,13 @@ class Discovery:
 
     # -- lookups with one refresh ------------------------------------------------------
 
-    def _lookup(self, key: tuple[str, str | None], find: Any) -> ResourceInfo:
+    def _lookup(self, key: tuple[str, str | None],
+                find: Callable[[Registry], ResourceInfo]) -> ResourceInfo:
         with self._lock:
             loads = self._loads
             registry = self.registry()
             try:
-                result: ResourceInfo = find(registry)
-                return result
+                return find(registry)
             except UnknownResourceError:
                 now = time.monotonic()
                 self._misses = {k: t for k, t in self._misses.items()
@@ -213,12 +213,17 @@ class Discovery:
         self._warn_failures(registry.failed)
         return registry
 
+    def _fresh(self, stored_at: float) -> bool:
+        """Stored within the TTL (a file dated in the future, after a clock jump, is not)."""
+        age = time.time() - stored_at
+        return -60.0 < age < self.ttl
+
     def _root(self, path: str, key: str, revalidate: bool) -> _Doc:
         """``/api`` or ``/apis``, asked in aggregated form (either form may come back)."""
         cached = self.cache.read(key)
         data = _decode(cached.body) if cached is not None else None
         if cached is not None and data is not None:
-            if not revalidate and time.time() - cached.stored_at < self.ttl:
+            if not revalidate and self._fresh(cached.stored_at):
                 return _Doc(data, cached.stored_at, False)
         headers = [("Accept", ACCEPT_AGGREGATED)]
         etag = cached.etag if cached is not None and data is not None else None
@@ -255,7 +260,7 @@ class Discovery:
             cached = self.cache.read(_gv_key(gv))
             data = _decode(cached.body) if cached is not None else None
             if (cached is not None and data is not None and not revalidate
-                    and time.time() - cached.stored_at < self.ttl):
+                    and self._fresh(cached.stored_at)):
                 lists[gv] = data
                 docs.append(_Doc(data, cached.stored_at, False))
             else:

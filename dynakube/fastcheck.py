@@ -97,24 +97,28 @@ def compile_check(schema: Mapping[str, Any], resolve: Callable[[str], Mapping[st
             test = tests[0] if len(tests) == 1 else (lambda v: any(t(v) for t in tests))
         else:
             test = _not_null
-        prop_items = tuple(props.items())
-        rest = tuple(checks)
-
-        def check(value: Any) -> bool:
-            if not test(value):
-                return False
-            if prop_items and isinstance(value, dict):
-                for name, sub in prop_items:
-                    if name in value and not sub(value[name]):
-                        return False
-            for extra in rest:
-                if not extra(value):
-                    return False
-            return True
-
-        return check
+        return _node_check(test, props, tuple(checks))
 
     return build(schema)
+
+
+def _node_check(test: Check, props: dict[str, Check], rest: tuple[Check, ...]) -> Check:
+    get = props.get
+
+    def check(value: Any) -> bool:
+        if not test(value):
+            return False
+        if props and isinstance(value, dict):
+            for name, item in value.items():  # objects set far fewer fields than exist
+                sub = get(name)
+                if sub is not None and not sub(item):
+                    return False
+        for extra in rest:
+            if not extra(value):
+                return False
+        return True
+
+    return check
 
 
 def _not_null(value: Any) -> bool:
@@ -164,8 +168,7 @@ def _keyword(key: str, value: Any, node: Mapping[str, Any],
         if value == "atomic":
             return _always
         if value == "set":
-            return lambda v: not isinstance(v, (list, tuple)) or len(
-                {_key(x) for x in v}) == len(v)
+            return _unique_set
         if value == "map":
             keys = node.get("x-kubernetes-list-map-keys")
             if not isinstance(keys, list):
@@ -187,13 +190,17 @@ def _keyword(key: str, value: Any, node: Mapping[str, Any],
     return _bound(key, value)
 
 
+def _unique_set(v: Any) -> bool:
+    return not isinstance(v, (list, tuple)) or len({_key(x) for x in v}) == len(v)
+
+
 def _bound(key: str, value: Any) -> Check | None:
     """Numeric, length and size bounds."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return _number_bound(key, value)
-    sized: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    sized: dict[str, tuple[Any, bool]] = {
         "minLength": (str, True), "maxLength": (str, False),
         "minItems": ((list, tuple), True), "maxItems": ((list, tuple), False),
         "minProperties": (dict, True), "maxProperties": (dict, False),

@@ -15,7 +15,7 @@ import binascii
 import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .config import ClusterConfig, ExecConfig, KubeconfigPaths, _checked
@@ -156,7 +156,7 @@ class Kubeconfig:
         if user is not None:
             values.update(user.values)
             if values.get("exec") is not None and cluster.exec_extension is not None:
-                values["exec"] = _with_cluster_config(values["exec"], cluster.exec_extension)
+                values["exec"] = replace(values["exec"], cluster_config=cluster.exec_extension)
         config = ClusterConfig(
             namespace=ctx.namespace or "default",
             context=ctx.name,
@@ -183,12 +183,6 @@ class Kubeconfig:
 
 def _quoted(names: Mapping[str, Any]) -> str:
     return ", ".join(repr(n) for n in sorted(names)) or "(none)"
-
-
-def _with_cluster_config(ex: ExecConfig, extension: Any) -> ExecConfig:
-    from dataclasses import replace
-
-    return replace(ex, cluster_config=extension)
 
 
 # --- finding and reading files ---------------------------------------------------------------

@@ -27,11 +27,11 @@ log = logging.getLogger(__name__)
 class ListerWatcher(Protocol):
     """What a reflector needs: the shape of ``dynakube.client.Resource`` (list and watch)."""
 
-    def list(self, namespace: Any = None, *, label_selector: str | None = None,
+    def list(self, namespace: Any = None, /, *, label_selector: str | None = None,
              field_selector: str | None = None, limit: int | None = None,
              continue_token: str | None = None) -> dict[str, Any]: ...
 
-    def watch(self, namespace: Any = None, *, resource_version: str | None = None,
+    def watch(self, namespace: Any = None, /, *, resource_version: str | None = None,
               label_selector: str | None = None, field_selector: str | None = None,
               send_initial_events: bool | None = None, bookmarks: bool = False) -> Watch: ...
 

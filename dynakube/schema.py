@@ -27,17 +27,18 @@ from urllib.parse import parse_qsl, urlsplit
 from .errors import ApiError, DynakubeError, NotFoundError, TransportError
 from .openapi import Converter, KindEntry, document_kinds, find_kind
 from .request import ApiRequest
+from .validation import ValidationWarning
 
-__all__ = ["SchemaStore", "SchemaWarning", "document_path"]
+__all__ = ["DocumentSchemas", "SchemaStore", "SchemaWarning", "document_path"]
 
 log = logging.getLogger(__name__)
 
 _INDEX_PATH = "/openapi/v3"
-_MISS_MEMORY = 5.0  # seconds a kind missing after a refresh is not asked for again
+_MISS_MEMORY = 2.0  # seconds a kind missing after a refresh is not asked for again
 _RETRY_FAILED_INDEX = 60.0
 
 
-class SchemaWarning(UserWarning):
+class SchemaWarning(ValidationWarning):
     """Client-side schema validation could not run (the server publishes no OpenAPI v3...)."""
 
 
@@ -61,9 +62,74 @@ class _Document:
     key: str            # "apis/apps/v1@<hash>": identifies the content, across servers
     hash: str | None
     converter: Converter
+    url: str | None = None  # the index's URL it was read from (with its ?hash=)
 
 
-class SchemaStore:
+class _Schemas:
+    """Lookups shared by every schema source; subclasses say how a document is obtained."""
+
+    def _document(self, group: str, version: str) -> _Document | None:
+        raise NotImplementedError
+
+    def document(self, group: str, version: str) -> Mapping[str, Any] | None:
+        """The raw OpenAPI v3 document of a group-version, or ``None``."""
+        found = self._document(group, version)
+        return found.converter.document if found else None
+
+    def converter(self, group: str, version: str) -> tuple[str, Converter] | None:
+        """``(content key, Converter)`` of a group-version's document, or ``None``."""
+        found = self._document(group, version)
+        return (found.key, found.converter) if found else None
+
+    def kinds(self, group: str, version: str) -> list[KindEntry]:
+        """Every kind the group-version's document describes."""
+        found = self._document(group, version)
+        return document_kinds(found.converter.document) if found else []
+
+    def component_for(self, group: str, version: str, kind: str) -> str | None:
+        """The component name of ``kind``'s schema in its group-version's document."""
+        found = self._document(group, version)
+        return find_kind(found.converter.document, group, version, kind) if found else None
+
+    def kind_component(self, group: str, version: str, kind: str,
+                       ) -> tuple[Converter, str] | None:
+        """The converter and component name for a kind (for ``explain``)."""
+        name = self.component_for(group, version, kind)
+        found = self._document(group, version) if name else None
+        return (found.converter, name) if found and name else None
+
+    def kind_schema(self, group: str, version: str, kind: str) -> dict[str, Any] | None:
+        """``kind``'s schema as a self-contained JSON Schema (draft 4) dict, or ``None``.
+
+        ``None`` when no schema describes the kind (or the server publishes no OpenAPI v3,
+        with one :class:`SchemaWarning`). The dict is a fresh copy: change it freely.
+        """
+        found = self.kind_component(group, version, kind)
+        return found[0].resolved(found[1]) if found else None
+
+    def recheck(self, group: str, version: str) -> bool:
+        """Whether the group-version's schema changed since it was read (never, here)."""
+        return False
+
+
+class DocumentSchemas(_Schemas):
+    """Schemas from OpenAPI v3 documents already at hand, keyed ``api/v1``, ``apis/apps/v1``.
+
+    For validating offline (documents saved earlier) and for tests; no I/O.
+    """
+
+    def __init__(self, documents: Mapping[str, Mapping[str, Any]]):
+        self._documents: dict[str, _Document] = {}
+        for path, document in documents.items():
+            body = json.dumps(document, sort_keys=True).encode("utf-8")
+            key = f"{path}@sha256:{hashlib.sha256(body).hexdigest()[:32]}"
+            self._documents[path] = _Document(key, None, Converter(document))
+
+    def _document(self, group: str, version: str) -> _Document | None:
+        return self._documents.get(document_path(group, version))
+
+
+class SchemaStore(_Schemas):
     """The server's OpenAPI v3 documents, fetched on first use and cached by hash.
 
     ``recheck_after`` is how old the index may be before a validation that found errors
@@ -82,8 +148,8 @@ class SchemaStore:
         self._warned: set[str] = set()
         self._documents: dict[str, _Document] = {}
         self._misses: dict[tuple[str, str, str], float] = {}
+        self._failed: dict[str, float] = {}  # documents that could not be read, and when
 
-    # -- public -------------------------------------------------------------------------
     @property
     def available(self) -> bool:
         """Whether the server publishes OpenAPI v3 (fetches the index on first use)."""
@@ -96,31 +162,18 @@ class SchemaStore:
             self._index_failed_at = None
             self._unavailable = False
             self._misses.clear()
+            self._failed.clear()
+            # without a hash in its URL, a document may have changed: read it again
+            self._documents = {p: d for p, d in self._documents.items() if d.hash}
 
     def group_versions(self) -> list[str]:
         """The index's group-version paths (``api/v1``, ``apis/apps/v1``...)."""
         index = self._load_index()
         return sorted(index) if index else []
 
-    def document(self, group: str, version: str) -> Mapping[str, Any] | None:
-        """The raw OpenAPI v3 document of a group-version, or ``None``."""
-        found = self._document(group, version)
-        return found.converter.document if found else None
-
-    def converter(self, group: str, version: str) -> tuple[str, Converter] | None:
-        """``(content key, Converter)`` of a group-version's document, or ``None``."""
-        found = self._document(group, version)
-        return (found.key, found.converter) if found else None
-
-    def kinds(self, group: str, version: str) -> list[KindEntry]:
-        """Every kind the group-version's document describes."""
-        found = self._document(group, version)
-        return document_kinds(found.converter.document) if found else []
-
     def component_for(self, group: str, version: str, kind: str) -> str | None:
         """The component name of ``kind``'s schema; a miss refreshes the index once."""
-        found = self._document(group, version)
-        name = find_kind(found.converter.document, group, version, kind) if found else None
+        name = super().component_for(group, version, kind)
         if name is not None or self._unavailable:
             return name
         miss = (group, version, kind)
@@ -130,24 +183,7 @@ class SchemaStore:
                 return None
             self._misses[miss] = time.monotonic()
             self._index = None  # a CRD may have been created (or changed) since
-        found = self._document(group, version)
-        return find_kind(found.converter.document, group, version, kind) if found else None
-
-    def kind_component(self, group: str, version: str, kind: str,
-                       ) -> tuple[Converter, str] | None:
-        """The converter and component name for a kind (for ``explain``)."""
-        name = self.component_for(group, version, kind)
-        found = self._document(group, version) if name else None
-        return (found.converter, name) if found and name else None
-
-    def kind_schema(self, group: str, version: str, kind: str) -> dict[str, Any] | None:
-        """``kind``'s schema as a self-contained JSON Schema (draft 4) dict, or ``None``.
-
-        ``None`` when the server publishes no OpenAPI v3 (with one :class:`SchemaWarning`)
-        or nothing describes the kind. The dict is a fresh copy: change it freely.
-        """
-        found = self.kind_component(group, version, kind)
-        return found[0].resolved(found[1]) if found else None
+        return super().component_for(group, version, kind)
 
     def recheck(self, group: str, version: str) -> bool:
         """Ask for the index again if it is older than ``recheck_after``; did the gv change?"""
@@ -205,6 +241,10 @@ class SchemaStore:
         url = index.get(path)
         if url is None:
             return None
+        with self._lock:
+            known = self._documents.get(path)
+            if known is not None and known.url == url:
+                return known
         split = urlsplit(url)
         query = tuple(parse_qsl(split.query))
         digest = dict(query).get("hash")
@@ -212,9 +252,14 @@ class SchemaStore:
             known = self._documents.get(path)
             if known is not None and known.hash == digest and digest is not None:
                 return known
+            failed = self._failed.get(path)
+            if failed is not None and time.monotonic() - failed < _MISS_MEMORY:
+                return None
             body = self._read(path, split.path or f"/openapi/v3/{path}", query, digest)
             if body is None:
+                self._failed[path] = time.monotonic()
                 return None
+            self._failed.pop(path, None)
             try:
                 document = json.loads(body)
             except ValueError:
@@ -224,13 +269,16 @@ class SchemaStore:
             if not isinstance(document, Mapping):
                 return None
             key = f"{path}@{digest or 'sha256:' + hashlib.sha256(body).hexdigest()}"
-            found = _Document(key, digest, Converter(document))
+            found = _Document(key, digest, Converter(document), url)
             self._documents[path] = found
             return found
 
     def _read(self, path: str, url_path: str, query: tuple[tuple[str, str], ...],
               digest: str | None) -> bytes | None:
-        cache_key = f"openapi/{path.replace('/', '__')}-{digest}.json" if digest else None
+        cache_key = None
+        if digest:
+            safe = digest if digest.isalnum() else hashlib.sha256(digest.encode()).hexdigest()
+            cache_key = f"openapi/{path.replace('/', '__')}-{safe}.json"
         if cache_key is not None:
             entry = self._cache.read(cache_key)
             if entry is not None:

@@ -1,39 +1,32 @@
 """Client-side validation: objects checked against the cluster's own schemas before sending.
 
 The schemas come from :class:`~dynakube.schema.SchemaStore` (the server's OpenAPI v3,
-converted by ``openapi.py``). ``jsonschema`` does the checking, extended with what the API
-server does differently from plain JSON Schema:
-
-- ``null`` means "not set" (built-in kinds decode it as the zero value; custom resources drop
-  it on non-nullable fields), so ``null`` never fails a type and a required field that is
-  ``null`` counts as missing;
-- custom resources take a whole float (``3.0``) for an integer; built-in kinds refuse it;
-- ``x-kubernetes-list-type: set/map`` items must be unique (an error for custom resources,
-  whose server checks it; a warning for built-in kinds, whose server mostly does not);
-- ``format``: ``int32``/``int64`` ranges, ``date-time``, ``byte``, ``quantity``, ``duration``.
+converted by ``openapi.py``). An object the quick check (``fastcheck.py``) finds clean is
+done with; otherwise ``jsonschema`` checks it, extended with the API server's own semantics
+(``keywords.py``: ``null`` means "not set", whole floats, list uniqueness, formats), and each
+error becomes a :class:`~dynakube.errors.Problem` with a path written the way people write it.
 
 The cardinal rule is to never reject what the server would accept, so whatever the server
 may fill in or forgive is a warning, not an error: a missing required field the server
 defaults, an empty enum value of a built-in kind, anything under ``status`` (the server
 resets it on create). Unknown fields follow ``fieldValidation``: ``Strict`` errors, ``Warn``
-warnings, ``Ignore`` nothing.
-
-An object the quick check (``fastcheck.py``) finds clean never reaches ``jsonschema``.
+warnings, ``Ignore`` nothing. Compiled kinds are cached (LRU) per document hash and kind.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import cachetools
 
 from .errors import InvalidArgumentError, Problem, ValidationError
 from .fastcheck import Check, compile_check
-from .formats import FORMAT_EXPECTED, WARN_ONLY_FORMATS, check_format
+from .formats import FORMAT_EXPECTED, WARN_ONLY_FORMATS
+from .keywords import short, validator_class
 from .openapi import COMPONENTS, Converter, is_builtin_component
 
 if TYPE_CHECKING:
@@ -41,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIELD_VALIDATION_MODES",
+    "ValidationWarning",
     "CompiledKind",
     "SchemaSource",
     "compile_kind",
@@ -50,11 +44,17 @@ __all__ = [
     "validate",
 ]
 
+log = logging.getLogger(__name__)
+
 FIELD_VALIDATION_MODES = ("Strict", "Warn", "Ignore")
 _CACHE_SIZE = 128
 _compiled_cache: cachetools.LRUCache[tuple[str, str, str], CompiledKind] = (
     cachetools.LRUCache(maxsize=_CACHE_SIZE))
 _cache_lock = threading.Lock()
+
+
+class ValidationWarning(UserWarning):
+    """A schema problem that does not stop the request (an unknown field in ``Warn`` mode...)."""
 
 
 class SchemaSource(Protocol):
@@ -67,54 +67,78 @@ class SchemaSource(Protocol):
     def recheck(self, group: str, version: str) -> bool: ...
 
 
-@dataclass
 class CompiledKind:
-    """A kind's schema ready to check objects: the quick check and the full validator."""
+    """A kind's schema ready to check objects: the quick check, then (lazily) ``jsonschema``.
 
-    group: str
-    version: str
-    kind: str
-    component: str
-    builtin: bool
-    quick: Check
-    full: Validator
+    ``jsonschema`` is imported and its validator built only when an object is not clean,
+    so a program whose objects are all fine never pays for it.
+    """
+
+    def __init__(self, group: str, version: str, kind: str, component: str,
+                 bundle: dict[str, Any], uri: str):
+        self.group, self.version, self.kind = group, version, kind
+        self.component = component
+        self.builtin = is_builtin_component(component)
+        self._bundle = bundle
+        self._uri = uri
+        self._full: Validator | None = None
+        self._lock = threading.Lock()
+        schemas = bundle["components"]["schemas"]
+
+        def resolve(ref: str) -> Mapping[str, Any]:
+            name = ref[len(COMPONENTS):] if ref.startswith(COMPONENTS) else None
+            found = schemas.get(name) if name else None
+            return found if isinstance(found, Mapping) else {"not": {}}
+
+        self.quick: Check = compile_check(schemas[component], resolve)
+
+    @property
+    def full(self) -> Validator:
+        """The ``jsonschema`` validator (draft 4 + the API server's semantics)."""
+        with self._lock:
+            if self._full is None:
+                from referencing import Registry
+                from referencing.jsonschema import DRAFT4
+
+                resource = DRAFT4.create_resource(self._bundle)
+                registry: Registry[Any] = Registry().with_resource(self._uri, resource)
+                cls = validator_class(self.builtin)
+                self._full = cls({"$ref": self._uri + COMPONENTS + self.component},
+                                 registry=registry)
+            return self._full
 
     def problems(self, obj: Mapping[str, Any], field_validation: str = "Warn") -> list[Problem]:
         """Every problem with ``obj``, errors first; ``[]`` when there is nothing to say."""
         if self.quick(obj):
             return []
-        found = [p for p in (_problem(e, self.builtin, field_validation)
-                             for e in self.full.iter_errors(obj)) if p is not None]
+        try:
+            errors = list(self.full.iter_errors(obj))
+        except Exception as e:  # a schema jsonschema cannot follow must never block a request
+            log.warning("could not validate %s against its schema (%s: %s); skipping",
+                        self.kind, type(e).__name__, e)
+            return []
+        found = [p for p in (_problem(e, self.builtin, field_validation) for e in errors)
+                 if p is not None]
         found.sort(key=lambda p: p.severity != "error")
         return _dedupe(found)
 
 
 def compile_kind(converter: Converter, component: str, group: str, version: str,
                  kind: str, uri: str) -> CompiledKind:
-    """Build the quick check and the ``jsonschema`` validator for one kind's component."""
-    from referencing import Registry
-    from referencing.jsonschema import DRAFT4
-
-    bundle = converter.bundle(component)
-    registry: Registry[Any] = Registry().with_resource(uri, DRAFT4.create_resource(bundle))
-    builtin = is_builtin_component(component)
-    cls = _validator_class(builtin)
-    full = cls({"$ref": uri + COMPONENTS + component}, registry=registry)
-    schemas = bundle["components"]["schemas"]
-
-    def resolve(ref: str) -> Mapping[str, Any]:
-        name = ref[len(COMPONENTS):] if ref.startswith(COMPONENTS) else None
-        return schemas.get(name, {"not": {}}) if name else {"not": {}}
-
-    quick = compile_check(schemas[component], resolve)
-    return CompiledKind(group, version, kind, component, builtin, quick, full)
+    """Build the checks for one kind's component (its closure converted, ``$ref`` kept)."""
+    return CompiledKind(group, version, kind, component, converter.bundle(component), uri)
 
 
 def check(store: SchemaSource, group: str, version: str, kind: str) -> CompiledKind | None:
     """The compiled kind (cached per document hash and kind), or ``None`` without a schema."""
     found = store.converter(group, version)
     if found is None:
-        return None
+        # A group-version the index does not list (yet): a CRD created since it was read?
+        if store.component_for(group, version, kind) is None:
+            return None
+        found = store.converter(group, version)
+        if found is None:
+            return None
     doc_key, converter = found
     key = (doc_key, f"{group}/{version}", kind)
     with _cache_lock:
@@ -193,145 +217,6 @@ def _identity_problems(obj: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-# -- the jsonschema side ------------------------------------------------------------------
-
-_classes: dict[bool, Any] = {}
-
-
-def _validator_class(builtin: bool) -> Any:
-    """Draft 4 with the API server's semantics; built-in kinds refuse whole floats as ints."""
-    cls = _classes.get(builtin)
-    if cls is not None:
-        return cls
-    from jsonschema import Draft4Validator, validators
-
-    def is_array(_: Any, value: Any) -> bool:
-        return isinstance(value, (list, tuple))
-
-    def is_integer(_: Any, value: Any) -> bool:
-        if isinstance(value, bool):
-            return False
-        if isinstance(value, int):
-            return True
-        return not builtin and isinstance(value, float) and value.is_integer()
-
-    checker = Draft4Validator.TYPE_CHECKER.redefine_many(
-        {"array": is_array, "integer": is_integer})
-    cls = validators.extend(
-        Draft4Validator,
-        validators={
-            "type": _type, "required": _required(builtin), "enum": _enum,
-            "format": _format, "anyOf": _any_of, "oneOf": _any_of,
-            "additionalProperties": _additional_properties,
-            "x-kubernetes-list-type": _list_type,
-        },
-        type_checker=checker,
-    )
-    _classes[builtin] = cls
-    return cls
-
-
-def _error(message: str, **kw: Any) -> Any:
-    from jsonschema import ValidationError as SchemaError
-
-    return SchemaError(message, **kw)
-
-
-def _type(validator: Any, types: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
-    if instance is None:
-        return
-    names = types if isinstance(types, list) else [types]
-    if not any(validator.is_type(instance, t) for t in names):
-        yield _error(f"{instance!r} is not of type {' or '.join(names)}")
-
-
-def _required(builtin: bool) -> Any:
-    def required(validator: Any, names: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
-        if not isinstance(instance, dict):
-            return
-        props = schema.get("properties") or {}
-        for name in names:
-            sub = props.get(name) or {}
-            if name in instance and (instance[name] is not None or sub.get("nullable")):
-                continue
-            if not builtin and "default" in sub:
-                continue  # the server fills the default in before it validates
-            yield _error(f"{name!r} is a required property", path=[name])
-
-    return required
-
-
-def _same(a: Any, b: Any) -> bool:
-    return a == b and isinstance(a, bool) == isinstance(b, bool)
-
-
-def _enum(validator: Any, enums: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
-    if instance is None or any(_same(instance, e) for e in enums):
-        return
-    yield _error(f"{instance!r} is not one of {enums!r}")
-
-
-def _format(validator: Any, fmt: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
-    if isinstance(fmt, str) and check_format(fmt, instance) is not None:
-        yield _error(f"{instance!r} is not a valid {fmt}")
-
-
-def _any_of(validator: Any, subschemas: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
-    if instance is None:
-        return
-    errors = []
-    for index, sub in enumerate(subschemas):
-        found = list(validator.descend(instance, sub, schema_path=index))
-        if not found:
-            return
-        errors.extend(found)
-    yield _error(f"{instance!r} is not valid under any of the given schemas", context=errors)
-
-
-def _additional_properties(validator: Any, extra: Any, instance: Any,
-                           schema: Mapping[str, Any]) -> Any:
-    if not isinstance(instance, dict):
-        return
-    known = schema.get("properties") or {}
-    unknown = [k for k in instance if k not in known]
-    if extra is False:
-        for key in unknown:
-            yield _error(f"unknown field {key!r}", path=[key])
-    elif isinstance(extra, Mapping):
-        for key in unknown:
-            yield from validator.descend(instance[key], extra, path=key)
-
-
-def _list_type(validator: Any, list_type: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
-    if list_type not in ("set", "map") or not isinstance(instance, (list, tuple)):
-        return
-    keys = schema.get("x-kubernetes-list-map-keys") or []
-    items = schema.get("items")
-    defaults: dict[str, Any] = {}
-    if isinstance(items, Mapping) and isinstance(items.get("properties"), Mapping):
-        defaults = {k: items["properties"][k]["default"] for k in keys
-                    if isinstance(items["properties"].get(k), Mapping)
-                    and "default" in items["properties"][k]}
-    seen: set[str] = set()
-    for index, item in enumerate(instance):
-        if list_type == "map":
-            if not isinstance(item, dict):
-                continue
-            identity = _canonical([item.get(k, defaults.get(k)) for k in keys])
-            shown = ", ".join(f"{k}={_short(item.get(k, defaults.get(k)))}" for k in keys)
-        else:
-            identity, shown = _canonical(item), _short(item)
-        if identity in seen:
-            yield _error(f"duplicate value: {shown}", path=[index])
-        seen.add(identity)
-
-
-def _canonical(value: Any) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True, default=str)
-
-
 # -- from jsonschema errors to Problems ---------------------------------------------------
 
 _LENIENT_REQUIRED = frozenset({"value"})  # HTTPHeader/Sysctl values: "" is fine there
@@ -382,9 +267,9 @@ def _problem(error: Any, builtin: bool, mode: str) -> Problem | None:
             if default != "" or (name in _LENIENT_REQUIRED
                                  and set(schema.get("properties") or {}) == {"name", "value"}):
                 severity = "warning"
-        message = f"missing required field {name!r}"
+        message = "required field is missing"
         if severity == "warning" and "default" in sub:
-            message += f" (the server will use {_short(sub['default'])} and may reject it)"
+            message += f" (the server will use {short(sub['default'])} and may reject it)"
         return Problem(where, message, expected=_expect(sub) or "a value",
                        found="nothing" if name not in instance else "null", severity=severity)
     if keyword == "type":
@@ -397,16 +282,21 @@ def _problem(error: Any, builtin: bool, mode: str) -> Problem | None:
     if keyword == "enum":
         if builtin and instance == "":
             severity = "warning"
-        return Problem(where, f"unsupported value {_short(instance)}",
-                       expected="one of " + ", ".join(_short(v) for v in value),
+        return Problem(where, f"unsupported value {short(instance)}",
+                       expected="one of " + ", ".join(short(v) for v in value),
                        found=_describe(instance), severity=severity)
     if keyword == "format":
         if value in WARN_ONLY_FORMATS or (not builtin and value in ("int32", "int64")):
             severity = "warning"
         expected = FORMAT_EXPECTED.get(str(value), f"format {value}")
-        return Problem(where, f"invalid value {_short(instance)}: expected {expected}",
+        return Problem(where, f"invalid value {short(instance)}: expected {expected}",
                        expected=expected, found=_describe(instance), severity=severity)
     if keyword in ("anyOf", "oneOf"):
+        # A branch of the right type that failed on something finer (a quantity's syntax)
+        # says more than "expected integer or string".
+        finer = [e for e in error.context or () if e.validator != "type"]
+        if len(finer) == 1:
+            return _problem(finer[0], builtin, mode)
         expected = " or ".join(sorted({_expect(s) or "a value" for s in value}))
         return Problem(where, f"expected {expected}, found {_kind_of(instance)}",
                        expected=expected, found=_describe(instance), severity=severity)
@@ -417,7 +307,7 @@ def _problem(error: Any, builtin: bool, mode: str) -> Problem | None:
                        found=_describe(instance[path[-1]] if isinstance(path[-1], int) else None),
                        severity=severity)
     if keyword == "pattern":
-        return Problem(where, f"invalid value {_short(instance)}: must match {value}",
+        return Problem(where, f"invalid value {short(instance)}: must match {value}",
                        expected=f"a string matching {value}", found=_describe(instance),
                        severity=severity)
     bounds = {
@@ -436,7 +326,7 @@ def _problem(error: Any, builtin: bool, mode: str) -> Problem | None:
             expected = text.format(value)
         else:
             expected = f"{text} {value}"
-        return Problem(where, f"invalid value {_short(instance)}: must be {expected}",
+        return Problem(where, f"invalid value {short(instance)}: must be {expected}",
                        expected=expected, found=_describe(instance), severity=severity)
     return Problem(where, str(error.message), found=_describe(instance), severity=severity)
 
@@ -501,19 +391,9 @@ def _kind_of(value: Any) -> str:
     return type(value).__name__
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    import json
-
-    try:
-        text = json.dumps(value, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, (Mapping, list, tuple)):
         return _kind_of(value)
-    return f"{_kind_of(value)} {_short(value)}"
+    return f"{_kind_of(value)} {short(value)}"

@@ -359,6 +359,11 @@ class Watch:
                     raise  # an ERROR event instead of the initial state: the caller decides
                 if self._initial_pending:
                     restarted, seen = True, set()
+                if delivered:  # it was healthy: reconnect at once, back off if that fails
+                    self.backoff.reset()
+                    log.info("watch %s at rv %s broke (%s); resuming", self.path,
+                             self.resource_version, e)
+                    continue
                 delay = self.backoff.next()
                 log.info("watch %s at rv %s broke (%s); resuming in %.2fs", self.path,
                          self.resource_version, e, delay)
@@ -372,9 +377,11 @@ class Watch:
             # The server ended the stream (its timeoutSeconds, or a restart): resume.
             if self._initial_pending:
                 restarted, seen = True, set()
-            if delivered or time.monotonic() - started > 10.0:
+            # An empty stream that lasted under a second is a server refusing to hold it
+            # open (client-go's "very short watch"): back off instead of spinning.
+            if delivered:
                 self.backoff.reset()
-            elif not self._sleep(self.backoff.next()):
+            elif time.monotonic() - started < 1.0 and not self._sleep(self.backoff.next()):
                 return
 
     def _initial_event(self, event: WatchEvent, yielded: dict[str, dict[str, Any]],

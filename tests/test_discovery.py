@@ -193,7 +193,8 @@ def fake() -> Iterator[tuple[FakeState, str]]:
     state = FakeState()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.state = state  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
     thread.start()
     try:
         yield state, f"http://127.0.0.1:{server.server_address[1]}"
@@ -253,6 +254,17 @@ def test_expired_cache_revalidates_with_304(fake: tuple[FakeState, str],
     state.clear()
     assert _discovery(url, cache_base).registry() == reg  # the 304 made the cache fresh again
     assert state.count() == 0
+
+
+def test_cache_dated_in_the_future_is_revalidated(fake: tuple[FakeState, str],
+                                                  cache_base: Path) -> None:
+    state, url = fake
+    first = _discovery(url, cache_base)
+    first.registry()
+    _age_cache(first, -3600)  # the clock jumped back
+    state.clear()
+    _discovery(url, cache_base).registry()
+    assert state.statuses() == [304, 304]
 
 
 def test_expired_cache_and_changed_server(fake: tuple[FakeState, str], cache_base: Path) -> None:

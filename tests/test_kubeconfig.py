@@ -415,3 +415,17 @@ def test_malformed_shapes_give_config_errors(tmp_path: Path, text: str, message:
 def test_list_contexts() -> None:
     assert list_contexts(A) == ["a-ctx", "shared-ctx"]
     assert list_contexts([A, B]) == ["a-ctx", "b-ctx", "b-shared", "shared-ctx"]
+
+
+def test_token_with_exec_uses_the_token_as_client_go_does(tmp_path: Path) -> None:
+    # client-go does not count exec among the authentication methods: a token (or basic
+    # auth, or a client certificate) wins and the plugin never runs.
+    path = tmp_path / "config"
+    path.write_text(
+        "clusters: [{name: c, cluster: {server: 'https://x'}}]\n"
+        "users: [{name: u, user: {token: t, exec: {apiVersion: "
+        "client.authentication.k8s.io/v1beta1, command: helper}}}]\n"
+        "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+    )
+    config = ClusterConfig.from_kubeconfig(str(path), "x")
+    assert (config.token, config.exec) == ("t", None)

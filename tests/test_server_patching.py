@@ -227,7 +227,7 @@ def test_retain_keys_and_null_deletes() -> None:
 
 
 def test_primitive_lists_merge_as_sets_and_delete_from_primitive_list() -> None:
-    keys = {("metadata", "finalizers"): PRIMITIVE_MERGE}
+    keys: dict[tuple[str, ...], str] = {("metadata", "finalizers"): PRIMITIVE_MERGE}
     doc = {"metadata": {"finalizers": ["a", "b"]}}
     merged = apply_strategic_merge_patch(doc, {"metadata": {"finalizers": ["b", "c"]}}, keys)
     assert merged["metadata"]["finalizers"] == ["a", "b", "c"]

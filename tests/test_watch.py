@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 from test_watch_fakes import FakeResponse, FakeTransport, bookmark, cm, expired, line, quick_backoff
 
-from dynakube.errors import ForbiddenError, GoneError, InvalidArgumentError, ServerError, TransportError
+from dynakube.errors import (
+    ForbiddenError,
+    GoneError,
+    InvalidArgumentError,
+    ServerError,
+    TransportError,
+)
 from dynakube.watch import Backoff, Watch, WatchDecoder, WatchEvent, decode_event, object_key
 
 PATH = "/api/v1/namespaces/ns/configmaps"

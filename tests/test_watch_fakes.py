@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -43,13 +44,14 @@ def expired(rv: int = 1) -> dict[str, Any]:
 class FakeResponse:
     """A streamed answer: its lines, then an optional error, else the end (or a hang)."""
 
-    def __init__(self, lines: list[bytes] = (), *, error: Exception | None = None,  # type: ignore[assignment]
+    def __init__(self, lines: Sequence[bytes] = (), *, error: Exception | None = None,
                  hang: bool = False, body: Any = None):
         self.lines = list(lines)
         self.error = error
         self.hang = hang
         self.body = body
         self.closed = threading.Event()
+        self.read_timeout: float | None = None
 
     def iter_lines(self) -> Any:
         for item in self.lines:
@@ -59,7 +61,8 @@ class FakeResponse:
         if self.error is not None:
             raise self.error
         if self.hang:
-            self.closed.wait()
+            if not self.closed.wait(self.read_timeout):
+                raise TransportError("read timed out")
             raise TransportError("connection closed")
 
     def json(self) -> Any:
@@ -86,6 +89,7 @@ class FakeTransport:
             item = self.script.popleft() if self.script else FakeResponse(hang=True)
         if isinstance(item, Exception):
             raise item
+        item.read_timeout = read_timeout
         return item
 
     def queries(self) -> list[dict[str, str]]:

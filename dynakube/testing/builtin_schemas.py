@@ -315,6 +315,101 @@ _S[META + "Status"] = obj(
     gvk=("", "v1", "Status"),
 )
 
+_S[META + "ServerAddressByClientCIDR"] = obj(
+    {"clientCIDR": string("Client network this address is for.", default=""),
+     "serverAddress": string("Address to use from that network.", default="")},
+    "Where clients from one network should reach the server.",
+    ["clientCIDR", "serverAddress"],
+)
+_S[META + "APIVersions"] = obj(
+    {
+        "apiVersion": string("The versioned schema of this object."),
+        "kind": string("APIVersions."),
+        "serverAddressByClientCIDRs": array(META + "ServerAddressByClientCIDR",
+                                            "Addresses by client network.", list_type="atomic"),
+        "versions": string_list("Versions of the core API."),
+    },
+    "The versions of the core API, served at /api.",
+    ["versions", "serverAddressByClientCIDRs"],
+    ("", "v1", "APIVersions"),
+)
+_S[META + "GroupVersionForDiscovery"] = obj(
+    {"groupVersion": string("group/version.", default=""),
+     "version": string("The version alone.", default="")},
+    "One version of an API group.",
+    ["groupVersion", "version"],
+)
+_S[META + "APIGroup"] = obj(
+    {
+        "apiVersion": string("The versioned schema of this object."),
+        "kind": string("APIGroup."),
+        "name": string("Name of the group.", default=""),
+        "preferredVersion": ref(META + "GroupVersionForDiscovery", "The version to prefer.", {}),
+        "serverAddressByClientCIDRs": array(META + "ServerAddressByClientCIDR",
+                                            "Addresses by client network.", list_type="atomic"),
+        "versions": array(META + "GroupVersionForDiscovery", "Served versions.",
+                          list_type="atomic"),
+    },
+    "An API group and its versions.",
+    ["name", "versions"],
+    ("", "v1", "APIGroup"),
+)
+_S[META + "APIGroupList"] = obj(
+    {
+        "apiVersion": string("The versioned schema of this object."),
+        "groups": array(META + "APIGroup", "The groups.", list_type="atomic"),
+        "kind": string("APIGroupList."),
+    },
+    "The API groups, served at /apis.",
+    ["groups"],
+    ("", "v1", "APIGroupList"),
+)
+_S[META + "APIResource"] = obj(
+    {
+        "categories": string_list("Categories such as all."),
+        "group": string("Group of the kind, when not the group-version's."),
+        "kind": string("Kind of the resource.", default=""),
+        "name": string("Plural name, or plural/subresource.", default=""),
+        "namespaced": boolean("Whether objects live in namespaces.", default=False),
+        "shortNames": string_list("Short aliases."),
+        "singularName": string("Singular name.", default=""),
+        "storageVersionHash": string("Hash of the storage version."),
+        "verbs": {"type": "array", "items": {"type": "string"},
+                  "description": "Verbs the resource supports."},
+        "version": string("Version of the kind, when not the group-version's."),
+    },
+    "One resource of a group-version.",
+    ["name", "singularName", "namespaced", "kind", "verbs"],
+)
+_S[META + "APIResourceList"] = obj(
+    {
+        "apiVersion": string("The versioned schema of this object."),
+        "groupVersion": string("The group-version.", default=""),
+        "kind": string("APIResourceList."),
+        "resources": array(META + "APIResource", "The resources.", list_type="atomic"),
+    },
+    "The resources of a group-version.",
+    ["groupVersion", "resources"],
+    ("", "v1", "APIResourceList"),
+)
+_S["io.k8s.apimachinery.pkg.runtime.RawExtension"] = {
+    "type": "object", "description": "An embedded object of any kind."}
+_S[META + "WatchEvent"] = obj(
+    {"object": ref("io.k8s.apimachinery.pkg.runtime.RawExtension", "The object."),
+     "type": string("ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.", default="")},
+    "One event of a watch stream.",
+    ["type", "object"],
+    ("", "v1", "WatchEvent"),
+)
+_S["io.k8s.apimachinery.pkg.version.Info"] = obj(
+    {key: string(f"The {key} of the server build.", default="")
+     for key in ("buildDate", "compiler", "gitCommit", "gitTreeState", "gitVersion",
+                 "goVersion", "major", "minor", "platform")},
+    "Version information about the server.",
+    ["major", "minor", "gitVersion", "gitCommit", "gitTreeState", "buildDate", "goVersion",
+     "compiler", "platform"],
+)
+
 # ---------------------------------------------------------------- core/v1
 _S[CORE + "ConfigMap"] = _kind(
     "Configuration data for pods to consume.",
@@ -801,9 +896,9 @@ _S[_JSP] = obj(
         "description": string("What the field is."),
         "enum": {"type": "array", "items": {"$ref": schema_ref(APIEXT + "JSON")},
                  "x-kubernetes-list-type": "atomic"},
-        "example": ref(APIEXT + "JSON", "An example value."),
+        "example": {"$ref": schema_ref(APIEXT + "JSON")},
         "exclusiveMaximum": boolean(), "exclusiveMinimum": boolean(),
-        "externalDocs": ref(APIEXT + "ExternalDocumentation", "More documentation."),
+        "externalDocs": {"$ref": schema_ref(APIEXT + "ExternalDocumentation")},
         "format": string("A format such as int32, date-time or byte."),
         "id": string(),
         "items": {"$ref": schema_ref(APIEXT + "JSONSchemaPropsOrArray")},
@@ -812,7 +907,7 @@ _S[_JSP] = obj(
         "minItems": integer(fmt="int64"), "minLength": integer(fmt="int64"),
         "minProperties": integer(fmt="int64"), "minimum": {"type": "number", "format": "double"},
         "multipleOf": {"type": "number", "format": "double"},
-        "not": {"allOf": [_schema_ref]},
+        "not": _schema_ref,
         "nullable": boolean("Whether null is allowed."),
         "oneOf": {"type": "array", "items": _schema_ref, "x-kubernetes-list-type": "atomic"},
         "pattern": string("A regular expression strings must match."),

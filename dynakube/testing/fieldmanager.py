@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dynakube.errors import DynakubeError
-from dynakube.testing.patching import PatchError
+from dynakube.testing.patching import BUILTIN_MERGE_KEYS, PatchError
 
 __all__ = [
     "FieldRules",
@@ -70,7 +70,7 @@ class FieldRules:
         return _lookup(self.lists, path)
 
     def is_atomic(self, path: tuple[str, ...]) -> bool:
-        return path in self.atomic or _lookup({p: () for p in self.atomic}, path) is not None
+        return path in self.atomic or any(_matches(p, path) for p in self.atomic if "*" in p)
 
 
 def _lookup(table: Mapping[tuple[str, ...], tuple[str, ...]],
@@ -78,58 +78,36 @@ def _lookup(table: Mapping[tuple[str, ...], tuple[str, ...]],
     if path in table:
         return table[path]
     for pattern, value in table.items():
-        if len(pattern) == len(path) and all(p in ("*", q) for p, q in zip(pattern, path,
-                                                                            strict=True)):
+        if _matches(pattern, path):
             return value
     return None
 
 
-_META_LISTS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("metadata", "finalizers"): (),
-    ("metadata", "ownerReferences"): ("uid",),
-    ("status", "conditions"): ("type",),
-}
-_POD_LISTS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("containers",): ("name",), ("initContainers",): ("name",),
-    ("ephemeralContainers",): ("name",), ("volumes",): ("name",),
-    ("imagePullSecrets",): ("name",), ("hostAliases",): ("ip",),
-    ("topologySpreadConstraints",): ("topologyKey", "whenUnsatisfiable"),
-    ("resourceClaims",): ("name",), ("schedulingGates",): ("name",),
-}
-for _c in ("containers", "initContainers", "ephemeralContainers"):
-    _POD_LISTS[(_c, "ports")] = ("containerPort", "protocol")
-    _POD_LISTS[(_c, "env")] = ("name",)
-    _POD_LISTS[(_c, "volumeMounts")] = ("mountPath",)
-    _POD_LISTS[(_c, "volumeDevices")] = ("devicePath",)
+def _matches(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    return len(pattern) == len(path) and all(p in ("*", q) for p, q in zip(pattern, path,
+                                                                            strict=True))
 
 
-def _pod_rules(prefix: tuple[str, ...]) -> FieldRules:
-    lists = dict(_META_LISTS)
-    lists.update({prefix + p: k for p, k in _POD_LISTS.items()})
-    lists[prefix[:-1] + ("metadata", "finalizers")] = ()
-    atomic = frozenset({("spec", "selector")}) if len(prefix) > 1 else frozenset()
+# Server-side apply keys the same lists as strategic merge patch, sometimes by more fields.
+_WIDER_KEYS = {"containerPort": ("containerPort", "protocol"), "port": ("port", "protocol"),
+               "topologyKey": ("topologyKey", "whenUnsatisfiable")}
+_SELECTOR = frozenset({("spec", "selector")})
+
+
+def _builtin_rules(kind: str, merge_keys: Mapping[tuple[str, ...], str]) -> FieldRules:
+    lists = {path: (_WIDER_KEYS.get(key, (key,)) if key else ()) for path, key in
+             merge_keys.items()}
+    if kind == "Namespace":
+        lists[("spec", "finalizers")] = ()
+    atomic = _SELECTOR if kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
+                                   "Service") else frozenset()
     return FieldRules(lists, atomic)
 
 
-_TEMPLATE = ("spec", "template", "spec")
 BUILTIN_FIELD_RULES: dict[str, FieldRules] = {
-    "Pod": _pod_rules(("spec",)),
-    "Deployment": _pod_rules(_TEMPLATE),
-    "ReplicaSet": _pod_rules(_TEMPLATE),
-    "StatefulSet": _pod_rules(_TEMPLATE),
-    "DaemonSet": _pod_rules(_TEMPLATE),
-    "Job": _pod_rules(_TEMPLATE),
-    "Service": FieldRules({**_META_LISTS, ("spec", "ports"): ("port", "protocol")},
-                          frozenset({("spec", "selector")})),
-    "Namespace": FieldRules({**_META_LISTS, ("spec", "finalizers"): ()}),
-    "ConfigMap": FieldRules(dict(_META_LISTS)),
-    "Secret": FieldRules(dict(_META_LISTS)),
-    "ServiceAccount": FieldRules({**_META_LISTS, ("secrets",): ("uid",),
-                                  ("imagePullSecrets",): ("name",)}),
-    "Lease": FieldRules(dict(_META_LISTS)),
-    "Event": FieldRules(dict(_META_LISTS)),
-}
+    kind: _builtin_rules(kind, keys) for kind, keys in BUILTIN_MERGE_KEYS.items()}
 """List types of the built-in kinds (their ``x-kubernetes-list-type`` / ``list-map-keys``)."""
+_META_LISTS = dict(BUILTIN_FIELD_RULES["ConfigMap"].lists)
 
 
 def rules_from_schema(schema: Mapping[str, Any]) -> FieldRules:
@@ -475,7 +453,12 @@ class ApplyConflictError(DynakubeError):
 
     def __init__(self, conflicts: list[tuple[str, str]], message: str | None = None):
         self.conflicts = list(conflicts)
-        self.message = message or _conflict_message([(m, [p]) for p, m in self.conflicts])
+        if message is None:
+            groups: dict[str, list[str]] = {}
+            for path, manager in self.conflicts:
+                groups.setdefault(manager, []).append(path)
+            message = _conflict_message(list(groups.items()))
+        self.message = message
         super().__init__(self.message)
 
     def status(self) -> dict[str, Any]:
@@ -596,6 +579,15 @@ def _prune(obj: Any, remove: FieldSet, rules: FieldRules) -> Any:
     return walk(obj, (), ())[1]
 
 
+def _drop_nulls(value: Any) -> Any:
+    """An applied ``null`` sets nothing (and so owns nothing)."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
 def server_side_apply(live: Mapping[str, Any] | None, applied: Mapping[str, Any], *,
                       manager: str, force: bool, api_version: str, time: str,
                       rules: FieldRules | None = None,
@@ -606,16 +598,22 @@ def server_side_apply(live: Mapping[str, Any] | None, applied: Mapping[str, Any]
     identity fields (uid, resourceVersion, creationTimestamp...) are whatever ``live`` had, so
     for a create the caller fills them in. Raises :class:`ApplyConflictError` (409) when
     another manager owns a field this apply changes and ``force`` is false, and
-    :class:`~dynakube.testing.patching.PatchError` (400) when ``applied`` carries managedFields.
+    :class:`~dynakube.testing.patching.PatchError` (400) when ``applied`` carries managedFields
+    or another apiVersion than the request's.
     """
+    version = applied.get("apiVersion")
+    if isinstance(version, str) and version != api_version:
+        raise PatchError("Incorrect version specified in apply patch. Specified patch version: "
+                         f"{version}, expected: {api_version}", code=400)
     if _managed_of(applied) is not None:
         raise PatchError("metadata.managedFields must be nil", code=400)
     rules = rules or FieldRules()
     ignore = list(ignore_fields)
     managed = _decode(_managed_of(live)) or {}
     before = _without_managed(live)
-    merged = _merge(before, _without_managed(applied), rules, ())
-    applied_set = _ignore(object_field_set(applied, rules), ignore)
+    config = _drop_nulls(_without_managed(applied))
+    merged = _merge(before, config, rules, ())
+    applied_set = _ignore(object_field_set(config, rules), ignore)
     me = _Entry(manager, "Apply", api_version, "", time, applied_set)
     previous = managed.get(me.ident)
     if previous is not None and previous.fields:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import validating
-from .kinds import KindSpec, apply_builtin_defaults
+from .kinds import BUILTIN_KINDS, KindSpec, apply_builtin_defaults
 from .objects import (
     Obj,
     check_type_meta,
@@ -48,8 +48,7 @@ __all__ = ["Api", "Call", "Reply", "Options"]
 
 _RETURNS_DELETED = {("", "Pod"), ("", "Namespace"), ("", "Service"),
                     ("apiextensions.k8s.io", "CustomResourceDefinition")}
-_NAMESPACES = next(k for k in __import__("dynakube.testing.kinds", fromlist=["BUILTIN_KINDS"])
-                   .BUILTIN_KINDS if k.kind == "Namespace")
+_NAMESPACES = next(k for k in BUILTIN_KINDS if k.kind == "Namespace")
 
 
 @dataclass
@@ -154,13 +153,17 @@ class Api:
 
     # -- create --------------------------------------------------------------------------
 
-    def create(self, call: Call, obj: Obj | None = None) -> Reply:
+    def create(self, call: Call, obj: Obj | None = None, *, managed: Any = None,
+               warnings: list[str] | None = None) -> Reply:
         spec = call.spec
         raw = call.body
+        applying = obj is not None
         if obj is None:
             obj = decode_body(raw, spec)
             check_type_meta(obj, spec, raw)
-        warnings = validating.check_fields(obj, spec, call.query.get("fieldValidation"), self)
+        if warnings is None:
+            warnings = validating.check_fields(obj, spec, call.query.get("fieldValidation"),
+                                               self)
         meta = obj["metadata"]
         body_ns = meta.get("namespace")
         if spec.namespaced:
@@ -200,7 +203,13 @@ class Api:
             meta["creationTimestamp"] = now_rfc3339()
             if has_generation(spec):
                 meta["generation"] = 1
-            validating.manage_fields(None, obj, spec, call, "Update")
+            if applying:
+                if managed:
+                    meta["managedFields"] = managed
+                else:
+                    meta.pop("managedFields", None)
+            else:
+                validating.manage_fields(None, obj, spec, call, "Update", tracked=not warnings)
             hook = validating.before_create(obj, spec, self, call)
             if call.dry_run:
                 return self._finish(call, Reply(201, self.render(obj, spec), warnings=warnings))
@@ -224,8 +233,8 @@ class Api:
         check_type_meta(new, spec, call.body)
         return self.write(call, new, operation="Update")
 
-    def write(self, call: Call, new: Obj, *, operation: str, old: Obj | None = None,
-              warnings: list[str] | None = None, created_code: int = 201) -> Reply:
+    def write(self, call: Call, new: Obj, *, operation: str, warnings: list[str] | None = None,
+              managed: Any = None) -> Reply:
         """Store ``new`` as the next state of ``call``'s object (PUT and PATCH end here)."""
         spec = call.spec
         meta = new.setdefault("metadata", {})
@@ -257,7 +266,14 @@ class Api:
                 gen = int(current["metadata"].get("generation") or 1)
                 merged["metadata"]["generation"] = gen + 1 if spec_changed(current, merged) \
                     else gen
-            validating.manage_fields(current, merged, spec, call, operation)
+            if operation == "Apply":
+                if managed:
+                    merged["metadata"]["managedFields"] = managed
+                else:
+                    merged["metadata"].pop("managedFields", None)
+            else:
+                validating.manage_fields(current, merged, spec, call, operation,
+                                         tracked=not field_warnings)
             if _same(current, merged):
                 return self._finish(call, Reply(200, self.render(current, spec),
                                                 warnings=field_warnings))
@@ -383,17 +399,13 @@ class Api:
                     um["finalizers"] = finalizers
                 if has_generation(spec):
                     um["generation"] = int(um.get("generation") or 1) + 1
+                validating.mark_deleting(updated, spec)
                 if dry:
                     return self._finish(call, Reply(200, self.render(updated, spec)))
                 um["resourceVersion"] = str(self.store.next_rv())
                 self.store.put(bucket, key, updated)
                 if hook is not None:
                     hook()
-                    updated = self.store.get(bucket, key) or updated
-                if not finalizers and self.store.get(bucket, key) is not None:
-                    final = deep_copy(updated)
-                    final["metadata"]["resourceVersion"] = str(self.store.next_rv())
-                    self.remove(spec, key, final)
                 return self._finish(call, Reply(200, self.render(updated, spec)))
             if dry:
                 return self._finish(call, Reply(200, self._deleted_reply(current, spec)))
@@ -426,17 +438,13 @@ class Api:
     def _dependents(self, uid: Any) -> list[tuple[KindSpec, str, Obj]]:
         if not uid:
             return []
+        specs = {self.bucket(s): s for s in self.table.all() if s is self.table.storage_spec(s)}
         found = []
-        for spec in self.table.all():
-            if spec is not self.table.storage_spec(spec):
-                continue
-            items, _ = self.store.snapshot_items(self.bucket(spec))
-            for obj in items:
-                refs = obj.get("metadata", {}).get("ownerReferences") or []
-                if any(isinstance(r, dict) and r.get("uid") == uid for r in refs):
-                    meta = obj["metadata"]
-                    found.append((spec, object_key(meta.get("namespace") if spec.namespaced
-                                                   else None, meta.get("name", "")), obj))
+        for bucket, key in sorted(self.store.dependents_of(str(uid))):
+            obj = self.store.get(bucket, key)
+            spec = specs.get(bucket)
+            if obj is not None and spec is not None:
+                found.append((spec, key, obj))
         return found
 
     def _has_dependents(self, uid: Any) -> bool:

@@ -94,6 +94,8 @@ class KindSpec:
     subresources: tuple[SubresourceSpec, ...] = ()
     list_kind: str = ""
     columns: tuple[PrinterColumn, ...] = ()
+    # A delete answers with the deleted object instead of a Status (Pod, Service, ...).
+    delete_returns_object: bool = False
     # Custom resources only.
     crd_name: str | None = None
     schema: Mapping[str, Any] | None = field(default=None, compare=False)
@@ -145,11 +147,13 @@ def _builtin(
     subresources: tuple[SubresourceSpec, ...] = (),
     verbs: tuple[str, ...] = _STANDARD_VERBS, schema_prefix: str,
 ) -> KindSpec:
+    returns_object = kind in ("Pod", "Service", "ServiceAccount")
     return KindSpec(
         group=group, version=version, kind=kind, plural=plural, singular=kind.lower(),
         namespaced=namespaced, verbs=verbs, schema_name=f"{schema_prefix}.{kind}",
         short_names=short, categories=categories, subresources=subresources,
         list_kind=f"{kind}List", columns=BUILTIN_COLUMNS[kind],
+        delete_returns_object=returns_object,
     )
 
 

@@ -134,7 +134,8 @@ def _get(con: Any, key: str, path: str, verb: str) -> Any:
         return con.get(key)
     idx = _index(key, len(con), allow_end=False)
     if idx is None:
-        raise _failed(f"error in {verb} for path: '{path}': Unable to access invalid index: "
+        where = "from" if verb == "copy" else "path"
+        raise _failed(f"error in {verb} for {where}: '{path}': Unable to access invalid index: "
                       f"{key}: invalid index referenced")
     return con[idx]
 

@@ -39,6 +39,7 @@ class ResourceTable:
         self._crds: dict[str, list[KindSpec]] = {}
         self._index: dict[tuple[str, str, str], KindSpec] = {}
         self.generation = 0
+        self.cache: dict[str, Any] = {}  # documents built from the table; cleared on change
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -50,6 +51,7 @@ class ResourceTable:
                 index[(spec.group, spec.version, spec.plural)] = spec
         self._index = index
         self.generation += 1
+        self.cache.clear()
 
     def lookup(self, group: str, version: str, plural: str) -> KindSpec | None:
         return self._index.get((group, version, plural))

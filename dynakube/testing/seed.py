@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..client import Client
 
-__all__ = ["WIDGET_CRD", "widget", "seed"]
+__all__ = ["TOUR_MANIFEST", "WIDGET_CRD", "widget", "seed"]
 
 _QUANTITY = (r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
              r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$")
@@ -136,3 +136,36 @@ def seed(client: Client) -> None:
                   widget("beta", "large", "shop", replicas=12),
                   widget("gamma", "medium", "default", port="http")]
     client.apply(documents, field_manager="dynakube-seed")
+
+
+#: What the tour applies from a file: a ConfigMap and two widgets, as a user would write them.
+TOUR_MANIFEST = """\
+# Applied by `dynakube tour` (and usable with `dynakube apply -f`).
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: tour-settings
+  namespace: dynakube-tour
+data:
+  greeting: hello from a YAML file
+---
+apiVersion: example.dynakube.io/v1
+kind: Widget
+metadata:
+  name: delta
+  namespace: dynakube-tour
+spec:
+  size: medium
+  replicas: 2
+  tags: [green, round]
+---
+apiVersion: example.dynakube.io/v1
+kind: Widget
+metadata:
+  name: epsilon
+  namespace: dynakube-tour
+spec:
+  size: large
+  replicas: 12
+  color: "#00ff00"
+"""

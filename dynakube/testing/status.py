@@ -126,7 +126,7 @@ def unauthorized() -> StatusError:
 
 def method_not_allowed(verb: str, resource: str) -> StatusError:
     return _error(405, "MethodNotAllowed",
-                  f"the server does not allow this method on the requested resource", None)
+                  "the server does not allow this method on the requested resource", None)
 
 
 def unsupported_media_type(accepted: list[str]) -> StatusError:

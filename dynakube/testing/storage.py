@@ -103,6 +103,7 @@ class Store:
         self.history: collections.deque[Event] = collections.deque()
         self.buckets: dict[str, Bucket] = {}
         self.watchers: set[Watcher] = set()
+        self.owners: dict[str, set[tuple[str, str]]] = {}  # owner uid -> dependents
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -203,6 +204,7 @@ class Store:
             if old is None:
                 b.live += 1
             vers.append((self.rv, obj))
+            self._index_owners(bucket, key, old, obj)
             kind = event_type or ("ADDED" if old is None else "MODIFIED")
             return self._record(Event(self.rv, kind, bucket, key, obj, old))
 
@@ -215,7 +217,28 @@ class Store:
             b.versions.setdefault(key, []).append((self.rv, None))
             b.live -= 1
             b.tombstones += 1
+            self._index_owners(bucket, key, old, None)
             return self._record(Event(self.rv, "DELETED", bucket, key, final, old))
+
+    def _index_owners(self, bucket: str, key: str, old: Obj | None, new: Obj | None) -> None:
+        for obj, add in ((old, False), (new, True)):
+            refs = (obj or {}).get("metadata", {}).get("ownerReferences") or []
+            for ref in refs if isinstance(refs, list) else []:
+                uid = ref.get("uid") if isinstance(ref, dict) else None
+                if not uid:
+                    continue
+                deps = self.owners.setdefault(str(uid), set())
+                if add:
+                    deps.add((bucket, key))
+                else:
+                    deps.discard((bucket, key))
+                    if not deps:
+                        self.owners.pop(str(uid), None)
+
+    def dependents_of(self, uid: str) -> set[tuple[str, str]]:
+        """Keys of live objects whose ownerReferences name ``uid``."""
+        with self.lock:
+            return set(self.owners.get(uid, ()))
 
     def drop_bucket(self, bucket: str) -> None:
         """Forget a resource entirely (its CRD is gone); watchers of it are closed."""

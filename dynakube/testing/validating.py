@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import fieldmanager
+from . import decoding, fieldmanager, structural
 from .kinds import KindSpec
 from .objects import Obj, deep_copy, has_status_subresource, now_rfc3339, qualified_resource
 from .resources import bucket_name
@@ -36,10 +36,14 @@ __all__ = [
 Hook = Callable[[], None] | None
 
 
-def _structural() -> Any:
-    from . import structural
-
-    return structural
+def _unknown_fields(obj: Obj, spec: KindSpec) -> list[str]:
+    """Unknown field paths; built-ins are decoded in place (a wrong type is a 400 here)."""
+    if spec.is_custom:
+        return structural.prune(deep_copy(obj), spec.schema or {})
+    result = decoding.decode_builtin(obj, spec.schema_name)
+    if result.error:
+        raise bad_request(decoding.cannot_handle_message(spec.kind, spec.version, result.error))
+    return list(result.unknown)
 
 
 def check_fields(obj: Obj, spec: KindSpec, mode: str | None, api: Api) -> list[str]:
@@ -48,21 +52,24 @@ def check_fields(obj: Obj, spec: KindSpec, mode: str | None, api: Api) -> list[s
     if mode not in ("Strict", "Warn", "Ignore"):
         raise bad_request(f'fieldValidation must be one of "Ignore", "Warn", or "Strict", '
                           f'got "{mode}"')
-    if mode == "Ignore":
-        return []
-    unknown = _structural().unknown_fields(obj, spec)
-    if not unknown:
+    unknown = _unknown_fields(obj, spec)
+    if not unknown or mode == "Ignore":
         return []
     if mode == "Strict":
-        listed = ", ".join(f'unknown field "{path}"' for path in unknown)
-        raise bad_request(f'{spec.kind} in version "{spec.version}" cannot be handled as a '
-                          f"{spec.kind}: strict decoding error: {listed}")
-    return [f'unknown field "{path}"' for path in unknown]
+        raise bad_request(structural.strict_decoding_message(spec.kind, spec.version, unknown))
+    return [structural.unknown_field_warning(path) for path in unknown]
 
 
 def admit(obj: Obj, old: Obj | None, spec: KindSpec, api: Api) -> Obj:
-    """Default, prune and validate ``obj`` (a create when ``old`` is None); 400/422 on failure."""
-    return _structural().admit(obj, old, spec)  # type: ignore[no-any-return]
+    """Default, prune and validate a custom resource (built-ins were decoded already)."""
+    if spec.is_custom:
+        schema = spec.schema or {}
+        structural.prepare_custom_resource(obj, schema)
+        causes = structural.validate_custom_resource(obj, schema, old)
+        if causes:
+            name = str(obj.get("metadata", {}).get("name", ""))
+            raise StatusError(422, structural.invalid_status(spec.kind, spec.group, name, causes))
+    return obj
 
 
 def _rules(spec: KindSpec) -> fieldmanager.FieldRules | None:
@@ -132,8 +139,10 @@ def _is_crd(spec: KindSpec) -> bool:
 def _check_crd(obj: Obj) -> None:
     from .kinds import kinds_from_crd
 
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    raw_spec = obj.get("spec")
+    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
+    raw_names = spec.get("names")
+    names: dict[str, Any] = raw_names if isinstance(raw_names, dict) else {}
     name = str(obj["metadata"].get("name", ""))
     problems = []
     group, plural = spec.get("group"), names.get("plural")

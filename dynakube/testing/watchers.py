@@ -178,15 +178,15 @@ class WatchStream:
                     return
                 wait = min(self.deadline, next_bookmark if self.bookmarks else self.deadline) - now
                 try:
-                    event = watcher.queue.get(timeout=max(0.0, wait))
+                    item = watcher.queue.get(timeout=max(0.0, wait))
                 except queue.Empty:
                     if self.bookmarks and time.monotonic() >= next_bookmark:
                         yield self._bookmark(self.api.store.rv)
                         next_bookmark = time.monotonic() + interval
                     continue
-                if event is None:
+                if item is None:
                     return
-                shown = self._translate(event)
+                shown = self._translate(item)
                 if shown:
                     yield self._encode(*shown)
         finally:

@@ -1,0 +1,153 @@
+"""Task 2: discovery, cold (empty cache), warm (a new process) and after the TTL.
+
+The work: fetch one Widget (a custom resource) knowing only its apiVersion and kind. Each run
+is a fresh process; the time runs from making the client (configuration already loaded) to
+the object in hand, and the requests are counted by the embedded server (or, on a real
+cluster, by wrapping urllib3 in the worker, which sees the floor, dynakube and kubernetes).
+The floor is bare ``requests``: aggregated ``/api`` and ``/apis``, a scan for the kind, then
+the GET; warm, a floor that remembered the path needs only the GET.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import Conn, WorkerError, count_requests, run_worker
+from report import DYNAKUBE, FLOOR, Row
+
+__all__ = ["fetch", "run"]
+
+API_VERSION, KIND, GROUP = "example.dynakube.io/v1", "Widget", "example.dynakube.io"
+AGGREGATED = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+              "application/json")
+TTL = 6 * 3600
+
+
+def _floor(conn: Conn, ns: str, name: str, warm: bool) -> Any:
+    s = conn.session()
+    if warm:
+        return s.get(f"{conn.url}/apis/{API_VERSION}/namespaces/{ns}/widgets/{name}").json()
+    docs = [s.get(conn.url + p, headers={"Accept": AGGREGATED}).json() for p in ("/api", "/apis")]
+    for doc in docs:
+        for group in doc.get("items") or ():
+            for version in group.get("versions") or ():
+                gv = f"{group['metadata'].get('name')}/{version['version']}".lstrip("/")
+                if gv != API_VERSION:
+                    continue
+                for res in version.get("resources") or ():
+                    if (res.get("responseKind") or {}).get("kind") == KIND:
+                        url = f"{conn.url}/apis/{gv}/namespaces/{ns}/{res['resource']}/{name}"
+                        return s.get(url).json()
+    raise RuntimeError("the floor did not find the Widget kind in /apis")
+
+
+def fetch(client: str, conn: dict[str, Any], cache_dir: str, ns: str, name: str,
+          warm: bool = False) -> dict[str, Any]:
+    """Make a client and fetch the Widget by kind; the wall time and requests seen here."""
+    c = Conn.from_json(conn)
+    counted = count_requests()
+    obj: Any
+    if client == FLOOR:
+        import requests  # noqa: F401  (imports are not the measurement)
+
+        t0 = time.perf_counter()
+        obj = _floor(c, ns, name, warm)
+    elif client == DYNAKUBE:
+        import dynakube.client
+        import dynakube.discovery  # noqa: F401
+        from dynakube.config import load_config
+
+        config = load_config(c.kubeconfig, c.context)
+        t0 = time.perf_counter()
+        kube = dynakube.client.Client(config, cache_dir=cache_dir)
+        obj = kube.get({"apiVersion": API_VERSION, "kind": KIND,
+                        "metadata": {"name": name, "namespace": ns}})
+    elif client == "kubernetes":
+        from kubernetes import config as kconfig
+        from kubernetes import dynamic
+
+        api_client = kconfig.new_client_from_config(config_file=c.kubeconfig, context=c.context)
+        t0 = time.perf_counter()
+        dyn = dynamic.DynamicClient(api_client, cache_file=os.path.join(cache_dir, "k8s.json"))
+        obj = dyn.resources.get(api_version=API_VERSION, kind=KIND).get(name=name, namespace=ns)
+    elif client == "kr8s":
+        import kr8s
+
+        t0 = time.perf_counter()
+        api = kr8s.api(kubeconfig=c.kubeconfig, context=c.context)
+        obj = kr8s.get(KIND, name, namespace=ns, api=api)
+    elif client == "lightkube":
+        from lightkube import Client, KubeConfig
+        from lightkube.generic_resource import create_namespaced_resource
+
+        config = KubeConfig.from_file(c.kubeconfig)
+        t0 = time.perf_counter()
+        widget = create_namespaced_resource(GROUP, "v1", KIND, "widgets")
+        obj = Client(config).get(widget, name, namespace=ns)
+    else:
+        raise ValueError(client)
+    wall = time.perf_counter() - t0
+    if obj is None:
+        raise RuntimeError(f"{client} fetched nothing")
+    return {"wall": wall, "client_requests": counted()}
+
+
+def _age(cache_dir: str, seconds: float) -> None:
+    past = time.time() - seconds
+    for path in Path(cache_dir).rglob("*"):
+        if path.is_file():
+            os.utime(path, (past, past))
+
+
+def run(ctx: Any) -> list[Row]:
+    ns, name = ctx.cluster.widget()
+    clients = [FLOOR, DYNAKUBE, *ctx.peers]
+    rows = {
+        "cold_t": Row("discovery", "cold: Widget by kind, empty cache", "ms"),
+        "cold_n": Row("discovery", "cold: discovery requests", "req", target_max=2,
+                      note="requests besides the GET of the object"),
+        "warm_t": Row("discovery", "warm: new process, cache fresh", "ms"),
+        "warm_n": Row("discovery", "warm: discovery requests", "req", target_max=0),
+        "stale_t": Row("discovery", "after the TTL: revalidation", "ms"),
+        "stale_n": Row("discovery", "after the TTL: discovery requests (304s)", "req",
+                       target_max=2),
+    }
+    for client in clients:
+        cache_dir = tempfile.mkdtemp(prefix=f"bench-discovery-{client}-")
+        try:
+            for phase in ("cold", "warm", "stale"):
+                if phase == "stale":
+                    if client not in (FLOOR, DYNAKUBE):
+                        continue  # no TTL-bound disk cache to age
+                    _age(cache_dir, TTL + 60)
+                ctx.cluster.clear()
+                try:
+                    result = run_worker("task_discovery", "fetch", client=client,
+                                        conn=ctx.cluster.conn.to_json(), cache_dir=cache_dir,
+                                        ns=ns, name=name, warm=phase != "cold")
+                except WorkerError as e:
+                    rows[f"{phase}_t"].errors[client] = str(e)
+                    ctx.failed(client, e)
+                    break
+                log = ctx.cluster.request_log()
+                if log is not None:
+                    discovery = [r for r in log if "/widgets/" not in r[1]]
+                    if client == DYNAKUBE and phase == "stale":
+                        not_modified = sum(1 for r in discovery if r[2] == 304)
+                        rows["stale_n"].note = f"{not_modified} of them answered 304"
+                    ctx.extra.setdefault("discovery_paths", {})[f"{client} {phase}"] = [
+                        f"{m} {p} {s}" for m, p, s in discovery]
+                    n = len(discovery)
+                else:
+                    n = result["client_requests"] - 1 if client in (FLOOR, DYNAKUBE,
+                                                                    "kubernetes") else None
+                rows[f"{phase}_t"].values[client] = result["wall"] * 1000
+                rows[f"{phase}_n"].values[client] = n
+        finally:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+    return list(rows.values())

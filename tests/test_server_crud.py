@@ -1,0 +1,396 @@
+"""Verbs on single objects against the embedded server, with the real server's answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from dynakube.testing import ApiServer
+
+CM = "/api/v1/namespaces/default/configmaps"
+DEPLOY = "/apis/apps/v1/namespaces/default/deployments"
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+THINGS = "/apis/test.dynakube.io/v1/namespaces/default/things"
+
+THING_CRD: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "things.test.dynakube.io"},
+    "spec": {
+        "group": "test.dynakube.io",
+        "scope": "Namespaced",
+        "names": {"plural": "things", "singular": "thing", "kind": "Thing"},
+        "versions": [{
+            "name": "v1", "served": True, "storage": True,
+            "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                                                     "statusReplicasPath": ".status.replicas"}},
+            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                "spec": {"type": "object", "properties": {
+                    "replicas": {"type": "integer", "default": 1},
+                    "color": {"type": "string", "enum": ["red", "blue"]}}},
+                "status": {"type": "object", "properties": {"replicas": {"type": "integer"},
+                                                            "phase": {"type": "string"}}},
+            }}},
+        }],
+    },
+}
+
+
+class Kube:
+    def __init__(self, server: ApiServer):
+        self.url = server.url
+        self.s = requests.Session()
+        self.s.trust_env = False
+        self.s.headers["Authorization"] = f"Bearer {server.token}"
+
+    def __call__(self, method: str, path: str, body: Any = None, *,
+                 ctype: str = "application/json", **params: Any) -> requests.Response:
+        import json
+
+        data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
+        return self.s.request(method, self.url + path, data=data, params=params,
+                              headers={"Content-Type": ctype})
+
+
+@pytest.fixture
+def k(kube_server: ApiServer) -> Kube:
+    return Kube(kube_server)
+
+
+def cm(name: str, data: dict[str, str] | None = None, **meta: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, **meta},
+            "data": data or {"a": "1"}}
+
+
+def deployment(name: str, replicas: int = 1) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+
+
+def test_create_sets_server_metadata(k: Kube) -> None:
+    first = k("POST", CM, cm("one")).json()
+    second = k("POST", CM, cm("two")).json()
+    meta = first["metadata"]
+    assert meta["namespace"] == "default"
+    assert len(meta["uid"]) == 36
+    assert meta["creationTimestamp"].endswith("Z")
+    assert int(second["metadata"]["resourceVersion"]) > int(meta["resourceVersion"])
+    assert "generation" not in meta
+    assert meta["managedFields"][0]["operation"] == "Update"
+    got = k("GET", CM + "/one").json()
+    assert got == first
+
+
+def test_create_missing_kind_and_apiversion_for_built_ins_come_from_the_url(k: Kube) -> None:
+    answer = k("POST", CM, {"metadata": {"name": "bare"}})
+    assert answer.status_code == 201
+    assert (answer.json()["apiVersion"], answer.json()["kind"]) == ("v1", "ConfigMap")
+
+
+@pytest.mark.parametrize(("body", "code", "reason", "message"), [
+    (b"{not json", 400, "BadRequest", "couldn't get version/kind; json parse error: "),
+    ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}}, 400, "BadRequest",
+     "does not match the expected kind (ConfigMap)"),
+    ({"apiVersion": "apps/v1", "kind": "ConfigMap", "metadata": {"name": "x"}}, 400,
+     "BadRequest", "the API version in the data (apps/v1) does not match the expected API "
+                   "version (v1)"),
+    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}, 422, "Invalid",
+     'ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required'),
+    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}}, 422, "Invalid",
+     'ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase '
+     "RFC 1123 subdomain"),
+    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": "nope"}, 400,
+     "BadRequest", 'ConfigMap in version "v1" cannot be handled as a ConfigMap: '),
+])
+def test_bad_input(k: Kube, body: Any, code: int, reason: str, message: str) -> None:
+    answer = k("POST", CM, body)
+    assert answer.status_code == code
+    assert answer.json()["reason"] == reason
+    assert message in answer.json()["message"]
+
+
+def test_namespace_must_exist_and_match(k: Kube) -> None:
+    answer = k("POST", "/api/v1/namespaces/nope/configmaps", cm("x"))
+    assert answer.status_code == 404
+    assert answer.json()["message"] == 'namespaces "nope" not found'
+    answer = k("POST", CM, cm("x", namespace="other"))
+    assert answer.status_code == 400
+    assert answer.json()["message"] == ("the namespace of the provided object does not match the "
+                                        "namespace sent on the request")
+
+
+def test_unknown_resource_and_verbs(k: Kube) -> None:
+    for path in ("/api/v1/namespaces/default/gizmos", "/apis/nope.io/v1/things", "/nope",
+                 CM + "/x/bogus"):
+        answer = k("GET", path)
+        assert (answer.status_code, answer.text) == (404, "404 page not found\n"), path
+        assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"
+    answer = k("DELETE", "/api/v1/namespaces")
+    assert answer.status_code == 405
+    assert answer.json()["reason"] == "MethodNotAllowed"
+
+
+def test_generate_name_and_dry_run(k: Kube) -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}}
+    dry = k("POST", CM, body, dryRun="All")
+    assert dry.status_code == 201
+    meta = dry.json()["metadata"]
+    assert meta["name"].startswith("gen-") and len(meta["name"]) == 9
+    assert "resourceVersion" not in meta and meta["uid"]
+    assert k("GET", CM + "/" + meta["name"]).status_code == 404
+    real = k("POST", CM, body).json()
+    assert k("GET", CM + "/" + real["metadata"]["name"]).status_code == 200
+
+
+def test_already_exists_and_not_found(k: Kube) -> None:
+    k("POST", CM, cm("dup"))
+    answer = k("POST", CM, cm("dup"))
+    assert answer.status_code == 409
+    assert answer.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                             "status": "Failure", "message": 'configmaps "dup" already exists',
+                             "reason": "AlreadyExists",
+                             "details": {"name": "dup", "kind": "configmaps"}, "code": 409}
+    answer = k("GET", DEPLOY + "/nope")
+    assert answer.json()["message"] == 'deployments.apps "nope" not found'
+    assert answer.json()["details"] == {"name": "nope", "group": "apps", "kind": "deployments"}
+
+
+def test_replace_and_optimistic_concurrency(k: Kube) -> None:
+    created = k("POST", CM, cm("r")).json()
+    stale = dict(created, data={"a": "2"})
+    replaced = k("PUT", CM + "/r", stale)
+    assert replaced.status_code == 200
+    assert replaced.json()["data"] == {"a": "2"}
+    assert replaced.json()["metadata"]["uid"] == created["metadata"]["uid"]
+    conflict = k("PUT", CM + "/r", stale)
+    assert conflict.status_code == 409
+    assert conflict.json()["message"] == (
+        'Operation cannot be fulfilled on configmaps "r": the object has been modified; please '
+        "apply your changes to the latest version and try again")
+    unconditional = dict(stale, data={"a": "3"})
+    del unconditional["metadata"]["resourceVersion"]
+    assert k("PUT", CM + "/r", unconditional).status_code == 200
+    wrong_name = k("PUT", CM + "/r", cm("other"))
+    assert wrong_name.status_code == 400
+    assert wrong_name.json()["message"] == ("the name of the object (other) does not match the "
+                                            "name on the URL (r)")
+    assert k("PUT", CM + "/missing", cm("missing")).status_code == 404
+
+
+def test_noop_replace_keeps_the_resource_version(k: Kube) -> None:
+    created = k("POST", CM, cm("same")).json()
+    again = k("PUT", CM + "/same", created).json()
+    assert again["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+
+
+def test_patches(k: Kube) -> None:
+    k("POST", CM, cm("p", {"a": "1"}))
+    answer = k("PATCH", CM + "/p", [{"op": "add", "path": "/data/b", "value": "2"}],
+               ctype="application/json-patch+json")
+    assert answer.json()["data"] == {"a": "1", "b": "2"}
+    answer = k("PATCH", CM + "/p", {"data": {"a": None}}, ctype="application/merge-patch+json")
+    assert answer.json()["data"] == {"b": "2"}
+    answer = k("PATCH", CM + "/p", {"data": {"c": "3"}},
+               ctype="application/strategic-merge-patch+json")
+    assert answer.json()["data"] == {"b": "2", "c": "3"}
+    failed = k("PATCH", CM + "/p", [{"op": "test", "path": "/data/b", "value": "x"}],
+               ctype="application/json-patch+json")
+    assert failed.status_code == 422
+    wrong = k("PATCH", CM + "/p", {"data": {}}, ctype="text/plain")
+    assert wrong.status_code == 415
+    assert k("PATCH", CM + "/nope", {"data": {}},
+             ctype="application/merge-patch+json").status_code == 404
+
+
+def test_server_side_apply_and_conflicts(k: Kube) -> None:
+    applied = k("PATCH", CM + "/sa", {"apiVersion": "v1", "kind": "ConfigMap",
+                                      "metadata": {"name": "sa"}, "data": {"x": "1"}},
+                ctype="application/apply-patch+yaml", fieldManager="me")
+    assert applied.status_code == 201
+    assert applied.json()["metadata"]["managedFields"][0]["operation"] == "Apply"
+    again = k("PATCH", CM + "/sa", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sa\n"
+              "data:\n  x: '1'\n  y: '2'\n", ctype="application/apply-patch+yaml",
+              fieldManager="me")
+    assert again.status_code == 200 and again.json()["data"] == {"x": "1", "y": "2"}
+    clash = k("PATCH", CM + "/sa", {"apiVersion": "v1", "kind": "ConfigMap",
+                                    "metadata": {"name": "sa"}, "data": {"x": "other"}},
+              ctype="application/apply-patch+yaml", fieldManager="you")
+    assert clash.status_code == 409
+    assert clash.json()["details"]["causes"][0]["field"] == ".data.x"
+    forced = k("PATCH", CM + "/sa", {"apiVersion": "v1", "kind": "ConfigMap",
+                                     "metadata": {"name": "sa"}, "data": {"x": "other"}},
+               ctype="application/apply-patch+yaml", fieldManager="you", force="true")
+    assert forced.status_code == 200 and forced.json()["data"]["x"] == "other"
+    missing = k("PATCH", CM + "/sb", {"apiVersion": "v1", "kind": "ConfigMap",
+                                      "metadata": {"name": "sb"}},
+                ctype="application/apply-patch+yaml")
+    assert missing.status_code == 422
+
+
+def test_server_side_apply_can_be_switched_off() -> None:
+    with ApiServer(server_side_apply=False) as server:
+        answer = Kube(server)("PATCH", CM + "/x", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                   "metadata": {"name": "x"}},
+                              ctype="application/apply-patch+yaml", fieldManager="me")
+        assert answer.status_code == 415
+        assert answer.json()["message"] == (
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json-patch+json, application/merge-patch+json, "
+            "application/strategic-merge-patch+json")
+
+
+def test_field_validation(k: Kube) -> None:
+    body = dict(cm("fv"), bogus=1)
+    strict = k("POST", CM, body, fieldValidation="Strict")
+    assert strict.status_code == 400
+    assert strict.json()["message"] == ('ConfigMap in version "v1" cannot be handled as a '
+                                        'ConfigMap: strict decoding error: unknown field "bogus"')
+    warn = k("POST", CM, body, fieldValidation="Warn")
+    assert warn.status_code == 201
+    assert warn.headers["Warning"] == '299 - "unknown field \\"bogus\\""'
+    assert "bogus" not in warn.json()
+    ignore = k("POST", CM, dict(cm("fv2"), bogus=1), fieldValidation="Ignore")
+    assert ignore.status_code == 201 and "Warning" not in ignore.headers
+
+
+def test_delete_returns_status_or_object(k: Kube) -> None:
+    created = k("POST", CM, cm("d")).json()
+    answer = k("DELETE", CM + "/d")
+    assert answer.status_code == 200
+    assert answer.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                             "status": "Success", "details": {
+                                 "name": "d", "kind": "configmaps",
+                                 "uid": created["metadata"]["uid"]}}
+    assert k("GET", CM + "/d").status_code == 404
+    assert k("DELETE", CM + "/d").status_code == 404
+
+
+def test_delete_preconditions(k: Kube) -> None:
+    created = k("POST", CM, cm("pc")).json()
+    answer = k("DELETE", CM + "/pc", {"kind": "DeleteOptions", "apiVersion": "v1",
+                                      "preconditions": {"resourceVersion": "1"}})
+    assert answer.status_code == 409
+    assert answer.json()["message"] == (
+        'Operation cannot be fulfilled on ConfigMap "pc": the ResourceVersion in the '
+        "precondition (1) does not match the ResourceVersion in record "
+        f"({created['metadata']['resourceVersion']}). The object might have been modified")
+    answer = k("DELETE", CM + "/pc", {"preconditions": {"uid": "other"}})
+    assert answer.status_code == 409
+    answer = k("DELETE", CM + "/pc", {"preconditions": {"uid": created["metadata"]["uid"]}})
+    assert answer.status_code == 200
+
+
+def test_finalizers_keep_the_object_until_removed(k: Kube) -> None:
+    k("POST", CM, cm("fin", finalizers=["example.com/hold"]))
+    answer = k("DELETE", CM + "/fin")
+    assert answer.status_code == 200
+    meta = answer.json()["metadata"]
+    assert meta["deletionTimestamp"] and meta["deletionGracePeriodSeconds"] == 0
+    held = k("GET", CM + "/fin").json()
+    assert held["metadata"]["deletionTimestamp"] == meta["deletionTimestamp"]
+    again = k("DELETE", CM + "/fin")
+    assert again.json()["metadata"]["resourceVersion"] == held["metadata"]["resourceVersion"]
+    released = k("PATCH", CM + "/fin", {"metadata": {"finalizers": None}},
+                 ctype="application/merge-patch+json")
+    assert released.status_code == 200
+    assert k("GET", CM + "/fin").status_code == 404
+
+
+def test_owner_references_cascade(k: Kube) -> None:
+    owner = k("POST", CM, cm("owner")).json()
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+           "uid": owner["metadata"]["uid"]}
+    k("POST", CM, cm("child", ownerReferences=[ref]))
+    k("DELETE", CM + "/owner", {"propagationPolicy": "Background"})
+    assert k("GET", CM + "/child").status_code == 404
+    owner = k("POST", CM, cm("owner2")).json()
+    ref["uid"] = owner["metadata"]["uid"]
+    k("POST", CM, cm("child2", ownerReferences=[ref]))
+    k("DELETE", CM + "/owner2", propagationPolicy="Orphan")
+    assert k("GET", CM + "/child2").status_code == 200
+
+
+def test_status_and_scale_subresources_of_a_deployment(k: Kube) -> None:
+    created = k("POST", DEPLOY, dict(deployment("web"), status={"replicas": 9})).json()
+    assert created["metadata"]["generation"] == 1
+    assert "status" not in created or created["status"].get("replicas") != 9
+    status = dict(created, status={"replicas": 1, "readyReplicas": 1})
+    updated = k("PUT", DEPLOY + "/web/status", status).json()
+    assert updated["status"]["readyReplicas"] == 1
+    assert updated["metadata"]["generation"] == 1
+    scale = k("GET", DEPLOY + "/web/scale").json()
+    assert scale["apiVersion"] == "autoscaling/v1" and scale["kind"] == "Scale"
+    assert scale["spec"] == {"replicas": 1}
+    assert scale["status"] == {"replicas": 1, "selector": "app=web"}
+    scaled = k("PATCH", DEPLOY + "/web/scale", {"spec": {"replicas": 4}},
+               ctype="application/merge-patch+json").json()
+    assert scaled["spec"]["replicas"] == 4
+    after = k("GET", DEPLOY + "/web").json()
+    assert after["spec"]["replicas"] == 4 and after["metadata"]["generation"] == 2
+    ignored = dict(after, status={"replicas": 100})
+    kept = k("PUT", DEPLOY + "/web", ignored).json()
+    assert kept["status"]["replicas"] == 1
+    scale = k("GET", DEPLOY + "/web/scale").json()
+    scale["spec"]["replicas"] = 2
+    assert k("PUT", DEPLOY + "/web/scale", scale).json()["spec"]["replicas"] == 2
+    scale["spec"]["replicas"] = 3
+    assert k("PUT", DEPLOY + "/web/scale", scale).status_code == 409
+
+
+def test_custom_resources(k: Kube) -> None:
+    assert k("POST", CRDS, THING_CRD).status_code == 201
+    thing = {"apiVersion": "test.dynakube.io/v1", "kind": "Thing", "metadata": {"name": "t"},
+             "spec": {"color": "red"}}
+    created = k("POST", THINGS, thing)
+    assert created.status_code == 201
+    assert created.json()["spec"] == {"color": "red", "replicas": 1}
+    assert created.json()["metadata"]["generation"] == 1
+    bad = k("POST", THINGS, dict(thing, metadata={"name": "u"}, spec={"color": "green"}))
+    assert bad.status_code == 422
+    assert bad.json()["details"]["causes"][0]["field"] == "spec.color"
+    no_kind = k("POST", THINGS, {"apiVersion": "test.dynakube.io/v1", "metadata": {"name": "v"}})
+    assert no_kind.status_code == 400
+    assert no_kind.json()["message"].startswith("Object 'Kind' is missing in '")
+    assert k("PATCH", THINGS + "/t", {"spec": {"color": "blue"}},
+             ctype="application/strategic-merge-patch+json").status_code == 415
+    status = k("PATCH", THINGS + "/t/status", {"status": {"phase": "Ready", "replicas": 1}},
+               ctype="application/merge-patch+json").json()
+    assert status["status"] == {"phase": "Ready", "replicas": 1}
+    assert status["metadata"]["generation"] == 1
+    scaled = k("PATCH", THINGS + "/t/scale", {"spec": {"replicas": 5}},
+               ctype="application/merge-patch+json").json()
+    assert scaled["spec"] == {"replicas": 5} and scaled["status"] == {"replicas": 1}
+    assert k("GET", THINGS + "/t").json()["metadata"]["generation"] == 2
+    deleted = k("DELETE", THINGS + "/t")
+    assert deleted.json()["kind"] == "Thing"
+
+
+def test_namespace_deletion_removes_its_contents(k: Kube) -> None:
+    created = k("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                               "metadata": {"name": "gone"}}).json()
+    assert created["status"] == {"phase": "Active"}
+    assert created["metadata"]["labels"] == {"kubernetes.io/metadata.name": "gone"}
+    k("POST", "/api/v1/namespaces/gone/configmaps", cm("a"))
+    k("POST", "/api/v1/namespaces/gone/configmaps", cm("held", finalizers=["x/y"]))
+    answer = k("DELETE", "/api/v1/namespaces/gone")
+    assert answer.status_code == 200
+    assert answer.json()["status"]["phase"] == "Terminating"
+    assert k("GET", "/api/v1/namespaces/gone/configmaps/a").status_code == 404
+    refused = k("POST", "/api/v1/namespaces/gone/configmaps", cm("b"))
+    assert refused.status_code == 403
+    assert refused.json()["details"]["causes"][0]["reason"] == "NamespaceTerminating"
+    assert k("GET", "/api/v1/namespaces/gone").status_code == 200
+    k("PATCH", "/api/v1/namespaces/gone/configmaps/held", {"metadata": {"finalizers": []}},
+      ctype="application/merge-patch+json")
+    assert k("GET", "/api/v1/namespaces/gone").status_code == 404
+
+
+def test_cluster_scoped_resources(k: Kube) -> None:
+    ns = k("GET", "/api/v1/namespaces/default").json()
+    assert "namespace" not in ns["metadata"]
+    assert k("GET", "/api/v1/namespaces/default/namespaces").status_code == 404
+    assert k("POST", "/api/v1/namespaces", {"metadata": {"name": "Bad"}}).status_code == 422

@@ -1,0 +1,384 @@
+"""managedFields and server-side apply, checked against what kube-apiserver recorded."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dynakube.testing.fieldmanager import (
+    BUILTIN_FIELD_RULES,
+    ApplyConflictError,
+    FieldRules,
+    check_field_manager,
+    default_manager,
+    fields_to_set,
+    format_time,
+    object_field_set,
+    path_string,
+    rules_from_schema,
+    server_side_apply,
+    set_to_fields,
+    update_managed_fields,
+)
+from dynakube.testing.patching import (
+    BUILTIN_MERGE_KEYS,
+    PatchError,
+    apply_json_patch,
+    apply_merge_patch,
+    apply_strategic_merge_patch,
+)
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "k8s-api"
+T0 = "2026-11-22T02:26:13Z"
+T1 = "2026-11-22T02:30:00Z"
+CM = BUILTIN_FIELD_RULES["ConfigMap"]
+WIDGET_RULES = FieldRules({("spec", "tags"): ()})
+
+
+def _behaviour() -> dict[str, Any]:
+    path = SHARED / "v1.36" / "behaviour.json"
+    if not path.is_file():
+        pytest.skip("recordings in ../shared/k8s-api are not available")
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def _bare(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["metadata"].pop("managedFields", None)
+    return out
+
+
+def _with(obj: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["metadata"]["managedFields"] = entries
+    return out
+
+
+def _configmap(**data: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cm", "namespace": "ns", "uid": "u", "resourceVersion": "1",
+                         "creationTimestamp": T0},
+            "data": dict(data)}
+
+
+# --- FieldsV1 ---------------------------------------------------------------------------------
+
+def test_fields_v1_round_trip_and_order() -> None:
+    fields = {"f:spec": {".": {}, "f:a": {}, "f:tags": {".": {}, 'v:"a"': {}, "v:2": {}},
+                         "f:containers": {'k:{"name":"b"}': {".": {}, "f:image": {}},
+                                          'k:{"name":"a"}': {}}}}
+    paths = fields_to_set(fields)
+    assert ("f:spec",) in paths and ("f:spec", "f:tags", 'v:"a"') in paths
+    encoded = set_to_fields(paths)
+    assert encoded == fields
+    assert list(encoded["f:spec"]) == [".", "f:a", "f:containers", "f:tags"]
+    assert list(encoded["f:spec"]["f:tags"]) == [".", "v:2", 'v:"a"']  # numbers before strings
+    assert list(encoded["f:spec"]["f:containers"]) == ['k:{"name":"a"}', 'k:{"name":"b"}']
+
+
+def test_object_field_set_uses_list_rules_and_strips_identity_fields() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "p", "namespace": "n", "labels": {"a": "1"},
+                        "finalizers": ["x"]},
+           "spec": {"containers": [{"name": "web", "image": "i", "args": ["-v"],
+                                    "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}}
+    fields = set_to_fields(object_field_set(pod, BUILTIN_FIELD_RULES["Pod"]))
+    assert fields == {
+        "f:metadata": {"f:finalizers": {'v:"x"': {}}, "f:labels": {"f:a": {}}},
+        "f:spec": {"f:containers": {'k:{"name":"web"}': {
+            ".": {}, "f:args": {}, "f:image": {}, "f:name": {},
+            "f:ports": {'k:{"containerPort":80,"protocol":"TCP"}': {
+                ".": {}, "f:containerPort": {}, "f:protocol": {}}}}}},
+    }
+
+
+def test_path_string() -> None:
+    assert path_string(("f:data", "f:x")) == ".data.x"
+    assert path_string(("f:spec", "f:containers", 'k:{"name":"web"}', "f:image")) == \
+        '.spec.containers[name="web"].image'
+    assert path_string(("f:spec", "f:tags", 'v:"a"')) == '.spec.tags[="a"]'
+
+
+def test_rules_from_schema() -> None:
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+        "ports": {"type": "array", "x-kubernetes-list-type": "map",
+                  "x-kubernetes-list-map-keys": ["name"], "items": {"type": "object"}},
+        "sel": {"type": "object", "x-kubernetes-map-type": "atomic"}}}}}
+    rules = rules_from_schema(schema)
+    assert rules.list_keys(("spec", "tags")) == ()
+    assert rules.list_keys(("spec", "ports")) == ("name",)
+    assert rules.list_keys(("spec", "other")) is None
+    assert rules.is_atomic(("spec", "sel"))
+
+
+# --- Update -----------------------------------------------------------------------------------
+
+def test_recorded_create_configmap_and_namespace() -> None:
+    rec = _behaviour()
+    body = rec["create_configmap"]["body"]
+    assert update_managed_fields(None, _bare(body), manager="python-requests", api_version="v1",
+                                 time=T0, rules=CM) == body["metadata"]["managedFields"]
+    ns = _bare(rec["create_namespace"]["body"])
+    expected = rec["create_namespace"]["body"]["metadata"]["managedFields"]
+    del ns["spec"], ns["status"]  # set by the namespace strategy after the field manager ran
+    assert update_managed_fields(None, ns, manager="python-requests", api_version="v1",
+                                 time=T0) == expected
+
+
+def test_recorded_dry_run_generate_name() -> None:
+    body = _behaviour()["create_configmap_dry_run"]["body"]
+    assert update_managed_fields(None, _bare(body), manager="python-requests", api_version="v1",
+                                 time=T0, rules=CM) == body["metadata"]["managedFields"]
+
+
+def test_recorded_create_widget_with_defaults_and_set_list() -> None:
+    rec = _behaviour()
+    for name in ("create_widget", "create_widget_deprecated_version"):
+        body = rec[name]["body"]
+        obj = _bare(body)
+        if name.endswith("deprecated_version"):
+            # v1beta1 has no default for replicas: it comes from the storage version (v1),
+            # after the field manager ran on the object in the request's version.
+            del obj["spec"]["replicas"]
+        assert update_managed_fields(None, obj, manager="python-requests",
+                                     api_version=body["apiVersion"], time=T0,
+                                     rules=WIDGET_RULES) == body["metadata"]["managedFields"]
+
+
+def test_recorded_patch_sequence_keeps_one_entry() -> None:
+    rec = _behaviour()
+    live = rec["create_configmap"]["body"]
+    steps = [
+        ("replace_configmap", lambda obj, body: body),
+        ("json_patch_configmap", apply_json_patch),
+        ("merge_patch_configmap", apply_merge_patch),
+        ("strategic_patch_configmap",
+         lambda obj, body: apply_strategic_merge_patch(obj, body, BUILTIN_MERGE_KEYS["ConfigMap"])),
+    ]
+    for name, patch in steps:
+        new = patch(live, rec[name]["request"]["body"])
+        entries = update_managed_fields(live, new, manager="python-requests", api_version="v1",
+                                        time=T0, rules=CM)
+        assert entries == rec[name]["body"]["metadata"]["managedFields"], name
+        live = _with(new, entries)
+        assert live["data"] == rec[name]["body"]["data"]
+
+
+def test_recorded_scale_subresource_entry() -> None:
+    rec = _behaviour()
+    widget = rec["create_widget"]["body"]
+    scaled = copy.deepcopy(widget)
+    scaled["spec"]["replicas"] = rec["patch_widget_scale"]["request"]["body"]["spec"]["replicas"]
+    entries = update_managed_fields(widget, scaled, manager="python-requests",
+                                    api_version="example.dynakube.io/v1", time=None,
+                                    subresource="scale", rules=WIDGET_RULES)
+    row = rec["list_widgets_as_table"]["body"]["rows"][0]["object"]
+    assert entries == row["metadata"]["managedFields"]
+
+
+def test_update_moves_ownership_and_drops_removed_fields() -> None:
+    live = _configmap(a="1", b="2")
+    live = _with(live, update_managed_fields(None, live, manager="alice", api_version="v1",
+                                             time=T0, rules=CM))
+    new = _configmap(a="changed")
+    entries = update_managed_fields(live, new, manager="bob", api_version="v1", time=T1,
+                                    rules=CM)
+    assert [(e["manager"], e["fieldsV1"], e["time"]) for e in entries] == [
+        ("alice", {"f:data": {}}, T0),  # still owns the map itself; b was removed
+        ("bob", {"f:data": {"f:a": {}}}, T1),
+    ]
+
+
+def test_update_that_changes_nothing_records_nothing() -> None:
+    live = _configmap(a="1")
+    live = _with(live, update_managed_fields(None, live, manager="alice", api_version="v1",
+                                             time=T0, rules=CM))
+    entries = update_managed_fields(live, _bare(live), manager="bob", api_version="v1", time=T1)
+    assert [e["manager"] for e in entries] == ["alice"]
+    assert entries[0]["time"] == T0
+
+
+def test_managed_fields_sent_in_the_request() -> None:
+    live = _configmap(a="1")
+    live = _with(live, update_managed_fields(None, live, manager="alice", api_version="v1",
+                                             time=T0, rules=CM))
+    reset = _with(_configmap(a="1", b="2"), [])
+    entries = update_managed_fields(live, reset, manager="bob", api_version="v1", time=T1)
+    assert [e["manager"] for e in entries] == ["bob"]
+    assert entries[0]["fieldsV1"] == {"f:data": {"f:b": {}}}
+    omitted = _configmap(a="1", b="2")
+    entries = update_managed_fields(live, omitted, manager="bob", api_version="v1", time=T1)
+    assert [e["manager"] for e in entries] == ["alice", "bob"]
+
+
+def test_ignored_fields_are_not_recorded() -> None:
+    new = {"apiVersion": "v1", "kind": "X", "metadata": {"name": "x"},
+           "spec": {"a": 1}, "status": {"b": 2}}
+    entries = update_managed_fields(None, new, manager="m", api_version="v1", time=T0,
+                                    ignore_fields=[("status",)])
+    assert entries[0]["fieldsV1"] == {"f:spec": {".": {}, "f:a": {}}}
+    with pytest.raises(ValueError):
+        update_managed_fields(None, new, manager="m", api_version="v1", time=T0,
+                              operation="Apply")
+
+
+def test_entries_sort_like_kube_apiserver() -> None:
+    live = _configmap(a="1")
+    live = _with(live, update_managed_fields(None, live, manager="zed", api_version="v1",
+                                             time=T1, rules=CM))
+    live = server_side_apply(live, {"apiVersion": "v1", "kind": "ConfigMap",
+                                    "metadata": {"name": "cm"}, "data": {"b": "2"}},
+                             manager="applier", force=False, api_version="v1", time=T1, rules=CM)
+    new = copy.deepcopy(live)
+    new["data"]["c"] = "3"
+    entries = update_managed_fields(live, new, manager="early", api_version="v1", time=T0,
+                                    rules=CM)
+    assert [(e["operation"], e["manager"]) for e in entries] == [
+        ("Apply", "applier"), ("Update", "early"), ("Update", "zed")]
+    assert list(entries[1]) == ["apiVersion", "fieldsType", "fieldsV1", "manager", "operation",
+                                "time"]
+
+
+# --- Apply ------------------------------------------------------------------------------------
+
+def _apply(live: dict[str, Any] | None, data: dict[str, str], manager: str, *,
+           force: bool = False, time: str = T0) -> dict[str, Any]:
+    applied = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"},
+               "data": data}
+    return server_side_apply(live, applied, manager=manager, force=force, api_version="v1",
+                             time=time, rules=CM)
+
+
+def test_recorded_apply_create_and_conflict() -> None:
+    rec = _behaviour()
+    created = server_side_apply(None, rec["apply_configmap"]["request"]["body"],
+                                manager="recorder", force=False, api_version="v1", time=T0)
+    body = rec["apply_configmap"]["body"]
+    assert created["data"] == body["data"]
+    assert created["metadata"]["managedFields"] == body["metadata"]["managedFields"]
+    with pytest.raises(ApplyConflictError) as info:
+        server_side_apply(body, rec["apply_configmap_conflict"]["request"]["body"],
+                          manager="other", force=False, api_version="v1", time=T1)
+    assert info.value.status() == rec["apply_configmap_conflict"]["body"]
+    assert info.value.conflicts == [(".data.x", '"recorder"')]
+
+
+def test_recorded_missing_field_manager() -> None:
+    expected = _behaviour()["apply_without_field_manager"]["body"]
+    assert check_field_manager(None, apply=True) == expected
+    assert check_field_manager("", apply=True) == expected
+
+
+def test_field_manager_checks() -> None:
+    assert check_field_manager("kubectl", apply=True) is None
+    assert check_field_manager(None, apply=False) is None
+    status = check_field_manager("m" * 129, apply=False, options_kind="UpdateOptions")
+    assert status is not None and status["code"] == 422
+    assert status["details"]["causes"][0]["reason"] == "FieldValueTooLong"
+    assert default_manager(None, "python-requests/2.32.3") == "python-requests"
+    assert default_manager("mine", "kubectl/v1.36") == "mine"
+
+
+def test_apply_with_same_value_shares_ownership() -> None:
+    live = _apply(None, {"x": "y"}, "a")
+    shared = _apply(live, {"x": "y"}, "b")
+    owners = {e["manager"]: e["fieldsV1"] for e in shared["metadata"]["managedFields"]}
+    assert owners == {"a": {"f:data": {"f:x": {}}}, "b": {"f:data": {"f:x": {}}}}
+
+
+def test_forced_apply_takes_the_field() -> None:
+    live = _apply(None, {"x": "y", "keep": "1"}, "a")
+    forced = _apply(live, {"x": "z"}, "b", force=True, time=T1)
+    assert forced["data"] == {"x": "z", "keep": "1"}
+    owners = {e["manager"]: e["fieldsV1"] for e in forced["metadata"]["managedFields"]}
+    assert owners == {"a": {"f:data": {"f:keep": {}}}, "b": {"f:data": {"f:x": {}}}}
+
+
+def test_conflicts_with_update_managers_and_several_fields() -> None:
+    live = _configmap(a="1", b="2")
+    live = _with(live, update_managed_fields(None, live, manager="kubectl", api_version="v1",
+                                             time=T0, rules=CM))
+    with pytest.raises(ApplyConflictError) as info:
+        _apply(live, {"a": "9", "b": "9"}, "ci")
+    assert info.value.message == ('Apply failed with 2 conflicts: conflicts with "kubectl" using '
+                                  'v1:\n- .data.a\n- .data.b')
+    causes = info.value.status()["details"]["causes"]
+    assert [c["field"] for c in causes] == [".data.a", ".data.b"]
+    assert causes[0]["message"] == 'conflict with "kubectl" using v1'
+
+
+def test_apply_removes_fields_the_manager_stopped_applying() -> None:
+    live = _apply(None, {"x": "1", "y": "2"}, "a")
+    live = _apply(live, {"y": "2"}, "b")
+    pruned = _apply(live, {}, "a", time=T1)
+    assert pruned["data"] == {"y": "2"}  # x owned by a alone is removed; y is still b's
+    owners = [e["manager"] for e in pruned["metadata"]["managedFields"]]
+    assert owners == ["b"]
+
+
+def test_apply_merges_keyed_lists_and_keeps_live_items() -> None:
+    rules = BUILTIN_FIELD_RULES["Deployment"]
+    live = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "side", "image": "s"}, {"name": "web", "image": "w:1"}]}}}}
+    live = _with(live, update_managed_fields(None, live, manager="kubectl",
+                                             api_version="apps/v1", time=T0, rules=rules))
+    applied = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+               "spec": {"template": {"spec": {"containers": [
+                   {"name": "web", "image": "w:2"}, {"name": "new", "image": "n"}]}}}}
+    result = server_side_apply(live, applied, manager="ci", force=True,
+                               api_version="apps/v1", time=T1, rules=rules)
+    containers = result["spec"]["template"]["spec"]["containers"]
+    assert containers == [{"name": "side", "image": "s"}, {"name": "web", "image": "w:2"},
+                          {"name": "new", "image": "n"}]
+    ci = [e for e in result["metadata"]["managedFields"] if e["manager"] == "ci"][0]
+    assert ci["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"] == {
+        'k:{"name":"new"}': {".": {}, "f:image": {}, "f:name": {}},
+        'k:{"name":"web"}': {".": {}, "f:image": {}, "f:name": {}},
+    }
+
+
+def test_noop_apply_keeps_time_and_applied_managed_fields_are_refused() -> None:
+    live = _apply(None, {"x": "y"}, "a", time=T0)
+    again = _apply(live, {"x": "y"}, "a", time=T1)
+    assert again["metadata"]["managedFields"][0]["time"] == T0
+    with pytest.raises(PatchError) as info:
+        server_side_apply(live, live, manager="a", force=False, api_version="v1", time=T1)
+    assert info.value.code == 400
+
+
+def test_format_time() -> None:
+    assert format_time(1795314373) == "2026-11-22T02:26:13Z"
+    assert len(format_time()) == len(T0)
+
+
+def test_apply_list_order_follows_structured_merge_diff() -> None:
+    rules = FieldRules({("spec", "items"): ("name",)})
+    live = {"apiVersion": "v1", "kind": "X", "metadata": {"name": "x"},
+            "spec": {"items": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}}
+    applied = {"apiVersion": "v1", "kind": "X", "metadata": {"name": "x"},
+               "spec": {"items": [{"name": "c"}, {"name": "a", "v": 1}], "gone": None}}
+    result = server_side_apply(live, applied, manager="m", force=False, api_version="v1",
+                               time=T0, rules=rules)
+    assert result["spec"] == {"items": [{"name": "b"}, {"name": "c"}, {"name": "a", "v": 1}]}
+
+
+def test_apply_with_another_version_is_refused() -> None:
+    applied = {"apiVersion": "v2", "kind": "X", "metadata": {"name": "x"}}
+    with pytest.raises(PatchError) as info:
+        server_side_apply(None, applied, manager="m", force=False, api_version="v1", time=T0)
+    assert info.value.message == ("Incorrect version specified in apply patch. Specified patch "
+                                  "version: v2, expected: v1")
+
+
+def test_conflict_error_built_from_conflicts_alone() -> None:
+    err = ApplyConflictError([(".a", '"m"'), (".b", '"m"')])
+    assert err.message == 'Apply failed with 2 conflicts: conflicts with "m":\n- .a\n- .b'
+    assert str(ApplyConflictError([(".a", '"m"')])) == \
+        'Apply failed with 1 conflict: conflict with "m": .a'
