@@ -93,9 +93,9 @@ def _name_of(obj: dict[str, Any]) -> str:
 
 def cmd_get(session: Session) -> int:
     args = session.args
-    kube = session.client
     if args.names and (args.selector or args.field_selector):
         raise UsageError("a name cannot be combined with a selector")
+    kube = session.client
     targets = resolve_targets(kube, args.resource)
     if len(targets) > 1 and args.names:
         raise UsageError("names need exactly one resource type")

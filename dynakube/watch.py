@@ -217,6 +217,7 @@ class Watch:
         self._lock = threading.Lock()
         self._response: _StreamResponse | None = None
         self._gen: Iterator[WatchEvent] | None = None
+        self._timer: threading.Timer | None = None
 
     # -- public ---------------------------------------------------------------------------
     def __iter__(self) -> Watch:
@@ -225,11 +226,22 @@ class Watch:
     def __next__(self) -> WatchEvent:
         if self._gen is None:
             self._gen = self._run()
+            if self._deadline is not None:  # end a blocked read right at the deadline
+                left = max(0.0, self._deadline - time.monotonic())
+                self._timer = threading.Timer(left, self._close_live)
+                self._timer.daemon = True
+                self._timer.start()
         return next(self._gen)
 
     def stop(self) -> None:
         """End the watch promptly, from any thread: the iterator finishes without error."""
         self._stopped.set()
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+        self._close_live()
+
+    def _close_live(self) -> None:
         with self._lock:
             response = self._response
         if response is not None:
@@ -315,6 +327,13 @@ class Watch:
         return None
 
     def _run(self) -> Iterator[WatchEvent]:
+        try:
+            yield from self._events()
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+
+    def _events(self) -> Iterator[WatchEvent]:
         # Objects yielded during the initial events (key -> object), kept only until the
         # end bookmark: a restart of that phase must not re-deliver nor lose anything.
         yielded: dict[str, dict[str, Any]] = {}
@@ -326,7 +345,9 @@ class Watch:
                 return
             with self._lock:
                 self._response = response
-            if self._stopped.is_set():
+            if self._stopped.is_set() or self._expired():
+                with self._lock:
+                    self._response = None
                 response.close()
                 return
             started, delivered = time.monotonic(), False
@@ -353,7 +374,7 @@ class Watch:
             except GoneError:
                 raise
             except _RETRYABLE as e:
-                if self._stopped.is_set():
+                if self._stopped.is_set() or self._expired():
                     return
                 if isinstance(e, ApiError) and self._initial_pending:
                     raise  # an ERROR event instead of the initial state: the caller decides

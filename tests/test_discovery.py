@@ -34,6 +34,7 @@ from dynakube.errors import (
     UnauthorizedError,
     UnknownResourceError,
 )
+from dynakube.request import ApiRequest
 from dynakube.transport import Transport
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -556,24 +557,98 @@ def _embedded() -> Any:
     return server
 
 
+def _on(server: Any, base: Path) -> Discovery:
+    transport = Transport(server.config(), qps=None)
+    return Discovery(transport, DiskCache.for_server(server.url, base=base))
+
+
 @pytest.mark.parametrize("mode", ["v2", "v2beta1", None])
 def test_embedded_server_counts(mode: str | None, cache_base: Path) -> None:
     api_server = _embedded()
     with api_server(aggregated_discovery=mode) as server:
-        disc = _discovery(server.url, cache_base)
+        disc = _on(server, cache_base)
         server.requests.clear()
         reg = disc.registry()
-        cold = server.requests.count()
         if mode is None:
-            assert cold == 2 + len(reg.api_versions())
+            assert server.requests.count() == 2 + len(reg.api_versions())
         else:
-            assert cold == 2
+            assert server.requests.count() == 2
+        assert server.requests.count(path="/api") == server.requests.count(path="/apis") == 1
+        assert reg.failed == {}
         assert reg.resolve("deploy").api_version == "apps/v1"
         assert reg.resolve("events").group == ""
+        assert reg.resolve("Deployment").subresource("scale") is not None
         server.requests.clear()
-        assert _discovery(server.url, cache_base).registry() == reg
+        assert _on(server, cache_base).registry() == reg
         assert server.requests.count() == 0
         if mode is not None:
             _age_cache(disc, 7 * 3600)
-            assert _discovery(server.url, cache_base).registry() == reg
+            assert _on(server, cache_base).registry() == reg
             assert server.requests.count() == 2
+            assert [r.status for r in server.requests] == [304, 304]
+
+
+def test_embedded_server_forms_agree(tmp_path: Path) -> None:
+    api_server = _embedded()
+    registries = []
+    for mode in ("v2", "v2beta1", None):
+        with api_server(aggregated_discovery=mode) as server:
+            registries.append(_on(server, tmp_path / str(mode)).registry())
+    assert registries[0] == registries[1] == registries[2]
+    assert len(registries[0]) >= 5 and registries[0].failed == {}
+
+
+GIZMO_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "gizmos.acme.example.com"},
+    "spec": {
+        "group": "acme.example.com", "scope": "Namespaced",
+        "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo",
+                  "shortNames": ["gz"], "categories": ["all"]},
+        "versions": [{"name": "v1", "served": True, "storage": True,
+                      "schema": {"openAPIV3Schema": {
+                          "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
+    },
+}
+
+
+def test_embedded_server_new_crd_found_after_one_refresh(cache_base: Path) -> None:
+    api_server = _embedded()
+    with api_server() as server:
+        disc = _on(server, cache_base)
+        disc.registry()
+        disc.transport.send(ApiRequest(
+            "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            headers=(("Content-Type", "application/json"),),
+            body=json.dumps(GIZMO_CRD).encode()))
+        server.requests.clear()
+        info = disc.resolve("gz")
+        assert (info.group, info.version, info.kind) == ("acme.example.com", "v1", "Gizmo")
+        assert server.requests.count() == 2
+        assert sorted(r.status for r in server.requests) == [200, 304]  # only /apis changed
+        server.requests.clear()
+        for _ in range(3):
+            with pytest.raises(UnknownResourceError):
+                disc.resolve("gizmoz")
+        assert server.requests.count() == 2
+
+
+def test_embedded_server_partial_failure(cache_base: Path) -> None:
+    api_server = _embedded()
+    with api_server(aggregated_discovery=None) as server:
+        first = _on(server, cache_base)
+        everything = first.registry()
+        directory = first.cache.directory
+        assert directory is not None
+        for path in (directory / "discovery" / "apis").rglob("*.json"):
+            path.unlink()
+        server.requests.clear()
+        server.faults.fail_next(1, status=503)
+        with pytest.warns(DiscoveryWarning, match="503") as record:
+            partial = _on(server, cache_base).registry()
+        assert len(record) == 1
+        assert len(partial.failed) == 1
+        assert server.requests.count(prefix="/apis/") == len(everything.api_versions()) - 1
+        (gv,) = partial.failed
+        assert gv not in partial.api_versions()
+        assert set(partial.api_versions()) == set(everything.api_versions()) - {gv}

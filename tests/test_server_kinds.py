@@ -77,21 +77,22 @@ def test_deployment_facts_without_recordings() -> None:
     assert not namespace.namespaced and "deletecollection" not in namespace.verbs
 
 
-def _discovered() -> dict[tuple[str, str], dict[str, Any]]:
-    found = {}
+def _discovered() -> dict[tuple[str, str, str], dict[str, Any]]:
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
     for name in ("api.json", "apis.json"):
         body = _recorded(f"discovery/aggregated/{name}")["body"]
         for group in body["items"]:
             for version in group["versions"]:
                 for resource in version["resources"]:
-                    key = (group["metadata"].get("name", ""), version["version"])
-                    found[(*key, resource["resource"])] = resource  # type: ignore[index]
-    return found  # type: ignore[return-value]
+                    key = (group["metadata"].get("name", ""), version["version"],
+                           resource["resource"])
+                    found[key] = resource
+    return found
 
 
 @pytest.mark.parametrize("spec", BUILTIN_KINDS, ids=lambda k: k.kind)
 def test_builtin_kind_matches_real_discovery(spec: KindSpec) -> None:
-    real = _discovered()[(spec.group, spec.version, spec.plural)]  # type: ignore[index]
+    real = _discovered()[(spec.group, spec.version, spec.plural)]
     assert spec.verbs == tuple(real["verbs"])
     assert spec.short_names == tuple(real.get("shortNames", ()))
     assert spec.categories == tuple(real.get("categories", ()))
@@ -109,7 +110,7 @@ def test_builtin_kind_matches_real_discovery(spec: KindSpec) -> None:
 def test_widget_kinds_match_real_discovery() -> None:
     found = _discovered()
     for kind in kinds_from_crd(_fixture_crd()):
-        real = found[("example.dynakube.io", kind.version, "widgets")]  # type: ignore[index]
+        real = found[("example.dynakube.io", kind.version, "widgets")]
         assert kind.verbs == tuple(real["verbs"])
         assert kind.short_names == tuple(real["shortNames"])
         assert kind.categories == tuple(real["categories"])

@@ -150,21 +150,35 @@ def test_compaction_while_away_raises_gone(server: ApiServer) -> None:
     assert caught.value.code == 410 and caught.value.reason == "Expired"
 
 
-def test_watch_from_now_bookmarks_and_total_timeout(server: ApiServer) -> None:
-    kube = Client(server.config(), validate=False)
-    cms = kube.resource("configmaps")
-    cms.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old"}}, NS)
-    watch = cms.watch(NS, bookmarks=True, timeout=1.5)
-    seen: list[WatchEvent] = []
-    consumer = threading.Thread(target=lambda: seen.extend(watch), daemon=True)
-    consumer.start()
-    assert wait_until(lambda: watch.resource_version is not None)
-    cms.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "new"}}, NS)
-    consumer.join(60)
-    assert not consumer.is_alive()  # the total timeout ended it
+def test_watch_from_now_bookmarks_and_total_timeout() -> None:
+    with ApiServer(bookmark_interval=0.1) as server:
+        kube = Client(server.config(), validate=False)
+        cms = kube.resource("configmaps")
+        cms.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old"}}, NS)
+        watch = cms.watch(NS, bookmarks=True, timeout=1.0)
+        seen: list[WatchEvent] = []
+        consumer = threading.Thread(target=lambda: seen.extend(watch), daemon=True)
+        consumer.start()
+        assert wait_until(lambda: watch.resource_version is not None)
+        created = cms.create({"apiVersion": "v1", "kind": "ConfigMap",
+                              "metadata": {"name": "new"}}, NS)
+        consumer.join(60)
+        assert not consumer.is_alive()  # the total timeout ended it
     names = [e.object["metadata"].get("name") for e in seen if e.type != "BOOKMARK"]
     assert names == ["new"]  # no synthetic ADDED for what existed before
-    assert seen[-1].type == "BOOKMARK"  # the server's bookmark as its timeout ends
+    bookmarks = [e for e in seen if e.type == "BOOKMARK"]
+    assert bookmarks and watch.resource_version == bookmarks[-1].resource_version
+    assert int(watch.resource_version or 0) >= int(created["metadata"]["resourceVersion"])
+
+
+def test_bookmarks_are_not_yielded_unless_asked() -> None:
+    with ApiServer(bookmark_interval=0.05) as server:
+        kube = Client(server.config(), validate=False)
+        cms = kube.resource("configmaps")
+        start = cms.list(NS, limit=1)["metadata"]["resourceVersion"]
+        cms.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}, NS)
+        watch = cms.watch(NS, resource_version=start, timeout=0.5)
+        assert [e.type for e in watch] == ["ADDED"]
 
 
 def test_send_initial_events_from_the_server(server: ApiServer) -> None:
@@ -183,15 +197,20 @@ def test_send_initial_events_from_the_server(server: ApiServer) -> None:
 
 def test_stop_from_another_thread_is_prompt(server: ApiServer) -> None:
     kube = Client(server.config(), validate=False)
-    watch = kube.resource("configmaps").watch(NS)
+    cms = kube.resource("configmaps")
+    start = cms.list(NS, limit=1)["metadata"]["resourceVersion"]
+    cms.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}, NS)
+    watch = cms.watch(NS, resource_version=start)
+    seen: list[WatchEvent] = []
     ended = threading.Event()
 
     def consume() -> None:
-        for _ in watch:
-            pass
+        for event in watch:
+            seen.append(event)
         ended.set()
 
     threading.Thread(target=consume, daemon=True).start()
-    assert wait_until(lambda: watch.requests == 1 and watch_requests(server) == 1)
+    assert wait_until(lambda: len(seen) == 1)  # now blocked reading the live stream
     watch.stop()
     assert ended.wait(30)
+    assert watch_requests(server) == 1

@@ -9,409 +9,40 @@ report fields under them, since the real server would know those fields.
 
 from __future__ import annotations
 
-from typing import Any
-
-__all__ = ["BUILTIN_SCHEMAS", "PARTIAL_SCHEMAS", "schema_ref"]
-
-META = "io.k8s.apimachinery.pkg.apis.meta.v1."
-CORE = "io.k8s.api.core.v1."
-APPS = "io.k8s.api.apps.v1."
-AUTOSCALING = "io.k8s.api.autoscaling.v1."
-COORD = "io.k8s.api.coordination.v1."
-APIEXT = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1."
-INTSTR = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
-QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
-
-Schema = dict[str, Any]
-
-
-def schema_ref(name: str) -> str:
-    """The ``$ref`` value pointing at component schema ``name``."""
-    return f"#/components/schemas/{name}"
-
-
-def _d(schema: Schema, description: str) -> Schema:
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def ref(name: str, description: str = "", default: Any = None) -> Schema:
-    out: Schema = {"allOf": [{"$ref": schema_ref(name)}]}
-    if default is not None:
-        out["default"] = default
-    return _d(out, description)
-
-
-def string(description: str = "", default: str | None = None, enum: list[str] | None = None,
-           fmt: str | None = None) -> Schema:
-    out: Schema = {"type": "string"}
-    if default is not None:
-        out["default"] = default
-    if enum is not None:
-        out["enum"] = enum
-    if fmt is not None:
-        out["format"] = fmt
-    return _d(out, description)
-
-
-def integer(description: str = "", fmt: str = "int32", default: int | None = None) -> Schema:
-    out: Schema = {"type": "integer", "format": fmt}
-    if default is not None:
-        out["default"] = default
-    return _d(out, description)
-
-
-def boolean(description: str = "", default: bool | None = None) -> Schema:
-    out: Schema = {"type": "boolean"}
-    if default is not None:
-        out["default"] = default
-    return _d(out, description)
-
-
-def string_map(description: str = "", atomic: bool = False, fmt: str | None = None) -> Schema:
-    value: Schema = {"type": "string"}
-    if fmt:
-        value["format"] = fmt
-    out: Schema = {"type": "object", "additionalProperties": value}
-    if atomic:
-        out["x-kubernetes-map-type"] = "atomic"
-    return _d(out, description)
-
-
-def quantity_map(description: str = "") -> Schema:
-    return _d({"type": "object", "additionalProperties": {"$ref": schema_ref(QUANTITY)}},
-              description)
-
-
-def string_list(description: str = "", list_type: str = "atomic",
-                strategy: str | None = None) -> Schema:
-    out: Schema = {"type": "array", "items": {"type": "string"}}
-    out["x-kubernetes-list-type"] = list_type
-    if strategy:
-        out["x-kubernetes-patch-strategy"] = strategy
-    return _d(out, description)
-
-
-def array(item: str, description: str = "", keys: list[str] | None = None,
-          patch_key: str | None = None, strategy: str | None = "merge",
-          list_type: str | None = None) -> Schema:
-    """An array of ``$ref`` items; ``keys`` makes it a list-map (with patch merge key)."""
-    out: Schema = {"type": "array", "items": {"$ref": schema_ref(item)}}
-    if keys:
-        out["x-kubernetes-list-type"] = "map"
-        out["x-kubernetes-list-map-keys"] = keys
-    elif list_type:
-        out["x-kubernetes-list-type"] = list_type
-    if patch_key:
-        out["x-kubernetes-patch-merge-key"] = patch_key
-        if strategy:
-            out["x-kubernetes-patch-strategy"] = strategy
-    return _d(out, description)
-
-
-def obj(properties: dict[str, Schema], description: str = "", required: list[str] | None = None,
-        gvk: tuple[str, str, str] | None = None, atomic: bool = False) -> Schema:
-    out: Schema = {"type": "object", "properties": properties}
-    if required:
-        out["required"] = required
-    if gvk is not None:
-        out["x-kubernetes-group-version-kind"] = [
-            {"group": gvk[0], "kind": gvk[2], "version": gvk[1]}
-        ]
-    if atomic:
-        out["x-kubernetes-map-type"] = "atomic"
-    return _d(out, description)
-
-
-def _kind(description: str, gvk: tuple[str, str, str], fields: dict[str, Schema],
-          required: list[str] | None = None) -> Schema:
-    props: Schema = {
-        "apiVersion": string("The versioned schema of this object, e.g. v1 or apps/v1."),
-        "kind": string("The object's kind, in CamelCase."),
-        "metadata": ref(META + "ObjectMeta", "Standard object metadata.", {}),
-    }
-    props.update(fields)
-    return obj(dict(sorted(props.items())), description, required, gvk)
-
-
-def _list(kind_schema: str, gvk: tuple[str, str, str], noun: str) -> Schema:
-    return obj(
-        {
-            "apiVersion": string("The versioned schema of this list."),
-            "items": _d({"type": "array", "items": {"$ref": schema_ref(kind_schema)}},
-                        f"The {noun}."),
-            "kind": string("The list's kind."),
-            "metadata": ref(META + "ListMeta", "Standard list metadata.", {}),
-        },
-        f"A list of {noun}.",
-        ["items"],
-        gvk,
-    )
-
-
-def _condition(description: str) -> Schema:
-    return obj(
-        {
-            "lastTransitionTime": ref(META + "Time", "When the status last changed."),
-            "message": string("Human-readable details."),
-            "reason": string("Machine-readable reason for the last change."),
-            "status": string("True, False or Unknown.", default=""),
-            "type": string("The condition's type.", default=""),
-        },
-        description,
-        ["type", "status"],
-    )
-
-
-_S: dict[str, Schema] = {}
-
-# ---------------------------------------------------------------- meta/v1 and friends
-_S[META + "Time"] = {"type": "string", "format": "date-time",
-                     "description": "A timestamp in RFC 3339 form, to the second."}
-_S[META + "MicroTime"] = {"type": "string", "format": "date-time",
-                          "description": "A timestamp in RFC 3339 form, to the microsecond."}
-_S[META + "FieldsV1"] = {"type": "object", "description": "A set of fields, as a trie."}
-_S[META + "Patch"] = {"type": "object", "description": "A patch body of any supported type."}
-_S[INTSTR] = {"format": "int-or-string", "oneOf": [{"type": "integer"}, {"type": "string"}],
-              "description": "An integer or a string (such as a port name or a percentage)."}
-_S[QUANTITY] = {"oneOf": [{"type": "string"}, {"type": "number"}],
-                "description": "A fixed-point amount such as 100m, 1.5 or 2Gi."}
-_S[META + "OwnerReference"] = obj(
-    {
-        "apiVersion": string("API version of the owner.", default=""),
-        "blockOwnerDeletion": boolean("Whether the owner waits for this object on deletion."),
-        "controller": boolean("Whether the owner is the managing controller."),
-        "kind": string("Kind of the owner.", default=""),
-        "name": string("Name of the owner.", default=""),
-        "uid": string("UID of the owner.", default=""),
-    },
-    "Points at the object that owns this one.",
-    ["apiVersion", "kind", "name", "uid"],
-    atomic=True,
-)
-_S[META + "ManagedFieldsEntry"] = obj(
-    {
-        "apiVersion": string("Version of the fields' schema."),
-        "fieldsType": string("Format of fieldsV1; always FieldsV1."),
-        "fieldsV1": ref(META + "FieldsV1", "The fields this manager owns."),
-        "manager": string("Who manages these fields."),
-        "operation": string("Apply or Update."),
-        "subresource": string("Subresource the change came through, if any."),
-        "time": ref(META + "Time", "When the fields were last changed."),
-    },
-    "Which fields one manager owns, and how it set them.",
-)
-_S[META + "ObjectMeta"] = obj(
-    {
-        "annotations": string_map("Free-form metadata that selectors do not use."),
-        "creationTimestamp": ref(META + "Time", "When the object was created; set by the server."),
-        "deletionGracePeriodSeconds": integer("Seconds left before deletion.", "int64"),
-        "deletionTimestamp": ref(META + "Time", "When deletion was requested; set by the server."),
-        "finalizers": string_list("Tasks that must finish before deletion.", "set", "merge"),
-        "generateName": string("A prefix the server completes when name is empty."),
-        "generation": integer("Sequence number of spec changes.", "int64"),
-        "labels": string_map("Key/value pairs that selectors match."),
-        "managedFields": array(META + "ManagedFieldsEntry", "Field ownership, per manager.",
-                               list_type="atomic"),
-        "name": string("Unique within a namespace."),
-        "namespace": string("The namespace the object lives in."),
-        "ownerReferences": array(META + "OwnerReference", "Objects this one depends on.",
-                                 ["uid"], "uid"),
-        "resourceVersion": string("Opaque version for optimistic concurrency and watches."),
-        "selfLink": string("Unused; kept for compatibility."),
-        "uid": string("Unique across time and space; set by the server."),
-    },
-    "Metadata every persisted object has.",
-)
-_S[META + "ShardInfo"] = obj({"selector": string("The shard selector.", default="")},
-                             "Which shard of a list this is.", ["selector"])
-_S[META + "ListMeta"] = obj(
-    {
-        "continue": string("Token to fetch the next page."),
-        "remainingItemCount": integer("Items left after this page, when known.", "int64"),
-        "resourceVersion": string("Version of the list, for watches."),
-        "selfLink": string("Unused; kept for compatibility."),
-        "shardInfo": ref(META + "ShardInfo", "Shard information, if sharded."),
-    },
-    "Metadata of a list.",
-)
-_S[META + "LabelSelectorRequirement"] = obj(
-    {
-        "key": string("The label key.", default=""),
-        "operator": string("In, NotIn, Exists or DoesNotExist.", default=""),
-        "values": string_list("Values for In and NotIn."),
-    },
-    "One set-based label requirement.",
-    ["key", "operator"],
-)
-_S[META + "LabelSelector"] = obj(
-    {
-        "matchExpressions": array(META + "LabelSelectorRequirement", "Set-based requirements.",
-                                  list_type="atomic"),
-        "matchLabels": string_map("Labels that must be equal."),
-    },
-    "Selects objects by label; all requirements must hold.",
-    atomic=True,
-)
-_S[META + "Condition"] = obj(
-    {
-        "lastTransitionTime": ref(META + "Time", "When the status last changed."),
-        "message": string("Human-readable details.", default=""),
-        "observedGeneration": integer("The generation the condition was set for.", "int64"),
-        "reason": string("Machine-readable reason.", default=""),
-        "status": string("True, False or Unknown.", default=""),
-        "type": string("The condition's type.", default=""),
-    },
-    "One aspect of an object's current state.",
-    ["type", "status", "lastTransitionTime", "reason", "message"],
-)
-_S[META + "Preconditions"] = obj(
-    {"resourceVersion": string("Required resourceVersion."), "uid": string("Required UID.")},
-    "Must hold for the operation to proceed.",
-)
-_S[META + "DeleteOptions"] = obj(
-    {
-        "apiVersion": string("The versioned schema of this object."),
-        "dryRun": string_list("All: do not persist."),
-        "gracePeriodSeconds": integer("Seconds before the object is deleted.", "int64"),
-        "ignoreStoreReadErrorWithClusterBreakingPotential": boolean("Delete unreadable objects."),
-        "kind": string("DeleteOptions."),
-        "orphanDependents": boolean("Deprecated; use propagationPolicy."),
-        "preconditions": ref(META + "Preconditions", "Must hold for the delete to proceed."),
-        "propagationPolicy": string("Orphan, Background or Foreground."),
-    },
-    "Options of a delete.",
-)
-_S[META + "StatusCause"] = obj(
-    {"field": string("The field at fault."), "message": string("What is wrong."),
-     "reason": string("Machine-readable cause.")},
-    "One cause of an error.",
-)
-_S[META + "StatusDetails"] = obj(
-    {
-        "causes": array(META + "StatusCause", "What went wrong, one entry per problem.",
-                        list_type="atomic"),
-        "group": string("Group of the object."),
-        "kind": string("Kind of the object."),
-        "name": string("Name of the object."),
-        "retryAfterSeconds": integer("Seconds to wait before retrying."),
-        "uid": string("UID of the object."),
-    },
-    "Details of an error.",
-)
-_S[META + "Status"] = obj(
-    {
-        "apiVersion": string("The versioned schema of this object."),
-        "code": integer("HTTP status code."),
-        "details": ref(META + "StatusDetails", "Extra data about the error."),
-        "kind": string("Status."),
-        "message": string("Human-readable description."),
-        "metadata": ref(META + "ListMeta", "Standard list metadata.", {}),
-        "reason": string("Machine-readable reason."),
-        "status": string("Success or Failure."),
-    },
-    "The result of an operation that returns no object.",
-    gvk=("", "v1", "Status"),
+from dynakube.testing.schema_apiext import APIEXT_SCHEMAS
+from dynakube.testing.schema_meta import (
+    APIEXT,
+    APPS,
+    AUTOSCALING,
+    COORD,
+    CORE,
+    INTSTR,
+    META,
+    META_SCHEMAS,
+    QUANTITY,
+    Schema,
+    array,
+    boolean,
+    condition,
+    described,
+    integer,
+    kind_schema,
+    list_schema,
+    obj,
+    quantity_map,
+    ref,
+    schema_ref,
+    string,
+    string_list,
+    string_map,
 )
 
-_S[META + "ServerAddressByClientCIDR"] = obj(
-    {"clientCIDR": string("Client network this address is for.", default=""),
-     "serverAddress": string("Address to use from that network.", default="")},
-    "Where clients from one network should reach the server.",
-    ["clientCIDR", "serverAddress"],
-)
-_S[META + "APIVersions"] = obj(
-    {
-        "apiVersion": string("The versioned schema of this object."),
-        "kind": string("APIVersions."),
-        "serverAddressByClientCIDRs": array(META + "ServerAddressByClientCIDR",
-                                            "Addresses by client network.", list_type="atomic"),
-        "versions": string_list("Versions of the core API."),
-    },
-    "The versions of the core API, served at /api.",
-    ["versions", "serverAddressByClientCIDRs"],
-    ("", "v1", "APIVersions"),
-)
-_S[META + "GroupVersionForDiscovery"] = obj(
-    {"groupVersion": string("group/version.", default=""),
-     "version": string("The version alone.", default="")},
-    "One version of an API group.",
-    ["groupVersion", "version"],
-)
-_S[META + "APIGroup"] = obj(
-    {
-        "apiVersion": string("The versioned schema of this object."),
-        "kind": string("APIGroup."),
-        "name": string("Name of the group.", default=""),
-        "preferredVersion": ref(META + "GroupVersionForDiscovery", "The version to prefer.", {}),
-        "serverAddressByClientCIDRs": array(META + "ServerAddressByClientCIDR",
-                                            "Addresses by client network.", list_type="atomic"),
-        "versions": array(META + "GroupVersionForDiscovery", "Served versions.",
-                          list_type="atomic"),
-    },
-    "An API group and its versions.",
-    ["name", "versions"],
-    ("", "v1", "APIGroup"),
-)
-_S[META + "APIGroupList"] = obj(
-    {
-        "apiVersion": string("The versioned schema of this object."),
-        "groups": array(META + "APIGroup", "The groups.", list_type="atomic"),
-        "kind": string("APIGroupList."),
-    },
-    "The API groups, served at /apis.",
-    ["groups"],
-    ("", "v1", "APIGroupList"),
-)
-_S[META + "APIResource"] = obj(
-    {
-        "categories": string_list("Categories such as all."),
-        "group": string("Group of the kind, when not the group-version's."),
-        "kind": string("Kind of the resource.", default=""),
-        "name": string("Plural name, or plural/subresource.", default=""),
-        "namespaced": boolean("Whether objects live in namespaces.", default=False),
-        "shortNames": string_list("Short aliases."),
-        "singularName": string("Singular name.", default=""),
-        "storageVersionHash": string("Hash of the storage version."),
-        "verbs": {"type": "array", "items": {"type": "string"},
-                  "description": "Verbs the resource supports."},
-        "version": string("Version of the kind, when not the group-version's."),
-    },
-    "One resource of a group-version.",
-    ["name", "singularName", "namespaced", "kind", "verbs"],
-)
-_S[META + "APIResourceList"] = obj(
-    {
-        "apiVersion": string("The versioned schema of this object."),
-        "groupVersion": string("The group-version.", default=""),
-        "kind": string("APIResourceList."),
-        "resources": array(META + "APIResource", "The resources.", list_type="atomic"),
-    },
-    "The resources of a group-version.",
-    ["groupVersion", "resources"],
-    ("", "v1", "APIResourceList"),
-)
-_S["io.k8s.apimachinery.pkg.runtime.RawExtension"] = {
-    "type": "object", "description": "An embedded object of any kind."}
-_S[META + "WatchEvent"] = obj(
-    {"object": ref("io.k8s.apimachinery.pkg.runtime.RawExtension", "The object."),
-     "type": string("ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.", default="")},
-    "One event of a watch stream.",
-    ["type", "object"],
-    ("", "v1", "WatchEvent"),
-)
-_S["io.k8s.apimachinery.pkg.version.Info"] = obj(
-    {key: string(f"The {key} of the server build.", default="")
-     for key in ("buildDate", "compiler", "gitCommit", "gitTreeState", "gitVersion",
-                 "goVersion", "major", "minor", "platform")},
-    "Version information about the server.",
-    ["major", "minor", "gitVersion", "gitCommit", "gitTreeState", "buildDate", "goVersion",
-     "compiler", "platform"],
-)
+__all__ = ["BUILTIN_SCHEMAS", "INTSTR", "META", "PARTIAL_SCHEMAS", "QUANTITY", "schema_ref"]
+
+_S: dict[str, Schema] = {**META_SCHEMAS, **APIEXT_SCHEMAS}
 
 # ---------------------------------------------------------------- core/v1
-_S[CORE + "ConfigMap"] = _kind(
+_S[CORE + "ConfigMap"] = kind_schema(
     "Configuration data for pods to consume.",
     ("", "v1", "ConfigMap"),
     {
@@ -420,7 +51,7 @@ _S[CORE + "ConfigMap"] = _kind(
         "immutable": boolean("When true, data cannot change."),
     },
 )
-_S[CORE + "Secret"] = _kind(
+_S[CORE + "Secret"] = kind_schema(
     "Sensitive data such as passwords or keys.",
     ("", "v1", "Secret"),
     {
@@ -434,7 +65,7 @@ _S[CORE + "NamespaceSpec"] = obj(
     {"finalizers": string_list("Must be empty before the namespace is removed.")},
     "What a namespace should be.",
 )
-_S[CORE + "NamespaceCondition"] = _condition("One aspect of a namespace's state.")
+_S[CORE + "NamespaceCondition"] = condition("One aspect of a namespace's state.")
 _S[CORE + "NamespaceStatus"] = obj(
     {
         "conditions": array(CORE + "NamespaceCondition", "Observed conditions.", ["type"], "type"),
@@ -442,7 +73,7 @@ _S[CORE + "NamespaceStatus"] = obj(
     },
     "What a namespace is.",
 )
-_S[CORE + "Namespace"] = _kind(
+_S[CORE + "Namespace"] = kind_schema(
     "A scope for names.",
     ("", "v1", "Namespace"),
     {
@@ -468,7 +99,7 @@ _S[CORE + "ObjectReference"] = obj(
     "Points at another object.",
     atomic=True,
 )
-_S[CORE + "ServiceAccount"] = _kind(
+_S[CORE + "ServiceAccount"] = kind_schema(
     "An identity for processes in pods.",
     ("", "v1", "ServiceAccount"),
     {
@@ -487,7 +118,7 @@ _S[CORE + "EventSeries"] = obj(
      "lastObservedTime": ref(META + "MicroTime", "Last occurrence.")},
     "A repeating event.",
 )
-_S[CORE + "Event"] = _kind(
+_S[CORE + "Event"] = kind_schema(
     "Something that happened to an object.",
     ("", "v1", "Event"),
     {
@@ -528,7 +159,7 @@ _S[CORE + "ServiceSpec"] = obj(
         "externalName": string("DNS name for an ExternalName service."),
         "externalTrafficPolicy": string("Cluster or Local.", enum=["Cluster", "Local"]),
         "internalTrafficPolicy": string("Cluster or Local.", enum=["Cluster", "Local"]),
-        "ipFamilies": _d({"type": "array", "items": {"type": "string",
+        "ipFamilies": described({"type": "array", "items": {"type": "string",
                                                      "enum": ["", "IPv4", "IPv6"]},
                           "x-kubernetes-list-type": "atomic"}, "IP families of the service."),
         "ipFamilyPolicy": string("Single or dual stack.",
@@ -559,7 +190,7 @@ _S[CORE + "ServiceStatus"] = obj(
     },
     "What a service is.",
 )
-_S[CORE + "Service"] = _kind(
+_S[CORE + "Service"] = kind_schema(
     "A stable address in front of a set of pods.",
     ("", "v1", "Service"),
     {
@@ -713,7 +344,7 @@ _S[CORE + "PodTemplateSpec"] = obj(
     },
     "A template for pods.",
 )
-_S[CORE + "PodCondition"] = _condition("One aspect of a pod's state.")
+_S[CORE + "PodCondition"] = condition("One aspect of a pod's state.")
 _S[CORE + "ContainerStatus"] = obj(
     {
         "containerID": string("Runtime ID of the container."),
@@ -744,7 +375,7 @@ _S[CORE + "PodStatus"] = obj(
     },
     "What a pod is.",
 )
-_S[CORE + "Pod"] = _kind(
+_S[CORE + "Pod"] = kind_schema(
     "One or more containers scheduled together on a node.",
     ("", "v1", "Pod"),
     {
@@ -763,7 +394,7 @@ _S[AUTOSCALING + "ScaleStatus"] = obj(
     "Observed scale.",
     ["replicas"],
 )
-_S[AUTOSCALING + "Scale"] = _kind(
+_S[AUTOSCALING + "Scale"] = kind_schema(
     "The scale of a scalable resource.",
     ("autoscaling", "v1", "Scale"),
     {
@@ -829,7 +460,7 @@ _S[APPS + "DeploymentStatus"] = obj(
     },
     "What a deployment is.",
 )
-_S[APPS + "Deployment"] = _kind(
+_S[APPS + "Deployment"] = kind_schema(
     "Declarative updates for pods and ReplicaSets.",
     ("apps", "v1", "Deployment"),
     {
@@ -851,212 +482,10 @@ _S[COORD + "LeaseSpec"] = obj(
     },
     "What a lease is.",
 )
-_S[COORD + "Lease"] = _kind(
+_S[COORD + "Lease"] = kind_schema(
     "A lease, for leader election and heartbeats.",
     ("coordination.k8s.io", "v1", "Lease"),
     {"spec": ref(COORD + "LeaseSpec", "The lease.", {})},
-)
-
-# ---------------------------------------------------------------- apiextensions.k8s.io/v1
-_JSP = APIEXT + "JSONSchemaProps"
-_S[APIEXT + "JSON"] = {"description": "Any JSON value."}
-_S[APIEXT + "JSONSchemaPropsOrArray"] = {"description": "A schema or a list of schemas."}
-_S[APIEXT + "JSONSchemaPropsOrBool"] = {"description": "A schema or a boolean."}
-_S[APIEXT + "JSONSchemaPropsOrStringArray"] = {"description": "A schema or a list of strings."}
-_S[APIEXT + "ExternalDocumentation"] = obj(
-    {"description": string("What the link is."), "url": string("The link.")},
-    "A link to more documentation.",
-)
-_S[APIEXT + "ValidationRule"] = obj(
-    {
-        "fieldPath": string("Field the failure is reported on."),
-        "message": string("Message when the rule fails."),
-        "messageExpression": string("CEL expression producing the message."),
-        "optionalOldSelf": boolean("Evaluate on create too, with oldSelf unset."),
-        "reason": string("Reason reported when the rule fails.",
-                         enum=["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid",
-                               "FieldValueRequired"]),
-        "rule": string("A CEL expression over self.", default=""),
-    },
-    "A CEL validation rule.",
-    ["rule"],
-)
-_schema_ref = {"$ref": schema_ref(_JSP)}
-_S[_JSP] = obj(
-    {
-        "$ref": string(), "$schema": string(),
-        "additionalItems": {"$ref": schema_ref(APIEXT + "JSONSchemaPropsOrBool")},
-        "additionalProperties": {"$ref": schema_ref(APIEXT + "JSONSchemaPropsOrBool")},
-        "allOf": {"type": "array", "items": _schema_ref, "x-kubernetes-list-type": "atomic"},
-        "anyOf": {"type": "array", "items": _schema_ref, "x-kubernetes-list-type": "atomic"},
-        "default": ref(APIEXT + "JSON", "Default value of an unset field."),
-        "definitions": {"type": "object", "additionalProperties": _schema_ref},
-        "dependencies": {"type": "object", "additionalProperties": {
-            "$ref": schema_ref(APIEXT + "JSONSchemaPropsOrStringArray")}},
-        "description": string("What the field is."),
-        "enum": {"type": "array", "items": {"$ref": schema_ref(APIEXT + "JSON")},
-                 "x-kubernetes-list-type": "atomic"},
-        "example": {"$ref": schema_ref(APIEXT + "JSON")},
-        "exclusiveMaximum": boolean(), "exclusiveMinimum": boolean(),
-        "externalDocs": {"$ref": schema_ref(APIEXT + "ExternalDocumentation")},
-        "format": string("A format such as int32, date-time or byte."),
-        "id": string(),
-        "items": {"$ref": schema_ref(APIEXT + "JSONSchemaPropsOrArray")},
-        "maxItems": integer(fmt="int64"), "maxLength": integer(fmt="int64"),
-        "maxProperties": integer(fmt="int64"), "maximum": {"type": "number", "format": "double"},
-        "minItems": integer(fmt="int64"), "minLength": integer(fmt="int64"),
-        "minProperties": integer(fmt="int64"), "minimum": {"type": "number", "format": "double"},
-        "multipleOf": {"type": "number", "format": "double"},
-        "not": _schema_ref,
-        "nullable": boolean("Whether null is allowed."),
-        "oneOf": {"type": "array", "items": _schema_ref, "x-kubernetes-list-type": "atomic"},
-        "pattern": string("A regular expression strings must match."),
-        "patternProperties": {"type": "object", "additionalProperties": _schema_ref},
-        "properties": {"type": "object", "additionalProperties": _schema_ref},
-        "required": string_list("Properties that must be present."),
-        "title": string(),
-        "type": string("object, array, string, integer, number or boolean."),
-        "uniqueItems": boolean(),
-        "x-kubernetes-embedded-resource": boolean("The object is a Kubernetes object."),
-        "x-kubernetes-int-or-string": boolean("Accept an integer or a string."),
-        "x-kubernetes-list-map-keys": string_list("Keys of a map-type list."),
-        "x-kubernetes-list-type": string("atomic, set or map."),
-        "x-kubernetes-map-type": string("granular or atomic."),
-        "x-kubernetes-preserve-unknown-fields": boolean("Keep fields the schema does not list."),
-        "x-kubernetes-validations": array(APIEXT + "ValidationRule", "CEL rules.", ["rule"],
-                                          "rule"),
-    },
-    "A JSON schema (the OpenAPI v3 subset Kubernetes accepts).",
-)
-_S[APIEXT + "CustomResourceColumnDefinition"] = obj(
-    {
-        "description": string("Column description."),
-        "format": string("Format hint of the column."),
-        "jsonPath": string("JSONPath of the value, relative to the object.", default=""),
-        "name": string("Column header.", default=""),
-        "priority": integer("0 for the default view, more for wider ones."),
-        "type": string("integer, number, string, boolean or date.", default=""),
-    },
-    "An extra column of the server-side table.",
-    ["name", "type", "jsonPath"],
-)
-_S[APIEXT + "CustomResourceSubresourceScale"] = obj(
-    {
-        "labelSelectorPath": string("JSONPath of the selector, as a string."),
-        "specReplicasPath": string("JSONPath of the desired replicas.", default=""),
-        "statusReplicasPath": string("JSONPath of the observed replicas.", default=""),
-    },
-    "Enables the scale subresource.",
-    ["specReplicasPath", "statusReplicasPath"],
-)
-_S[APIEXT + "CustomResourceSubresourceStatus"] = {
-    "type": "object", "description": "Enables the status subresource."}
-_S[APIEXT + "CustomResourceSubresources"] = obj(
-    {
-        "scale": ref(APIEXT + "CustomResourceSubresourceScale", "The scale subresource."),
-        "status": ref(APIEXT + "CustomResourceSubresourceStatus", "The status subresource."),
-    },
-    "Subresources the custom resources have.",
-)
-_S[APIEXT + "CustomResourceValidation"] = obj(
-    {"openAPIV3Schema": ref(_JSP, "Schema of the custom resources.")},
-    "How custom resources are validated.",
-)
-_S[APIEXT + "SelectableField"] = obj(
-    {"jsonPath": string("JSONPath of a field selectors may use.", default="")},
-    "A field usable in field selectors.",
-    ["jsonPath"],
-)
-_S[APIEXT + "CustomResourceDefinitionVersion"] = obj(
-    {
-        "additionalPrinterColumns": array(APIEXT + "CustomResourceColumnDefinition",
-                                          "Extra table columns.", list_type="atomic"),
-        "deprecated": boolean("Whether this version is deprecated."),
-        "deprecationWarning": string("Warning sent to clients using this version."),
-        "name": string("Version name, such as v1.", default=""),
-        "schema": ref(APIEXT + "CustomResourceValidation", "Schema of this version."),
-        "selectableFields": array(APIEXT + "SelectableField", "Fields usable in selectors.",
-                                  list_type="atomic"),
-        "served": boolean("Whether the version is served.", default=False),
-        "storage": boolean("Whether objects are stored in this version.", default=False),
-        "subresources": ref(APIEXT + "CustomResourceSubresources", "Subresources."),
-    },
-    "One version of a custom resource.",
-    ["name", "served", "storage"],
-)
-_S[APIEXT + "CustomResourceDefinitionNames"] = obj(
-    {
-        "categories": string_list("Categories such as all."),
-        "kind": string("Kind name, in CamelCase.", default=""),
-        "listKind": string("Kind of the list."),
-        "plural": string("Resource name in URLs.", default=""),
-        "shortNames": string_list("Short aliases."),
-        "singular": string("Singular name."),
-    },
-    "The names of a custom resource.",
-    ["plural", "kind"],
-)
-_S[APIEXT + "ServiceReference"] = obj(
-    {"name": string("Service name.", default=""),
-     "namespace": string("Service namespace.", default=""),
-     "path": string("URL path."), "port": integer("Service port.")},
-    "Points at a service.",
-    ["namespace", "name"],
-)
-_S[APIEXT + "WebhookClientConfig"] = obj(
-    {"caBundle": string("CA bundle, PEM, base64-encoded.", fmt="byte"),
-     "service": ref(APIEXT + "ServiceReference", "Service to call."),
-     "url": string("URL to call.")},
-    "How to reach a webhook.",
-)
-_S[APIEXT + "WebhookConversion"] = obj(
-    {"clientConfig": ref(APIEXT + "WebhookClientConfig", "How to reach the webhook."),
-     "conversionReviewVersions": string_list("ConversionReview versions it understands.")},
-    "Conversion through a webhook.",
-    ["conversionReviewVersions"],
-)
-_S[APIEXT + "CustomResourceConversion"] = obj(
-    {"strategy": string("None or Webhook.", default=""),
-     "webhook": ref(APIEXT + "WebhookConversion", "Webhook settings.")},
-    "How objects are converted between versions.",
-    ["strategy"],
-)
-_S[APIEXT + "CustomResourceDefinitionSpec"] = obj(
-    {
-        "conversion": ref(APIEXT + "CustomResourceConversion", "Conversion between versions."),
-        "group": string("API group of the custom resources.", default=""),
-        "names": ref(APIEXT + "CustomResourceDefinitionNames", "Their names.", {}),
-        "preserveUnknownFields": boolean("Deprecated; must be false."),
-        "scope": string("Namespaced or Cluster.", default=""),
-        "versions": array(APIEXT + "CustomResourceDefinitionVersion", "Served versions.",
-                          list_type="atomic"),
-    },
-    "What a custom resource definition should be.",
-    ["group", "names", "scope", "versions"],
-)
-_S[APIEXT + "CustomResourceDefinitionCondition"] = {
-    **_condition("One aspect of a CRD's state."),
-}
-_S[APIEXT + "CustomResourceDefinitionCondition"]["properties"]["observedGeneration"] = integer(
-    "Generation the condition was set for.", "int64")
-_S[APIEXT + "CustomResourceDefinitionStatus"] = obj(
-    {
-        "acceptedNames": ref(APIEXT + "CustomResourceDefinitionNames", "Names in use.", {}),
-        "conditions": array(APIEXT + "CustomResourceDefinitionCondition", "Observed conditions.",
-                            ["type"]),
-        "observedGeneration": integer("Generation last acted on.", "int64"),
-        "storedVersions": string_list("Versions objects were ever stored in."),
-    },
-    "What a custom resource definition is.",
-)
-_S[APIEXT + "CustomResourceDefinition"] = _kind(
-    "Defines a custom resource.",
-    ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
-    {
-        "spec": ref(APIEXT + "CustomResourceDefinitionSpec", "What the CRD should be.", {}),
-        "status": ref(APIEXT + "CustomResourceDefinitionStatus", "What the CRD is.", {}),
-    },
-    ["spec"],
 )
 
 # ---------------------------------------------------------------- lists of every kind
@@ -1073,7 +502,7 @@ for _name, _group, _kind_name, _noun in (
     (APIEXT + "CustomResourceDefinition", "apiextensions.k8s.io", "CustomResourceDefinition",
      "custom resource definitions"),
 ):
-    _S[_name + "List"] = _list(_name, (_group, "v1", _kind_name + "List"), _noun)
+    _S[_name + "List"] = list_schema(_name, (_group, "v1", _kind_name + "List"), _noun)
 
 BUILTIN_SCHEMAS: dict[str, Schema] = dict(sorted(_S.items()))
 """Component schemas by name (``io.k8s.api.apps.v1.Deployment``...)."""
@@ -1085,3 +514,4 @@ PARTIAL_SCHEMAS: frozenset[str] = frozenset({
     CORE + "EmptyDirVolumeSource",
 })
 """Schemas listing only some of the real fields: never report unknown fields beneath them."""
+

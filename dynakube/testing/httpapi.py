@@ -304,8 +304,7 @@ class Handler(BaseHTTPRequestHandler):
             mode = owner.options.aggregated_discovery
             accept = self.headers.get("Accept", "")
             if mode and disco.wants_aggregated(accept, mode):
-                doc = disco.aggregated(table, path == "/api", mode)
-                raw = disco.encode(doc)
+                raw = disco.encode(disco.aggregated(table, path == "/api", mode))
                 etag = disco.etag_of(raw)
                 headers = {"Cache-Control": "public", "Etag": etag, "Vary": "Accept"}
                 if self.headers.get("If-None-Match") == etag:

@@ -24,7 +24,7 @@ def _documents(owner: ApiServer) -> tuple[dict[str, tuple[bytes, str]], bytes]:
     table = owner.table
     cached = table.cache.get("openapi")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     docs = openapi_documents(table.all())
     encoded = {path: (encode_document(doc), openapi_hash(doc)) for path, doc in docs.items()}
     result = (encoded, encode_document(openapi_index(docs)))

@@ -8,6 +8,7 @@ how a client copes with throttling, dropped watches, compaction and expired cred
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -192,8 +193,9 @@ class ApiServer:
         ns_spec = self.table.lookup("", "v1", "namespaces")
         assert ns_spec is not None
         for name in _BOOT_NAMESPACES:
-            body = ('{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"%s"}}' % name)
-            self.api.create(Call("POST", ns_spec, None, None, None, {}, {}, body.encode(),
+            body = json.dumps({"apiVersion": "v1", "kind": "Namespace",
+                               "metadata": {"name": name}}).encode()
+            self.api.create(Call("POST", ns_spec, None, None, None, {}, {}, body,
                                  "kube-apiserver"))
         # A fresh real server's history before start-up is gone: old versions get 410.
         self.store.compact()

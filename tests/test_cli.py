@@ -1,0 +1,478 @@
+"""The ``dynakube`` command, run as users run it: a subprocess against an embedded server.
+
+One seeded server serves the whole module (each test uses its own names); variants of a
+command already covered by a subprocess run in-process through ``main()`` to keep the
+suite quick. Outputs are checked to the character where kubectl's format is the contract.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dynakube import printing
+from dynakube.cli import main
+from dynakube.errors import NotFoundError
+
+GOOD = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {name}
+  namespace: {ns}
+data:
+  a: "1"
+---
+apiVersion: example.dynakube.io/v1
+kind: Widget
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  size: small
+"""
+
+BAD = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: fine
+  namespace: {ns}
+---
+apiVersion: example.dynakube.io/v1
+kind: Widget
+metadata:
+  name: broken
+  namespace: {ns}
+spec:
+  size: huge
+  replicas: 500
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: typo
+  namespace: {ns}
+dta: {{}}
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from dynakube.testing import ApiServer
+    from dynakube.testing.seed import seed
+
+    with ApiServer() as srv:
+        with srv.client(cache_dir=str(tmp_path_factory.mktemp("seedcache"))) as kube:
+            seed(kube)
+            for ns in ("applied", "watched", "deleted", "checked"):
+                kube.resource("namespaces").create(
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        yield srv
+
+
+@pytest.fixture
+def kube(server: Any, tmp_path: Path) -> Iterator[Any]:
+    with server.client(cache_dir=str(tmp_path / "cache")) as client:
+        yield client
+
+
+def run(*args: str, server: Any = None, stdin: str | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "dynakube"]
+    if server is not None:
+        argv += ["--kubeconfig", server.kubeconfig_path]
+    return subprocess.run([*argv, *args], input=stdin, capture_output=True, text=True,
+                          timeout=120, env=os.environ.copy())
+
+
+def call(server: Any, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    """``main()`` in-process (same code path, no interpreter start-up)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--kubeconfig", server.kubeconfig_path, *args], stdout=out, stderr=err,
+                stdin=io.StringIO(stdin))
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr, result.stderr
+
+
+# -- flags, usage ---------------------------------------------------------------------------
+
+def test_version_and_usage_errors() -> None:
+    import dynakube
+
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"dynakube {dynakube.__version__}"
+    result = run("get")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    for argv in (["get", "cm", "-o", "bogus"], ["frobnicate"], ["api-resources", "--namespaced",
+                                                                 "maybe"], []):
+        err = io.StringIO()
+        assert main(argv, stdout=io.StringIO(), stderr=err) == 2, argv
+    assert main(["get", "cm", "x", "-l", "a=b"], stdout=io.StringIO(),
+                stderr=(err := io.StringIO())) == 2
+    assert err.getvalue() == "error: a name cannot be combined with a selector\n"
+
+
+# -- api-resources --------------------------------------------------------------------------
+
+def test_api_resources_prints_like_kubectl(server: Any) -> None:
+    result = run("api-resources", server=server)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(r"NAME +SHORTNAMES +APIVERSION +NAMESPACED +KIND", lines[0])
+    header = lines[0]
+    configmaps = next(line for line in lines if line.startswith("configmaps "))
+    assert configmaps.split() == ["configmaps", "cm", "v1", "true", "ConfigMap"]
+    # every column starts where its header starts (tabwriter alignment, 3 spaces)
+    for title, value in (("APIVERSION", "v1"), ("KIND", "ConfigMap")):
+        assert configmaps.index(" " + value) + 1 == header.index(title)
+    widgets = next(line for line in lines if line.startswith("widgets "))
+    assert widgets.split() == ["widgets", "wd,wdg", "example.dynakube.io/v1", "true", "Widget"]
+    groups = [line.split()[2] for line in lines[1:] if "/" in line.split()[2]]
+    assert lines[1].split()[2] == "v1" and groups == sorted(groups, key=lambda g: g.split("/")[0])
+
+    code, out, _ = call(server, "api-resources", "-o", "wide", "--api-group",
+                        "example.dynakube.io")
+    assert code == 0
+    head, row = out.splitlines()
+    assert head.split() == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND", "VERBS",
+                            "CATEGORIES", "DEPRECATED"]
+    assert row.split() == ["widgets", "wd,wdg", "example.dynakube.io/v1", "true", "Widget",
+                           "create,delete,deletecollection,get,list,patch,update,watch",
+                           "all,gadgets", "v1beta1"]
+    code, out, _ = call(server, "api-resources", "--namespaced", "false", "--no-headers")
+    names = [line.split()[0] for line in out.splitlines()]
+    assert "namespaces" in names and "configmaps" not in names and "NAME" not in names
+    code, out, _ = call(server, "api-resources", "--api-group", "", "-o", "name")
+    assert "configmaps" in out.split() and all("." not in n for n in out.split())
+
+
+# -- get ------------------------------------------------------------------------------------
+
+def test_get_table_from_the_server(server: Any) -> None:
+    result = run("get", "widgets", "-A", server=server)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(r"NAMESPACE +NAME +SIZE +REPLICAS +AGE", lines[0])
+    rows = [line.split()[:4] for line in lines[1:]]
+    assert ["default", "gamma", "medium", "1"] in rows
+    assert ["shop", "beta", "large", "12"] in rows
+    assert result.stderr == ""
+
+    result = run("get", "cm", "-n", "nowhere", server=server)
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == "No resources found in nowhere namespace.\n"
+
+    code, out, err = call(server, "get", "deploy", "-n", "shop")
+    assert out.splitlines()[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    code, out, err = call(server, "get", "deploy", "-n", "shop", "-o", "wide")
+    assert out.splitlines()[0].split()[5:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
+    assert out.splitlines()[1].split()[5:] == ["web", "nginx:1.27", "app=web"]
+    code, out, err = call(server, "get", "gadgets", "-n", "shop", "--no-headers")
+    assert [line.split()[0] for line in out.splitlines()] == ["alpha", "beta"]
+    code, out, err = call(server, "get", "all", "-n", "shop")
+    assert "deployment.apps/web" in out and "widget.example.dynakube.io/alpha" in out
+    code, out, err = call(server, "get", "cm", "-A", "-l", "seed=yes", "-o", "name")
+    assert out.splitlines() == ["configmap/features", "configmap/settings", "configmap/prices"]
+    code, out, err = call(server, "get", "ns", "--field-selector", "metadata.name=shop")
+    assert [line.split()[0] for line in out.splitlines()] == ["NAME", "shop"]
+    code, out, err = call(server, "get", "cm", "-A", "-l", "seed=nope")
+    assert (code, out, err) == (0, "", "No resources found\n")
+
+
+def test_get_yaml_json_and_missing_names(server: Any) -> None:
+    result = run("get", "cm", "settings", "-o", "yaml", server=server)
+    assert result.returncode == 0
+    assert result.stdout.startswith("apiVersion: v1\ndata:\n  name: settings\n  owner: dynakube\n"
+                                    "kind: ConfigMap\n")
+    assert '  labels:\n    seed: "yes"\n' in result.stdout  # Go-style double quotes
+
+    import json
+
+    code, out, _ = call(server, "get", "wd", "-n", "shop", "-o", "json")
+    doc = json.loads(out)
+    assert doc["kind"] == "List" and {i["metadata"]["name"] for i in doc["items"]} == {
+        "alpha", "beta"}
+    assert all(i["kind"] == "Widget" for i in doc["items"])
+    code, out, err = call(server, "get", "cm", "settings", "ghost", "features")
+    assert code == 1
+    assert [line.split()[0] for line in out.splitlines()] == ["NAME", "settings", "features"]
+    assert err == 'error: 404 NotFound: configmaps "ghost" not found\n'
+
+
+def _reader(proc: subprocess.Popen[str]) -> queue.Queue[str]:
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _wait_for(lines: queue.Queue[str], predicate: Any, seen: list[str]) -> str:
+    while True:
+        line = lines.get(timeout=30)  # a guard against hanging, not a timing assertion
+        seen.append(line)
+        if predicate(line):
+            return line
+
+
+def test_get_watch_streams_changes(server: Any, kube: Any) -> None:
+    widgets = kube.resource("widgets")
+    widgets.create({"apiVersion": "example.dynakube.io/v1", "kind": "Widget",
+                    "metadata": {"name": "first", "namespace": "watched"},
+                    "spec": {"size": "small"}})
+    argv = [sys.executable, "-m", "dynakube", "--kubeconfig", server.kubeconfig_path, "get",
+            "widgets", "-n", "watched", "-w"]
+    table = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    names = subprocess.Popen([*argv, "-o", "name"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        table_lines, name_lines = _reader(table), _reader(names)
+        seen: list[str] = []
+        header = _wait_for(table_lines, lambda s: s.startswith("NAME"), seen)
+        _wait_for(table_lines, lambda s: s.startswith("first"), seen)
+        _wait_for(name_lines, lambda s: s == "widget.example.dynakube.io/first", [])
+        widgets.create({"apiVersion": "example.dynakube.io/v1", "kind": "Widget",
+                        "metadata": {"name": "second", "namespace": "watched"},
+                        "spec": {"size": "large", "replicas": 7}})
+        widgets.delete("first", "watched")
+        added = _wait_for(table_lines, lambda s: s.startswith("second"), seen)
+        assert added.split()[:3] == ["second", "large", "7"]
+        assert header.split() == ["NAME", "SIZE", "REPLICAS", "AGE"]
+        deleted = _wait_for(table_lines, lambda s: s.startswith("first"), seen)
+        assert deleted.split()[:2] == ["first", "small"]  # last row known for the deleted one
+        _wait_for(name_lines, lambda s: s.endswith("/second"), [])
+        _wait_for(name_lines, lambda s: s.endswith("/first"), [])
+    finally:
+        errors = []
+        for proc in (table, names):
+            proc.send_signal(signal.SIGINT)
+        for proc in (table, names):
+            try:
+                errors.append(proc.communicate(timeout=30)[1])
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+    assert (table.returncode, names.returncode) == (130, 130)
+    assert all("Traceback" not in err for err in errors), errors
+
+
+# -- explain --------------------------------------------------------------------------------
+
+def test_explain(server: Any) -> None:
+    result = run("explain", "widgets.spec.size", server=server)
+    assert result.returncode == 0, result.stderr
+    assert "KIND:       Widget" in result.stdout
+    assert "size <string>" in result.stdout and "How big the widget is." in result.stdout
+    code, out, _ = call(server, "explain", "wd", "--recursive")
+    assert code == 0 and "replicas" in out and "ports" in out
+    code, out, err = call(server, "explain", "widgets.spec.nope")
+    assert code == 1 and out == "" and err.startswith("error: ") and "nope" in err
+
+
+# -- apply, delete, validate ---------------------------------------------------------------
+
+def test_apply_files_directories_and_stdin(server: Any, kube: Any, tmp_path: Path) -> None:
+    manifest = tmp_path / "good.yaml"
+    manifest.write_text(GOOD.format(name="one", ns="applied"))
+    result = run("apply", "-f", str(manifest), server=server)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == ("configmap/one created\n"
+                             "widget.example.dynakube.io/one created\n")
+    code, out, err = call(server, "apply", "-f", str(tmp_path))
+    print(err)
+    assert (code, out, err) == (0, "configmap/one unchanged\nwidget.example.dynakube.io/one "
+                              "unchanged\n", "")
+    changed = GOOD.format(name="one", ns="applied").replace('a: "1"', 'a: "2"')
+    result = run("apply", "-f", "-", server=server, stdin=changed)
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0] == "configmap/one configured"
+    assert kube.resource("cm").get("one", "applied")["data"] == {"a": "2"}
+
+    code, out, err = call(server, "apply", "-f", "-", "--server-side", "--dry-run",
+                          stdin=GOOD.format(name="dry", ns="applied"))
+    assert (code, err) == (0, "")
+    assert out == ("configmap/dry serverside-applied (server dry run)\n"
+                   "widget.example.dynakube.io/dry serverside-applied (server dry run)\n")
+    with pytest.raises(NotFoundError):
+        kube.resource("cm").get("dry", "applied")
+    code, out, _ = call(server, "apply", "-f", "-", "--server-side", "--field-manager", "me",
+                        stdin=GOOD.format(name="ssa", ns="applied"))
+    assert code == 0 and out.startswith("configmap/ssa serverside-applied\n")
+    managers = {m["manager"] for m in kube.resource("cm").get("ssa", "applied")
+                ["metadata"]["managedFields"]}
+    assert managers == {"me"}
+
+
+def test_apply_stops_on_client_side_validation(server: Any, kube: Any,
+                                               tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD.format(ns="applied"))
+    writes_before = server.requests.count(method="POST") + server.requests.count(method="PATCH")
+    result = run("apply", "-f", str(bad), server=server)
+    assert result.returncode == 1
+    assert_no_traceback(result)
+    assert result.stdout == ""
+    errors = result.stderr.splitlines()
+    assert f'error: {bad}#2: Widget "broken": spec.size: unsupported value "huge"' in errors
+    assert any(e.startswith(f'error: {bad}#2: Widget "broken": spec.replicas: ')
+               for e in errors)
+    assert any(e.startswith(f'error: {bad}#3: ConfigMap "typo": dta: unknown field')
+               for e in errors)
+    assert errors[-1] == "error: nothing was applied: 2 of 3 document(s) have problems"
+    writes_after = server.requests.count(method="POST") + server.requests.count(method="PATCH")
+    assert writes_after == writes_before
+    with pytest.raises(NotFoundError):
+        kube.resource("cm").get("fine", "applied")
+
+    # warn: unknown fields are warnings; the schema violation still stops everything
+    code, out, err = call(server, "apply", "-f", str(bad), "--validate", "warn")
+    assert code == 1 and out == ""
+    assert f'Warning: {bad}#3: ConfigMap "typo": dta: unknown field' in err
+    # ignore: nothing checked here, the server refuses the widget, the others are applied
+    code, out, err = call(server, "apply", "-f", str(bad), "--validate", "ignore")
+    assert code == 1
+    assert out == "configmap/fine created\nconfigmap/typo created\n"
+    assert err.startswith(f"error: {bad}#2: 422 Invalid: ")
+    # a YAML error is reported with its document and line
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [x\n")
+    code, out, err = call(server, "apply", "-f", str(broken))
+    assert code == 1 and f"error: {broken}#1: YAML does not parse at line" in err
+
+
+def test_apply_progress_bar_only_on_a_terminal(server: Any) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    docs = "---\n".join(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many-{i}\n  namespace: applied\n"
+        for i in range(6))
+    out, err = io.StringIO(), Terminal()
+    code = main(["--kubeconfig", server.kubeconfig_path, "apply", "-f", "-"], stdout=out,
+                stderr=err, stdin=io.StringIO(docs))
+    assert code == 0
+    assert out.getvalue().splitlines() == [f"configmap/many-{i} created" for i in range(6)]
+    drawn = err.getvalue()
+    assert "\r[" in drawn and "] 6/6 ConfigMap/many-5" in drawn
+    assert drawn.endswith("\r")  # erased before the result lines
+    code, out_text, err_text = call(server, "apply", "-f", "-", stdin=docs)
+    assert (code, err_text) == (0, "")  # not a terminal: no bar at all
+
+    bar = printing.ProgressBar(Terminal(), width=10)
+    bar.update(1, 4, "x")
+    assert bar.stream.getvalue() == "\r[##........] 1/4 x"  # type: ignore[attr-defined]
+
+
+def test_delete_by_name_selector_and_file(server: Any, kube: Any, tmp_path: Path) -> None:
+    manifest = tmp_path / "d.yaml"
+    manifest.write_text(GOOD.format(name="gone", ns="deleted"))
+    assert call(server, "apply", "-f", str(manifest))[0] == 0
+    result = run("delete", "-f", str(manifest), server=server)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ('widget.example.dynakube.io "gone" deleted\n'
+                             'configmap "gone" deleted\n')
+    result = run("delete", "cm", "gone", "-n", "deleted", server=server)
+    assert result.returncode == 1
+    assert result.stderr == 'error: 404 NotFound: configmaps "gone" not found\n'
+    assert call(server, "delete", "-f", str(manifest), "--ignore-not-found")[:2] == (0, "")
+    for name in ("a", "b"):
+        kube.resource("cm").create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+            "name": name, "namespace": "deleted", "labels": {"drop": "me"}}})
+    code, out, _ = call(server, "delete", "cm", "-n", "deleted", "-l", "drop=me", "--dry-run")
+    assert out == ('configmap "a" deleted (server dry run)\n'
+                   'configmap "b" deleted (server dry run)\n')
+    code, out, _ = call(server, "delete", "cm", "-n", "deleted", "-l", "drop=me")
+    assert code == 0 and kube.resource("cm").list("deleted")["items"] == []
+    assert call(server, "delete", "cm")[0] == 2
+
+
+def test_validate_checks_without_writing(server: Any, tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD.format(name="ok", ns="checked"))
+    (tmp_path / "bad.yaml").write_text(BAD.format(ns="checked"))
+    writes = server.requests.count(method="POST") + server.requests.count(method="PATCH")
+    result = run("validate", "-f", str(tmp_path), server=server)
+    assert result.returncode == 1
+    bad = tmp_path / "bad.yaml"
+    lines = result.stdout.splitlines()
+    assert lines[0] == f'{bad}#1: ConfigMap "fine" is valid'
+    assert lines[1] == f'{bad}#2: Widget "broken" is invalid'
+    assert '  error: spec.size: unsupported value "huge"' in lines
+    assert f'{tmp_path / "good.yaml"}#2: Widget "ok" is valid' in lines
+    assert result.stderr == "error: 2 of 5 document(s) have problems\n"
+    code, out, err = call(server, "validate", "-f", str(tmp_path / "good.yaml"))
+    assert (code, err) == (0, "")
+    code, out, err = call(server, "validate", "-f", str(bad), "--validate", "warn")
+    assert code == 1 and "  warning: dta: unknown field 'dta'" in out
+    assert server.requests.count(method="POST") + server.requests.count(method="PATCH") == writes
+
+
+# -- --embedded, -v and the errors people meet --------------------------------------------
+
+def test_embedded_server_runs_the_command() -> None:
+    result = run("--embedded", "get", "widgets", "-n", "shop", "-o", "name")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("widget.example.dynakube.io/alpha\n"
+                             "widget.example.dynakube.io/beta\n")
+
+
+def test_verbose_logs_requests_without_credentials(server: Any) -> None:
+    result = run("-v", "get", "ns", "shop", server=server)
+    assert result.returncode == 0
+    assert re.search(r"GET http://127\.0\.0\.1:\d+/api/v1/namespaces/shop\S* 200", result.stderr)
+    assert server.token not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_expected_errors_are_one_line_never_a_traceback(server: Any, tmp_path: Path) -> None:
+    result = run("get", "widgetz", server=server)
+    assert result.returncode == 1
+    assert result.stderr == ("error: the server does not serve a resource called 'widgetz'; "
+                             "did you mean 'widgets'?\n")
+    result = run("--kubeconfig", str(tmp_path / "missing"), "get", "pods")
+    assert result.returncode == 1 and result.stderr.startswith("error: ")
+    assert "missing" in result.stderr and len(result.stderr.splitlines()) == 1
+
+    refused = tmp_path / "refused"
+    refused.write_text(Path(server.kubeconfig_path).read_text().replace(
+        server.url, f"http://127.0.0.1:{_free_port()}"))
+    result = run("--kubeconfig", str(refused), "get", "pods")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot connect to http://127.0.0.1:")
+    assert_no_traceback(result)
+
+    readonly = tmp_path / "readonly"
+    readonly.write_text(Path(server.kubeconfig_path).read_text().replace(
+        server.token, server.forbidden_token))
+    code, _, err = call(server, "--kubeconfig", str(readonly), "delete", "cm", "settings")
+    assert code == 1 and err.startswith("error: 403 Forbidden: ")
+    code, _, err = call(server, "--embedded", "get", "pods")
+    assert code == 2 and "--embedded" in err

@@ -1,0 +1,49 @@
+"""Versioning: one version string everywhere, and the deprecation policy's helpers."""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+import pytest
+
+import dynakube
+from dynakube.deprecation import deprecated, renamed_parameter
+from dynakube.transport import USER_AGENT
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_version_comes_from_setup_cfg() -> None:
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "setup.cfg")
+    assert dynakube.__version__ == parser["metadata"]["version"]
+    assert USER_AGENT.startswith(f"dynakube/{dynakube.__version__} python/")
+
+
+def test_changelog_has_an_unreleased_section_and_this_version() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in text
+    assert f"## [{dynakube.__version__}]" in text
+
+
+def test_deprecated_function_still_works_and_names_its_replacement() -> None:
+    @deprecated(since="0.2", replacement="new_thing()")
+    def old_thing(x: int) -> int:
+        return x + 1
+
+    with pytest.warns(DeprecationWarning, match=r"old_thing\(\) is deprecated since "
+                                                r"dynakube 0.2; use new_thing\(\) instead"):
+        assert old_thing(1) == 2
+
+
+def test_renamed_parameter_accepts_the_old_name_with_a_warning() -> None:
+    @renamed_parameter("chunk", "chunk_size", since="0.2")
+    def page(*, chunk_size: int = 1) -> int:
+        return chunk_size
+
+    assert page(chunk_size=3) == 3
+    with pytest.warns(DeprecationWarning, match="'chunk' argument"):
+        assert page(chunk=5) == 5
+    with pytest.raises(TypeError):
+        page(chunk=1, chunk_size=2)
