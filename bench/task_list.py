@@ -18,7 +18,7 @@ from report import DYNAKUBE, FLOOR, Row
 
 __all__ = ["measure", "make", "run"]
 
-CHUNK = 500
+CHUNK = 500  # page size; --smoke uses 50 so that its small lists still have pages
 
 
 def _floor(conn: Conn, ns: str, mode: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
@@ -111,7 +111,9 @@ def make(client: str, conn: Conn, ns: str, mode: str
 
 
 def measure(client: str, conn: dict[str, Any], ns: str, mode: str,
-            repeat: int) -> dict[str, Any]:
+            repeat: int, chunk: int = CHUNK) -> dict[str, Any]:
+    global CHUNK
+    CHUNK = chunk
     work, warm = make(client, Conn.from_json(conn), ns, mode)
     warm()
     timing = best_of(work, repeat)
@@ -122,10 +124,11 @@ def measure(client: str, conn: dict[str, Any], ns: str, mode: str,
 def run(ctx: Any) -> list[Row]:
     rows: list[Row] = []
     clients = [FLOOR, DYNAKUBE, *ctx.peers]
+    chunk = 50 if ctx.smoke else CHUNK
     for n in ctx.sizes.lists:
         ns = ctx.cluster.configmaps(n)
         for mode in ("list", "iterate"):
-            label = f"list {n:,}" if mode == "list" else f"iterate({CHUNK}) {n:,}"
+            label = f"list {n:,}" if mode == "list" else f"iterate({chunk}) {n:,}"
             wall = Row("list", f"{label}: wall", "s", target_ratio=1.15)
             cpu = Row("list", f"{label}: client CPU", "s")
             peak = Row("list", f"{label}: peak memory", "MB", target_ratio=1.15)
@@ -135,7 +138,7 @@ def run(ctx: Any) -> list[Row]:
                     continue
                 try:
                     r = run_worker("task_list", "measure", client=client,
-                                   conn=ctx.cluster.conn.to_json(), ns=ns, mode=mode,
+                                   conn=ctx.cluster.conn.to_json(), ns=ns, mode=mode, chunk=chunk,
                                    repeat=repeat if client in (FLOOR, DYNAKUBE) else 1)
                 except WorkerError as e:
                     wall.errors[client] = str(e)

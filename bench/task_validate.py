@@ -3,7 +3,7 @@
 ``kube.validate(obj)`` on a Deployment and on a Widget (a custom resource whose schema has
 enums, patterns, defaults, int-or-string and list types), valid and with errors, after the
 schema was fetched and compiled. The floor is plain ``jsonschema`` (``validator_for`` the
-resolved schema ``kube.schema(kind)`` gives, ``is_valid``) — what a user would get by
+resolved schema ``kube.schema(kind)`` gives, every error collected) — what a user would get by
 wiring the schemas up by hand, without the server's null, integer, list-type and format
 rules. The other clients do not validate before sending.
 """
@@ -37,7 +37,6 @@ def _deployment() -> dict[str, Any]:
                          "env": [{"name": "MODE", "value": "production"}],
                          "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
                                        "limits": {"memory": "256Mi"}},
-                         "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
                      }]}}},
     }
 
@@ -103,7 +102,7 @@ def rate(client: str, conn: dict[str, Any], case: str, seconds: float) -> dict[s
             raise RuntimeError(f"plain jsonschema disagrees on {case}")
 
         def fn() -> Any:
-            return validator.is_valid(obj)
+            return list(validator.iter_errors(obj))
     for _ in range(20):
         fn()
     return {"rate": _count(fn, seconds)}
@@ -125,5 +124,5 @@ def run(ctx: Any) -> list[Row]:
                 continue
             row.values[client] = r["rate"]
         rows.append(row)
-    rows[0].note = "floor = plain jsonschema is_valid() on kube.schema(kind)"
+    rows[0].note = "floor = plain jsonschema, list(iter_errors(obj)) against kube.schema(kind)"
     return rows

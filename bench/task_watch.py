@@ -124,13 +124,16 @@ def events(client: str, conn: dict[str, Any], ns: str, n: int, repeat: int) -> d
 def informer(client: str, conn: dict[str, Any], ns: str, n: int, repeat: int) -> dict[str, Any]:
     """Sync time, peak and kept memory of an informer (or the floor's dict cache)."""
     c = Conn.from_json(conn)
-    if client == DYNAKUBE:
+    if client in (DYNAKUBE, "dynakube-list"):
+        from dynakube.informer import Informer
+
         kube = c.dynakube()
         res = kube.resource("configmaps")
         res.list(ns, limit=1)
+        watch_list = client == DYNAKUBE
 
         def sync() -> Any:
-            inf = kube.informer(res, namespace=ns)
+            inf = Informer(res, namespace=ns, watch_list=watch_list)
             inf.start()
             if not inf.wait_for_sync(600):
                 raise RuntimeError(f"informer did not sync: {inf.last_error}")
@@ -191,13 +194,23 @@ def run(ctx: Any) -> list[Row]:
         peak = Row("watch", f"informer sync {n:,}: peak memory", "MB", target_ratio=1.15)
         kept = Row("watch", f"informer {n:,}: memory kept per object", "B/obj",
                    target_ratio=1.15)
-        for client in (FLOOR, DYNAKUBE):
+        by_list = [Row("watch", f"informer sync {n:,}, watch_list=False: {what}", unit)
+                   for what, unit in (("wall", "s"), ("peak memory", "MB"),
+                                      ("kept per object", "B/obj"))]
+        for client in (FLOOR, DYNAKUBE, "dynakube-list"):
             try:
                 r = run_worker("task_watch", "informer", client=client, conn=conn, ns=ns, n=n,
                                repeat=1 if ctx.smoke or n > 10_000 else 3, timeout=1800)
             except WorkerError as e:
                 wall.errors[client] = str(e)
-                ctx.failed(client, e)
+                ctx.failed(DYNAKUBE if client == "dynakube-list" else client, e)
+                continue
+            if client == "dynakube-list":
+                for row, value in zip(by_list, (r["wall"], r["peak"] / 1e6, r["retained"] / n),
+                                      strict=True):
+                    row.values[DYNAKUBE] = value
+                    row.values[FLOOR] = {"s": wall, "MB": peak, "B/obj": kept}[
+                        row.unit].values.get(FLOOR)
                 continue
             wall.values[client] = r["wall"]
             peak.values[client] = r["peak"] / 1e6
@@ -205,5 +218,5 @@ def run(ctx: Any) -> list[Row]:
             if "plain_list" in r:
                 kept.note = (f"the same dicts in a plain list: {r['plain_list'] / n:,.0f} B/obj;"
                              " floor = dict keyed namespace/name")
-        rows += [wall, peak, kept]
+        rows += [wall, peak, kept, *by_list]
     return rows

@@ -19,6 +19,7 @@ from .errors import (
     DynakubeError,
     InvalidArgumentError,
     NotFoundError,
+    ServerWarning,
     UnsupportedMediaTypeError,
     ValidationError,
 )
@@ -412,10 +413,12 @@ class Client:
         self.config = config
         self.namespace: str = namespace or config.namespace or "default"
         self.validate_objects = validate
+        self._warning_handler = warning_handler
         self.transport = Transport(config, qps=qps, burst=burst, timeout=timeout,
-                                   warning_handler=warning_handler)
+                                   warning_handler=self._server_warning)
         self._cache = DiskCache.for_server(config.server, base=cache_dir)
-        self.discovery = Discovery(self.transport, self._cache, ttl=discovery_ttl)
+        self.discovery = Discovery(self.transport, self._cache, ttl=discovery_ttl,
+                                   on_invalidate=self._forget_schemas)
         self._schemas: SchemaStore | None = None
         self.resources = _ResourceNames(self)
 
@@ -449,6 +452,8 @@ class Client:
     def invalidate(self) -> None:
         """Forget discovery and the OpenAPI index: the cluster changed."""
         self.discovery.invalidate()
+
+    def _forget_schemas(self) -> None:
         if self._schemas is not None:
             self._schemas.invalidate()
 
@@ -466,6 +471,14 @@ class Client:
         resource = self._resource_for(obj)
         namespace = meta.get("namespace") if resource.info.namespaced else None
         return resource.get(meta["name"], namespace)
+
+    def _server_warning(self, text: str) -> None:
+        """A server ``Warning`` (shown once): a deprecation also marks the registry."""
+        self.discovery.note_warning(text)
+        if self._warning_handler is not None:
+            self._warning_handler(text)
+        else:
+            warnings.warn(text, ServerWarning, stacklevel=7)
 
     def _deprecation_warning(self, info: ResourceInfo) -> None:
         """Say once that a deprecated version is used, in the words the server uses."""

@@ -90,8 +90,10 @@ class _Doc:
 class Discovery:
     """Discovery for one server, cached in memory and on disk; thread-safe."""
 
-    def __init__(self, transport: _Sender, cache: DiskCache, *, ttl: float = DEFAULT_TTL):
+    def __init__(self, transport: _Sender, cache: DiskCache, *, ttl: float = DEFAULT_TTL,
+                 on_invalidate: Callable[[], None] | None = None):
         self.transport = transport
+        self._on_invalidate = on_invalidate  # what else must forget (the OpenAPI index)
         self.cache = cache
         self.ttl = ttl
         self._lock = threading.RLock()
@@ -132,6 +134,8 @@ class Discovery:
             self._registry = None
             self._revalidate = True
             self._misses.clear()
+        if self._on_invalidate is not None:
+            self._on_invalidate()
 
     def version(self) -> dict[str, Any]:
         """``GET /version``: ``{"major": "1", "minor": "36", "gitVersion": ...}``."""
@@ -183,6 +187,8 @@ class Discovery:
                 self._misses[key] = now
             self._registry = None
             self._revalidate = True
+            if self._on_invalidate is not None:
+                self._on_invalidate()
             result = find(self.registry())
             self._misses.pop(key, None)
             return result

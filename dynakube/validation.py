@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import cachetools
 
-from .errors import InvalidArgumentError, Problem, ValidationError
+from .errors import DynakubeWarning, InvalidArgumentError, Problem, ValidationError
 from .fastcheck import Check, compile_check
 from .formats import FORMAT_EXPECTED, WARN_ONLY_FORMATS
 from .keywords import short, validator_class
@@ -53,7 +53,7 @@ _compiled_cache: cachetools.LRUCache[tuple[str, str, str], CompiledKind] = (
 _cache_lock = threading.Lock()
 
 
-class ValidationWarning(UserWarning):
+class ValidationWarning(DynakubeWarning):
     """A schema problem that does not stop the request (an unknown field in ``Warn`` mode...)."""
 
 

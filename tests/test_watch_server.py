@@ -77,15 +77,15 @@ class Saboteur:
         rounds = 0
         while not self._stop.wait(self.interval):
             rounds += 1
+            if self.compact and rounds % 4 == 0:  # the watch must resume from before this
+                self.server.faults.compact()
+                self.compactions += 1
             self.server.faults.close_watches()
             self.closes += 1
             if rounds % 3 == 0:
                 self.server.faults.fail_next(1, 500)
                 self.server.faults.fail_next(1, 429, retry_after=0.01)
                 self.failures += 2
-            if self.compact and rounds % 4 == 0:
-                self.server.faults.compact()
-                self.compactions += 1
 
     def __enter__(self) -> Saboteur:
         self._thread.start()

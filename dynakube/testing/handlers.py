@@ -125,6 +125,13 @@ class Api:
             raise not_found(call.spec.plural, call.name or "", call.spec.group)
         return obj
 
+    def all_of(self, plural: str, group: str = "") -> list[Obj]:
+        """Every stored object of a built-in resource (for allocators)."""
+        spec = next((s for s in self.table.all() if (s.group, s.plural) == (group, plural)), None)
+        if spec is None:
+            return []
+        return self.store.snapshot_items(self.bucket(spec))[0]
+
     def namespace_obj(self, name: str) -> Obj | None:
         return self.store.get(bucket_name(_NAMESPACES), object_key(None, name))
 
@@ -262,6 +269,7 @@ class Api:
                                spec.group)
             merged = self._carry_over(current, new, spec, call.subresource)
             merged = validating.admit(merged, current, spec, self)
+            hook = validating.before_update(merged, current, spec, self, call)
             if has_generation(spec):
                 gen = int(current["metadata"].get("generation") or 1)
                 merged["metadata"]["generation"] = gen + 1 if spec_changed(current, merged) \
@@ -277,7 +285,6 @@ class Api:
             if _same(current, merged):
                 return self._finish(call, Reply(200, self.render(current, spec),
                                                 warnings=field_warnings))
-            hook = validating.before_update(merged, current, spec, self, call)
             m = merged["metadata"]
             if m.get("deletionTimestamp") and not m.get("finalizers"):
                 if call.dry_run:

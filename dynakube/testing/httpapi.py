@@ -283,6 +283,7 @@ class Handler(BaseHTTPRequestHandler):
         for text in [w for w in [call.spec.warning()] if w]:
             self.send_header("Warning", _warning_header(text))
         self.end_headers()
+        self.wfile.flush()
         try:
             for line in stream:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))

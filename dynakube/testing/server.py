@@ -90,6 +90,7 @@ class Faults:
         self._failures: list[tuple[int, float | None]] = []
         self.delay_seconds = 0.0
         self.rejected: set[str] = set()
+        self.forbidden_token = ""  # a token that may read but not write (set by ApiServer)
 
     def close_watches(self) -> int:
         """End every open watch stream now; returns how many were open."""
@@ -175,6 +176,7 @@ class ApiServer:
         self.table = ResourceTable()
         self.api = Api(self.store, self.table, self.options)
         self.faults = Faults(self.store)
+        self.faults.forbidden_token = self.forbidden_token
         self.requests = RequestLog()
         self._cert_file, self._key_file, self.ca_file = cert_file, key_file, ca_file
         self._ssl_context: ssl.SSLContext | None = None

@@ -15,7 +15,7 @@ from . import decoding, fieldmanager, structural
 from .kinds import KindSpec
 from .objects import Obj, deep_copy, has_status_subresource, now_rfc3339, qualified_resource
 from .resources import bucket_name
-from .status import StatusError, bad_request, cause, invalid
+from .status import StatusError, bad_request, cause, forbidden, invalid
 from .storage import object_key
 
 if TYPE_CHECKING:
@@ -194,7 +194,35 @@ def _crd_status(obj: Obj) -> None:
     }
 
 
+def _allocate_service(obj: Obj, api: Api) -> None:
+    """Give a new Service a cluster IP and node ports, as the real allocators do."""
+    svc = obj.get("spec")
+    if not isinstance(svc, dict):
+        return
+    if svc.get("type", "ClusterIP") != "ExternalName" and not svc.get("clusterIP"):
+        taken = {o.get("spec", {}).get("clusterIP") for o in api.all_of("services")}
+        n = 10
+        while f"10.96.{n // 256}.{n % 256}" in taken:
+            n += 1
+        svc["clusterIP"] = f"10.96.{n // 256}.{n % 256}"
+    if svc.get("clusterIP") and svc.get("clusterIP") != "None":
+        svc.setdefault("clusterIPs", [svc["clusterIP"]])
+    if svc.get("type") in ("NodePort", "LoadBalancer"):
+        used = {p.get("nodePort") for o in api.all_of("services")
+                for p in (o.get("spec", {}).get("ports") or []) if isinstance(p, dict)}
+        port = 30000
+        for entry in svc.get("ports") or []:
+            if isinstance(entry, dict) and not entry.get("nodePort"):
+                while port in used:
+                    port += 1
+                entry["nodePort"] = port
+                used.add(port)
+
+
 def before_create(obj: Obj, spec: KindSpec, api: Api, call: Call) -> Hook:
+    if (spec.group, spec.kind) == ("", "Service"):
+        _allocate_service(obj, api)
+        return None
     if not _is_crd(spec):
         return None
     _check_crd(obj)
@@ -207,6 +235,11 @@ def _serve_crd(api: Api, obj: Obj) -> None:
 
 
 def before_update(new: Obj, old: Obj, spec: KindSpec, api: Api, call: Call) -> Hook:
+    if (spec.group, spec.kind) == ("", "Service") and isinstance(new.get("spec"), dict):
+        for key in ("clusterIP", "clusterIPs"):
+            if not new["spec"].get(key) and (old.get("spec") or {}).get(key):
+                new["spec"][key] = old["spec"][key]
+        return None
     if not _is_crd(spec) or call.subresource == "status":
         return None
     _check_crd(new)
@@ -225,9 +258,15 @@ def mark_deleting(obj: Obj, spec: KindSpec) -> None:
         obj.setdefault("status", {})["phase"] = "Terminating"
 
 
+_UNDELETABLE = ("default", "kube-system", "kube-public")
+
+
 def before_delete(obj: Obj, spec: KindSpec, api: Api, call: Call) -> Hook:
     if (spec.group, spec.kind) == ("", "Namespace"):
         name = str(obj["metadata"]["name"])
+        if name in _UNDELETABLE:
+            raise forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                            {"name": name, "kind": "namespaces"})
         return lambda: _empty_namespace(api, name)
     if _is_crd(spec):
         name = str(obj["metadata"]["name"])
