@@ -29,9 +29,9 @@ PATHS = {"ConfigMap": ("api/v1", "configmaps"),
 
 def write_manifest(path: str, namespace: str, n: int) -> None:
     import yaml
+    from serverproc import configmap
 
     from dynakube.testing.seed import widget
-    from serverproc import configmap
 
     docs = []
     for i in range(n):
@@ -92,8 +92,9 @@ def _lightkube(conn: Conn, path: str) -> int:
 def apply_file(client: str, conn: dict[str, Any], path: str, n: int) -> dict[str, Any]:
     c = Conn.from_json(conn)
     if client in (DYNAKUBE, "dynakube-novalidate"):
-        import dynakube.apply  # noqa: F401  (imports are not the measurement)
         import yaml  # noqa: F401
+
+        import dynakube.apply  # noqa: F401  (imports are not the measurement)
 
         kube = c.dynakube()
         kube.resource("configmaps").list(limit=1)

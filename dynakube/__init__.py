@@ -13,9 +13,10 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from . import errors
-    from .client import ALL, Client, Resource
+    from .client import Client
     from .config import ClusterConfig, load_config
     from .informer import Informer
+    from .resource import ALL, Resource
     from .retry import retry_on_conflict
     from .watch import Watch, WatchEvent
 
@@ -34,9 +35,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "ALL": "client",
+    "ALL": "resource",
     "Client": "client",
-    "Resource": "client",
+    "Resource": "resource",
     "ClusterConfig": "config",
     "load_config": "config",
     "Informer": "informer",

@@ -10,11 +10,12 @@ import pytest
 from test_informer import Recorder, versions, wait_until
 from test_watch_server import NS, PATH, Saboteur, churn, watch_requests
 
-from dynakube.client import Client
+from dynakube.client import Client, Resource
 from dynakube.informer import DeletedFinalStateUnknown, Informer
 from dynakube.leaderelection import LeaderElector, LeaseRecord
 from dynakube.testing import ApiServer
-from dynakube.watch import Backoff
+from dynakube.request import ApiRequest
+from dynakube.watch import Backoff, Watch
 
 
 @pytest.fixture
@@ -23,13 +24,43 @@ def server() -> Iterator[ApiServer]:
         yield api
 
 
+class GatedWatches:
+    """A ListerWatcher over a Resource whose watch requests wait while ``gate`` is clear.
+
+    It lets the test hold the informer's reconnects back while writes happen and are
+    compacted away, so that resuming deterministically meets ``410 Gone``.
+    """
+
+    def __init__(self, resource: Resource):
+        self.resource = resource
+        self.gate = threading.Event()
+        self.gate.set()
+        self._transport = resource.client.transport
+
+    def list(self, namespace: Any = None, /, **kw: Any) -> dict[str, Any]:
+        return self.resource.list(namespace, **kw)
+
+    def watch(self, namespace: Any = None, /, **kw: Any) -> Watch:
+        watch = self.resource.watch(namespace, **kw)
+        watch.transport = self
+        return watch
+
+    def send(self, request: ApiRequest, *, stream: bool = False,
+             read_timeout: float | None = None) -> Any:
+        if stream:
+            self.gate.wait(30)
+        return self._transport.send(request, stream=stream, read_timeout=read_timeout)
+
+
 def list_requests(server: ApiServer) -> int:
     return sum(1 for r in server.requests if r.path == PATH and r.method == "GET"
                and "watch=true" not in r.query)
 
 
 def fresh(kube: Client) -> dict[str, tuple[str, str]]:
-    return versions(kube.resource("configmaps").list(NS)["items"])
+    """The server's state, read across namespaces so the informer's request counts stay."""
+    items = kube.resource("configmaps").list(all_namespaces=True)["items"]
+    return versions(o for o in items if o["metadata"]["namespace"] == NS)
 
 
 @pytest.mark.parametrize("watch_list", [True, False], ids=["watch-list", "list-watch"])
@@ -39,14 +70,15 @@ def test_informer_converges_through_closes_compaction_and_errors(
     cms = kube.resource("configmaps")
     for i in range(10):
         cms.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"pre{i}"}}, NS)
-    informer = Informer(cms, namespace=NS, watch_list=watch_list, page_size=7,
+    gated = GatedWatches(cms)
+    informer = Informer(gated, namespace=NS, watch_list=watch_list, page_size=7,
                         backoff=Backoff(0.01, 0.2))
     rec = Recorder()
     rec.register(informer)
     with informer:
         assert informer.wait_for_sync(60)
         assert versions(informer.store.list()) == fresh(kube)
-        with Saboteur(server, compact=True) as saboteur:
+        with Saboteur(server, compact=True, gate=gated.gate) as saboteur:
             churn(cms, 700, seed=2)
         assert wait_until(lambda: versions(informer.store.list()) == fresh(kube))
         assert informer.flush(60)
@@ -58,11 +90,13 @@ def test_informer_converges_through_closes_compaction_and_errors(
     for gone in rec.deleted:  # nothing reported deleted that exists
         final = gone.object if isinstance(gone, DeletedFinalStateUnknown) else gone
         assert final["metadata"]["uid"] not in live_uids
-    assert saboteur.compactions >= 2 and relists >= 2  # the 410s forced relists
+    assert saboteur.compactions >= 2
+    assert relists == saboteur.compactions + 1  # each compaction forced exactly one relist
     # bounded: a few requests per fault, no tight loops
     faults = saboteur.closes + saboteur.failures + saboteur.compactions
     assert watch_requests(server) <= faults + 5
-    assert list_requests(server) <= 3 * (saboteur.compactions + saboteur.failures + 2)
+    pages = 2 if watch_list else 3  # 10 objects and up to 30 more, in pages of 7
+    assert list_requests(server) <= (relists + saboteur.failures) * (pages + 3)
     assert informer.reflector.watch_list is watch_list
 
 

@@ -67,8 +67,10 @@ def churn(cms: Resource, steps: int, seed: int, names: int = 30) -> None:
 class Saboteur:
     """Closes every watch every ``interval`` seconds; injects 500s and 429s now and then."""
 
-    def __init__(self, server: ApiServer, interval: float = 0.15, compact: bool = False):
+    def __init__(self, server: ApiServer, interval: float = 0.15, compact: bool = False,
+                 gate: threading.Event | None = None):
         self.server, self.interval, self.compact = server, interval, compact
+        self.gate = gate  # cleared while compacting: holds the client's reconnects back
         self.closes = self.failures = self.compactions = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -77,15 +79,30 @@ class Saboteur:
         rounds = 0
         while not self._stop.wait(self.interval):
             rounds += 1
-            if self.compact and rounds % 4 == 0:  # the watch must resume from before this
-                self.server.faults.compact()
-                self.compactions += 1
+            if self.compact and rounds % 4 == 0:
+                self._compact_while_away()
+                continue
             self.server.faults.close_watches()
             self.closes += 1
             if rounds % 3 == 0:
                 self.server.faults.fail_next(1, 500)
                 self.server.faults.fail_next(1, 429, retry_after=0.01)
                 self.failures += 2
+
+    def _compact_while_away(self) -> None:
+        """Disconnect the watches, let writes happen, compact them away, let them resume."""
+        if self.gate is not None:
+            self.gate.clear()
+        before = self.server.store.rv
+        self.server.faults.close_watches()
+        self.closes += 1
+        deadline = time.monotonic() + 5
+        while self.server.store.rv < before + 3 and time.monotonic() < deadline:
+            time.sleep(0.002)
+        self.server.faults.compact()
+        self.compactions += 1
+        if self.gate is not None:
+            self.gate.set()
 
     def __enter__(self) -> Saboteur:
         self._thread.start()
@@ -94,6 +111,8 @@ class Saboteur:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        if self.gate is not None:
+            self.gate.set()
 
 
 def watch_requests(server: ApiServer, path: str = PATH) -> int:

@@ -392,10 +392,10 @@ class Api:
                 return self._finish(call, Reply(200, self.render(current, spec)))
             finalizers = list(meta.get("finalizers") or [])
             policy = opts.get("propagationPolicy")
-            if policy == "Foreground" and self._has_dependents(meta.get("uid")):
-                finalizers.append("foregroundDeletion")
-            elif policy == "Orphan" and self._has_dependents(meta.get("uid")):
-                finalizers.append("orphan")
+            gc_finalizer = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(
+                str(policy))
+            if gc_finalizer and gc_finalizer not in finalizers:
+                finalizers.append(gc_finalizer)
             hook = validating.before_delete(current, spec, self, call)
             if finalizers or hook is not None:
                 updated = deep_copy(current)
@@ -413,6 +413,8 @@ class Api:
                 self.store.put(bucket, key, updated)
                 if hook is not None:
                     hook()
+                if gc_finalizer:
+                    self._garbage_collect(spec, key, gc_finalizer)
                 return self._finish(call, Reply(200, self.render(updated, spec)))
             if dry:
                 return self._finish(call, Reply(200, self._deleted_reply(current, spec)))
@@ -454,8 +456,37 @@ class Api:
                 found.append((spec, key, obj))
         return found
 
-    def _has_dependents(self, uid: Any) -> bool:
-        return bool(self._dependents(uid))
+    def _garbage_collect(self, spec: KindSpec, key: str, finalizer: str) -> None:
+        """What the garbage collector does for a Foreground or Orphan delete, right away."""
+        obj = self.store.get(self.bucket(spec), key)
+        if obj is None:
+            return
+        uid = obj["metadata"].get("uid")
+        if finalizer == "orphan":
+            for dep_spec, dep_key, dep in self._dependents(uid):
+                updated = deep_copy(dep)
+                refs = [r for r in updated["metadata"].get("ownerReferences") or []
+                        if not (isinstance(r, dict) and r.get("uid") == uid)]
+                if refs:
+                    updated["metadata"]["ownerReferences"] = refs
+                else:
+                    updated["metadata"].pop("ownerReferences", None)
+                updated["metadata"]["resourceVersion"] = str(self.store.next_rv())
+                self.store.put(self.bucket(dep_spec), dep_key, updated)
+        else:
+            self._collect_dependents(uid)
+            if self._dependents(uid):
+                return  # dependents held by their own finalizers keep the owner waiting
+        released = deep_copy(obj)
+        rest = [f for f in released["metadata"].get("finalizers") or [] if f != finalizer]
+        if rest:
+            released["metadata"]["finalizers"] = rest
+            released["metadata"]["resourceVersion"] = str(self.store.next_rv())
+            self.store.put(self.bucket(spec), key, released)
+            return
+        released["metadata"].pop("finalizers", None)
+        released["metadata"]["resourceVersion"] = str(self.store.next_rv())
+        self.remove(spec, key, released, orphan=True)
 
     def _collect_dependents(self, uid: Any) -> None:
         for spec, key, obj in self._dependents(uid):

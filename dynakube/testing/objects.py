@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 
 from .kinds import KindSpec
-from .status import StatusError, bad_request, cause, invalid
+from .status import bad_request, cause, invalid
 
 __all__ = [
     "Obj",
@@ -169,7 +169,7 @@ def has_generation(spec: KindSpec) -> bool:
 
 
 def has_status_subresource(spec: KindSpec) -> bool:
-    return spec.subresource("status") is not None and spec.kind != "Namespace"
+    return spec.subresource("status") is not None
 
 
 def spec_changed(old: Obj, new: Obj) -> bool:
@@ -191,6 +191,3 @@ def strip_type_meta(obj: Obj) -> Obj:
     """A built-in list item: the real server omits ``apiVersion`` and ``kind``."""
     return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
 
-
-def forbid_status_error(err: StatusError) -> StatusError:
-    return err

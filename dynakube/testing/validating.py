@@ -69,6 +69,10 @@ def admit(obj: Obj, old: Obj | None, spec: KindSpec, api: Api) -> Obj:
         if causes:
             name = str(obj.get("metadata", {}).get("name", ""))
             raise StatusError(422, structural.invalid_status(spec.kind, spec.group, name, causes))
+        storage = api.table.storage_spec(spec)
+        if storage is not spec and storage.schema:
+            # converted to the storage version, the object gets that version's defaults too
+            structural.apply_defaults(obj, storage.schema)
     return obj
 
 
@@ -107,8 +111,13 @@ def manage_fields(old: Obj | None, new: Obj, spec: KindSpec, call: Call, operati
         return
     manager = fieldmanager.default_manager(call.query.get("fieldManager"), call.user_agent)
     when = None if call.subresource == "scale" else now_rfc3339()
+    seen = new
+    if old is None and (spec.group, spec.kind) == ("", "Namespace") and \
+            new.get("spec") == {"finalizers": ["kubernetes"]}:
+        # set by the server after the field manager ran, as the real one does
+        seen = {k: v for k, v in new.items() if k != "spec"}
     managed = fieldmanager.update_managed_fields(
-        old, new, manager=manager, api_version=spec.api_version, time=when,
+        old, seen, manager=manager, api_version=spec.api_version, time=when,
         operation="Update", subresource=call.subresource, rules=_rules(spec),
         ignore_fields=_ignored(spec, call.subresource))
     if managed:
