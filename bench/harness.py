@@ -27,6 +27,7 @@ __all__ = [
     "WorkerError",
     "best_of",
     "count_requests",
+    "kr8s_api",
     "traced",
     "run_worker",
 ]
@@ -115,12 +116,36 @@ def count_requests() -> Callable[[], int]:
     return lambda: counter[0]
 
 
+def kr8s_api(conn: Conn) -> Any:
+    """A kr8s API object; on the embedded server, asks ``/version`` without the trailing
+    slash kr8s adds (kube-apiserver serves both; the embedded server only the bare path)."""
+    import kr8s
+    from kr8s._api import Api
+
+    cls: Any = Api
+    if conn.embedded and not getattr(cls, "_bench_shim", False):
+        original = cls._construct_url
+
+        def construct(self: Any, *args: Any, **kw: Any) -> str:
+            url = str(original(self, *args, **kw))
+            return "/version" if url == "/version/" else url
+
+        cls._construct_url = construct
+        cls._bench_shim = True
+    return kr8s.api(kubeconfig=conn.kubeconfig, context=conn.context)
+
+
 class WorkerError(RuntimeError):
     """A measurement crashed; ``output`` holds the worker's stderr."""
 
-    def __init__(self, what: str, output: str):
+    def __init__(self, what: str, output: str, short: str = "error"):
         super().__init__(f"{what} failed:\n{output[-3000:]}")
         self.output = output
+        self.short = short
+
+    def last_line(self) -> str:
+        lines = [line for line in self.output.strip().splitlines() if line.strip()]
+        return lines[-1] if lines else "no output"
 
 
 def run_worker(module: str, func: str, timeout: float = 900.0,
@@ -133,8 +158,8 @@ def run_worker(module: str, func: str, timeout: float = 900.0,
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                               env=full_env)
     except subprocess.TimeoutExpired as e:
-        raise WorkerError(f"{module}.{func}", f"timed out after {timeout:.0f}s: "
-                          f"{(e.stderr or b'')[-2000:]!r}") from e
+        raise WorkerError(f"{module}.{func}", f"timed out after {timeout:.0f}s",
+                          short=f"timeout (> {timeout:.0f} s)") from e
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_MARK):
             return dict(json.loads(line[len(RESULT_MARK):]))

@@ -90,7 +90,8 @@ def fmt_value(value: float | None, unit: str) -> str:
 
 def _cell(row: Row, client: str) -> str:
     if client in row.errors:
-        return "error"
+        error = row.errors[client]
+        return error if len(error) <= 40 else "error"
     value = row.values.get(client, None)
     if value is None:
         return "n/a" if client not in row.values else "-"

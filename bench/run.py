@@ -25,6 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster import Cluster  # noqa: E402
+from harness import WorkerError  # noqa: E402
 from report import DYNAKUBE, FLOOR, Row, markdown_table, text_table  # noqa: E402
 
 __all__ = ["main", "Context", "TASKS", "PEERS"]
@@ -60,9 +61,16 @@ class Context:
 
     def failed(self, client: str, error: BaseException) -> None:
         """Record a crashed measurement; dynakube's and the floor's fail the run."""
-        print(f"  ! {client}: {str(error).strip()[:2000]}", file=sys.stderr)
         if client in (FLOOR, DYNAKUBE):
-            self.crashes.append(f"{client}: {str(error)[:300]}")
+            print(f"  ! {client}: {str(error).strip()}", file=sys.stderr)
+            self.crashes.append(f"{client}: {str(error).splitlines()[0]}")
+        else:
+            last = error.last_line() if isinstance(error, WorkerError) else str(error)
+            print(f"  ! {client}: {last[:300]}", file=sys.stderr)
+
+    def timeout(self, client: str) -> float:
+        """How long one measurement may take: the other clients get less patience."""
+        return 1800.0 if client in (FLOOR, DYNAKUBE) else 300.0
 
     def log(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)

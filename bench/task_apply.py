@@ -154,7 +154,7 @@ def run(ctx: Any) -> list[Row]:
             write_manifest(path, ns, n)
             try:
                 r = run_worker("task_apply", "apply_file", client=client, conn=conn, path=path,
-                               n=n)
+                               n=n, timeout=ctx.timeout(client))
             except WorkerError as e:
                 (novalidate if client == "dynakube-novalidate" else wall).errors[
                     DYNAKUBE if client == "dynakube-novalidate" else client] = str(e)
@@ -172,7 +172,7 @@ def run(ctx: Any) -> list[Row]:
             try:
                 r = run_worker("task_apply", "parse_file", client=client, path=path)
             except WorkerError as e:
-                parse.errors[client] = str(e)
+                parse.errors[client] = e.short
                 ctx.failed(client, e)
                 continue
             if client == "libyaml":

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import Conn, WorkerError, count_requests, run_worker
+from harness import Conn, WorkerError, count_requests, kr8s_api, run_worker
 from report import DYNAKUBE, FLOOR, Row
 
 __all__ = ["fetch", "run"]
@@ -79,7 +79,7 @@ def fetch(client: str, conn: dict[str, Any], cache_dir: str, ns: str, name: str,
         import kr8s
 
         t0 = time.perf_counter()
-        api = kr8s.api(kubeconfig=c.kubeconfig, context=c.context)
+        api = kr8s_api(c)
         obj = kr8s.get(KIND, name, namespace=ns, api=api)
     elif client == "lightkube":
         from lightkube import Client, KubeConfig
@@ -129,9 +129,10 @@ def run(ctx: Any) -> list[Row]:
                 try:
                     result = run_worker("task_discovery", "fetch", client=client,
                                         conn=ctx.cluster.conn.to_json(), cache_dir=cache_dir,
-                                        ns=ns, name=name, warm=phase != "cold")
+                                        ns=ns, name=name, warm=phase != "cold",
+                                        timeout=ctx.timeout(client))
                 except WorkerError as e:
-                    rows[f"{phase}_t"].errors[client] = str(e)
+                    rows[f"{phase}_t"].errors[client] = e.short
                     ctx.failed(client, e)
                     break
                 log = ctx.cluster.request_log()

@@ -119,7 +119,7 @@ def run(ctx: Any) -> list[Row]:
                                conn=ctx.cluster.conn.to_json(), case=case,
                                seconds=ctx.sizes.validate_seconds)
             except WorkerError as e:
-                row.errors[client] = str(e)
+                row.errors[client] = e.short
                 ctx.failed(client, e)
                 continue
             row.values[client] = r["rate"]

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from harness import Conn, WorkerError, best_of, run_worker, traced
+from harness import Conn, WorkerError, best_of, kr8s_api, run_worker, traced
 from report import DYNAKUBE, FLOOR, Row
 
 __all__ = ["events", "informer", "run"]
@@ -80,7 +80,7 @@ def _watch_kubernetes(conn: Conn, ns: str, n: int) -> Callable[[], int]:
 def _watch_kr8s(conn: Conn, ns: str, n: int) -> Callable[[], int]:
     import kr8s
 
-    api = kr8s.api(kubeconfig=conn.kubeconfig, context=conn.context)
+    api = kr8s_api(conn)
 
     def go() -> int:
         count = 0
@@ -180,9 +180,9 @@ def run(ctx: Any) -> list[Row]:
     for client in [FLOOR, DYNAKUBE, *ctx.peers]:
         try:
             r = run_worker("task_watch", "events", client=client, conn=conn, ns=ns, n=n,
-                           repeat=1 if ctx.smoke else 3)
+                           repeat=1 if ctx.smoke else 3, timeout=ctx.timeout(client))
         except WorkerError as e:
-            rate.errors[client] = str(e)
+            rate.errors[client] = e.short
             ctx.failed(client, e)
             continue
         rate.values[client] = n / r["wall"]
@@ -202,7 +202,7 @@ def run(ctx: Any) -> list[Row]:
                 r = run_worker("task_watch", "informer", client=client, conn=conn, ns=ns, n=n,
                                repeat=1 if ctx.smoke or n > 10_000 else 3, timeout=1800)
             except WorkerError as e:
-                wall.errors[client] = str(e)
+                wall.errors[client] = e.short
                 ctx.failed(DYNAKUBE if client == "dynakube-list" else client, e)
                 continue
             if client == "dynakube-list":

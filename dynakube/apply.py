@@ -177,7 +177,7 @@ def _wait_for_kind(client: Client, api_version: str, kind: str, timeout: float) 
 
 def _send_one(resource: Resource, doc: Document, options: dict[str, Any],
               server_side: bool, namespace: str | None) -> dict[str, Any]:
-    ns = namespace if resource.info.namespaced else None
+    ns = resource._namespace(namespace, doc.obj)  # the call's, else the document's, else default
     if server_side:
         return resource.apply(doc.obj, ns, validate=False, **options)
     common = {k: options[k] for k in ("dry_run", "field_validation")}

@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("get", "show objects (tables from the server, custom columns included)")
     p.add_argument("resource", help="a resource name, kind, short name or category; "
                    "several separated by commas")
-    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("names", nargs="*", metavar="NAME", default=[])
     p.add_argument("-A", "--all-namespaces", action="store_true")
     p.add_argument("-l", "--selector", metavar="SEL", help="label selector")
     p.add_argument("--field-selector", metavar="SEL")
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("delete", "delete objects by name, by selector or as listed in files")
     p.add_argument("resource", nargs="?")
-    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("names", nargs="*", metavar="NAME", default=[])
     p.add_argument("-f", "--filename", metavar="PATH", action="append")
     p.add_argument("-l", "--selector", metavar="SEL")
     p.add_argument("--dry-run", action="store_true")

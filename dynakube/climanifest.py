@@ -175,8 +175,8 @@ def _outcome(result: dict[str, Any], before: dict[tuple[str, str, str, str], str
         key = _key(group, kind, meta.get("namespace"), name)
         if key not in before:
             verb = "created"
-        elif before[key] == str(meta.get("resourceVersion")):
-            verb = "unchanged"
+        elif not dry_run and before[key] == str(meta.get("resourceVersion")):
+            verb = "unchanged"  # (a dry run never changes the resourceVersion: not a sign)
         else:
             verb = "configured"
     suffix = " (server dry run)" if dry_run else ""
@@ -199,6 +199,7 @@ def cmd_apply(session: Session) -> int:
         raise InvalidArgumentError("no objects passed to apply")
     kube = session.client
     mode = _MODES[args.validate]
+    found: Failures = []
     if args.validate != "ignore":
         found, checked, _ = check_documents(kube, docs, mode)
         failures += found
@@ -207,8 +208,9 @@ def cmd_apply(session: Session) -> int:
                 if p.severity != "error":
                     session.warn(f"{doc.source}: {_subject(doc)}: {p}")
     if failures:
+        total = len(docs) + len(failures) - len(found)
         _report_failures(session, failures)
-        session.stderr.write(f"error: nothing was applied: {len(failures)} of {len(docs)} "
+        session.stderr.write(f"error: nothing was applied: {len(failures)} of {total} "
                              "document(s) have problems\n")
         return 1
     docs = apply_order(docs)
@@ -241,11 +243,17 @@ def cmd_delete(session: Session) -> int:
     from .cli import UsageError, report_error
 
     args = session.args
+    if args.filename and (args.resource or args.selector):
+        raise UsageError("use either -f or a resource type with names/-l, not both")
+    if not args.filename and not args.resource:
+        raise UsageError("say what to delete: RESOURCE NAME..., RESOURCE -l SELECTOR or -f PATH")
+    if args.resource and not args.names and not args.selector:
+        raise UsageError(f"name the {args.resource} to delete, or use -l SELECTOR")
+    if args.names and args.selector:
+        raise UsageError("a name cannot be combined with a selector")
     kube = session.client
     targets: list[tuple[Resource, str, str | None]] = []
     if args.filename:
-        if args.resource or args.selector:
-            raise UsageError("use either -f or a resource type with names/-l, not both")
         docs, failures = read_documents(session, args.filename)
         if failures:
             _report_failures(session, failures)
@@ -258,21 +266,15 @@ def cmd_delete(session: Session) -> int:
             namespace = (meta.get("namespace") or kube.namespace) if resource.info.namespaced \
                 else None
             targets.append((resource, str(meta["name"]), namespace))
-    elif args.resource:
+    else:
         resource = kube.resource(args.resource)
         names = list(args.names)
         if args.selector:
-            if names:
-                raise UsageError("a name cannot be combined with a selector")
             listed = resource.list(label_selector=args.selector)
             names = [str(o["metadata"]["name"]) for o in listed.get("items") or []]
             if not names:
                 session.stderr.write("No resources found\n")
-        elif not names:
-            raise UsageError(f"name the {resource.info.plural} to delete, or use -l SELECTOR")
         targets = [(resource, n, None) for n in names]
-    else:
-        raise UsageError("say what to delete: RESOURCE NAME..., RESOURCE -l SELECTOR or -f PATH")
     failed = False
     suffix = " (server dry run)" if args.dry_run else ""
     for resource, name, namespace in targets:

@@ -129,7 +129,7 @@ def api_resource_rows(resources: Iterable[ResourceInfo], *, wide: bool = False,
                "true" if r.namespaced else "false", r.kind]
         if wide:
             versions = (deprecated or {}).get((r.group, r.plural), ())
-            row += [",".join(sorted(r.verbs)), ",".join(r.categories), ",".join(versions)]
+            row += [",".join(r.verbs), ",".join(r.categories), ",".join(versions)]
         out.append(row)
     return out
 

@@ -47,6 +47,8 @@ kube.invalidate(); kube.resource("widgets")    # discovery now knows the Widget 
 kube.resources_in_category("gadgets")          # what `dynakube get gadgets` lists
 
 # 4. create, and read back the server's Table
+kube.resource("namespaces").apply(
+    {{"apiVersion": "v1", "kind": "Namespace", "metadata": {{"name": "{NAMESPACE}"}}}})
 widgets = kube.resource("widgets")
 widgets.create(widget("demo", "small", "{NAMESPACE}"))
 kube.table(widgets, "{NAMESPACE}")

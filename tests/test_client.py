@@ -335,3 +335,15 @@ def test_server_without_server_side_apply(kube_server_factory: Any) -> None:
         kube = server.client()
         with pytest.raises(errors.UnsupportedMediaTypeError, match="server-side apply"):
             kube.resource("configmaps").apply(configmap("x"))
+
+
+def test_client_side_apply_twice_uses_the_documents_namespace(kube: Client) -> None:
+    ns = f"{kube.namespace}-other"
+    kube.resource("namespaces").create({"apiVersion": "v1", "kind": "Namespace",
+                                        "metadata": {"name": ns}})
+    doc = {**configmap("twice", a="1"), "metadata": {"name": "twice", "namespace": ns}}
+    kube.apply(doc, server_side=False)
+    doc["data"] = {"a": "2"}
+    assert kube.apply(doc, server_side=False)[0]["data"] == {"a": "2"}
+    assert kube.resource("configmaps").get("twice", ns)["data"] == {"a": "2"}
+    kube.resource("namespaces").delete(ns)

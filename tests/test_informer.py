@@ -114,6 +114,18 @@ def test_refused_watch_list_falls_back_to_list_and_watch() -> None:
         assert informer.store.keys() == ["ns/a"]
 
 
+def test_error_event_instead_of_initial_events_falls_back() -> None:
+    cluster = FakeCluster(watch_list_error=True)
+    cluster.create("a")
+    informer = Informer(cluster, backoff=quick_backoff())
+    with informer:
+        assert informer.wait_for_sync(30)
+        assert informer.reflector.watch_list is False
+        assert cluster.lists == 1 and informer.store.keys() == ["ns/a"]
+        cluster.create("b")
+        assert wait_until(lambda: converged(informer, cluster))
+
+
 def test_relist_after_gone_reports_vanished_objects_as_unknown_final_state() -> None:
     cluster = FakeCluster()
     for name in ("keep", "change", "vanish"):

@@ -13,8 +13,8 @@ from test_watch_server import NS, PATH, Saboteur, churn, watch_requests
 from dynakube.client import Client, Resource
 from dynakube.informer import DeletedFinalStateUnknown, Informer
 from dynakube.leaderelection import LeaderElector, LeaseRecord
-from dynakube.testing import ApiServer
 from dynakube.request import ApiRequest
+from dynakube.testing import ApiServer
 from dynakube.watch import Backoff, Watch
 
 
@@ -91,7 +91,8 @@ def test_informer_converges_through_closes_compaction_and_errors(
         final = gone.object if isinstance(gone, DeletedFinalStateUnknown) else gone
         assert final["metadata"]["uid"] not in live_uids
     assert saboteur.compactions >= 2
-    assert relists == saboteur.compactions + 1  # each compaction forced exactly one relist
+    # the 410s forced relists; compactions while already away share one
+    assert 2 <= relists - 1 <= saboteur.compactions
     # bounded: a few requests per fault, no tight loops
     faults = saboteur.closes + saboteur.failures + saboteur.compactions
     assert watch_requests(server) <= faults + 5

@@ -394,3 +394,39 @@ def test_cluster_scoped_resources(k: Kube) -> None:
     assert "namespace" not in ns["metadata"]
     assert k("GET", "/api/v1/namespaces/default/namespaces").status_code == 404
     assert k("POST", "/api/v1/namespaces", {"metadata": {"name": "Bad"}}).status_code == 422
+
+
+def test_foreground_delete_waits_for_dependents(k: Kube) -> None:
+    owner = k("POST", CM, cm("fg")).json()
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "fg", "uid": owner["metadata"]["uid"]}
+    k("POST", CM, cm("fg-child", ownerReferences=[ref], finalizers=["x.io/hold"]))
+    answer = k("DELETE", CM + "/fg", {"kind": "DeleteOptions", "apiVersion": "v1",
+                                      "propagationPolicy": "Foreground"})
+    assert answer.status_code == 200
+    assert answer.json()["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert answer.json()["metadata"]["deletionTimestamp"]
+    assert k("GET", CM + "/fg").status_code == 200
+    assert k("GET", CM + "/fg-child").json()["metadata"]["deletionTimestamp"]
+    k("PATCH", CM + "/fg-child", {"metadata": {"finalizers": None}},
+      ctype="application/merge-patch+json")
+    assert k("GET", CM + "/fg-child").status_code == 404
+    assert k("GET", CM + "/fg").status_code == 404
+
+
+def test_foreground_delete_without_dependents_completes(k: Kube) -> None:
+    k("POST", CM, cm("alone"))
+    answer = k("DELETE", CM + "/alone", propagationPolicy="Foreground")
+    assert answer.json()["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert k("GET", CM + "/alone").status_code == 404
+    bad = k("DELETE", CM + "/x", propagationPolicy="Sideways")
+    assert bad.status_code == 422
+
+
+def test_yaml_bodies_and_unknown_media_types(k: Kube) -> None:
+    answer = k("POST", CM, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\n",
+               ctype="application/yaml")
+    assert answer.status_code == 201
+    assert answer.json()["metadata"]["name"] == "from-yaml"
+    refused = k("POST", CM, "name=x", ctype="text/plain")
+    assert refused.status_code == 415
+    assert refused.json()["reason"] == "UnsupportedMediaType"

@@ -43,10 +43,16 @@ def test_real_cluster_mode_uses_a_fresh_namespace_and_deletes_it() -> None:
         assert session.get(ns_url + "/configmaps/x").status_code == 404
 
 
+@pytest.fixture
+def other_cluster() -> Any:
+    with ApiServer() as server:
+        yield server
+
+
 def test_kube_follows_the_environment_variable(request: pytest.FixtureRequest,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    with ApiServer() as cluster:
-        monkeypatch.setenv(KUBECONFIG_ENV, cluster.kubeconfig_path)
-        kube = request.getfixturevalue("kube")
-        assert kube.config.server == cluster.url
-        assert kube.namespace.startswith("dynakube-test-")
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               other_cluster: ApiServer) -> None:
+    monkeypatch.setenv(KUBECONFIG_ENV, other_cluster.kubeconfig_path)
+    kube = request.getfixturevalue("kube")
+    assert kube.config.server == other_cluster.url
+    assert kube.namespace.startswith("dynakube-test-")

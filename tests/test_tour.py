@@ -58,3 +58,21 @@ def test_tour_on_a_given_cluster_cleans_up_after_itself(tmp_path: Path) -> None:
         kube.invalidate()
         with pytest.raises(UnknownResourceError):
             kube.resource("widgets")
+
+
+def test_the_python_the_tour_prints_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from dynakube.testing import ApiServer
+    from dynakube.testing.seed import TOUR_MANIFEST
+    from dynakube.tour import PYTHON_STEPS
+
+    (tmp_path / "tour.yaml").write_text(TOUR_MANIFEST)
+    monkeypatch.chdir(tmp_path)
+    code = PYTHON_STEPS.replace("kube = dynakube.Client()", "kube = given  #")
+    code = code.replace("timeout=10", "timeout=1")  # nothing changes after the list
+    assert code != PYTHON_STEPS
+    with ApiServer() as server, server.client(cache_dir=str(tmp_path / "cache")) as given:
+        exec(compile(code, "<tour python>", "exec"), {"given": given})
+        assert given.resource("widgets").get("delta", NAMESPACE)["spec"]["size"] == "medium"
+    printed = capsys.readouterr().out
+    assert "spec.size" in printed and "How many copies to run." in printed

@@ -108,7 +108,8 @@ class FakeCluster:
     sends the current objects and the end bookmark first (unless ``watch_list`` is False).
     """
 
-    def __init__(self, *, watch_list: bool = True):
+    def __init__(self, *, watch_list: bool = True, watch_list_error: bool = False):
+        self.watch_list_error = watch_list_error  # answer watch-lists with an ERROR event
         self.objects: dict[str, dict[str, Any]] = {}
         self.history: list[tuple[int, str, dict[str, Any]]] = []
         self.rv = 100
@@ -233,7 +234,11 @@ class _HistoryResponse:
     def iter_lines(self) -> Any:
         c = self.cluster
         with c.cond:
-            if self.query.get("sendInitialEvents") == "true":
+            if self.query.get("sendInitialEvents") == "true" and c.watch_list_error:
+                initial = [line("ERROR", {"kind": "Status", "code": 500,
+                                          "reason": "InternalError", "message": "no cache"})]
+                since = c.rv
+            elif self.query.get("sendInitialEvents") == "true":
                 initial = [line("ADDED", o) for o in c.objects.values()]
                 since = c.rv
                 initial.append(line("BOOKMARK", bookmark(since, end=True)))

@@ -26,12 +26,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--key-file", help="key of --cert-file")
     serve.add_argument("--ca-file", help="CA that signed --cert-file (written to the kubeconfig)")
     serve.add_argument("--token", help="bearer token to accept (default: random)")
+    serve.add_argument("--require-token", action="store_true",
+                       help="refuse requests without a token even over plain HTTP (kubectl "
+                            "sends no token over plain HTTP, so it then needs --tls)")
     args = parser.parse_args(argv)
 
     from dynakube.testing.server import ApiServer
 
-    server = ApiServer(tls=args.tls or bool(args.cert_file), port=args.port, token=args.token,
-                       cert_file=args.cert_file, key_file=args.key_file, ca_file=args.ca_file)
+    tls = args.tls or bool(args.cert_file)
+    server = ApiServer(tls=tls, port=args.port, token=args.token, cert_file=args.cert_file,
+                       key_file=args.key_file, ca_file=args.ca_file,
+                       anonymous=not tls and not args.require_token)
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

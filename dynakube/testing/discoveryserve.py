@@ -17,6 +17,7 @@ from .resources import ResourceTable, storage_version_hash
 __all__ = [
     "aggregated",
     "aggregated_content_type",
+    "encode",
     "etag_of",
     "legacy_api",
     "legacy_apis",

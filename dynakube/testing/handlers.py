@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import validating
+from . import collector, validating
 from .kinds import BUILTIN_KINDS, KindSpec, apply_builtin_defaults
 from .objects import (
+    canonical,
     Obj,
     check_type_meta,
     decode_body,
@@ -153,6 +154,8 @@ class Api:
         return for_version(obj, spec)
 
     def _finish(self, call: Call, reply: Reply) -> Reply:
+        if isinstance(reply.body, dict) and reply.body.get("kind") != "Status":
+            reply.body = canonical(reply.body)
         warning = call.spec.warning()
         if warning:
             reply.warnings.insert(0, warning)
@@ -217,10 +220,12 @@ class Api:
                     meta.pop("managedFields", None)
             else:
                 validating.manage_fields(None, obj, spec, call, "Update", tracked=not warnings)
+            validating.storage_defaults(obj, spec, self)
             hook = validating.before_create(obj, spec, self, call)
             if call.dry_run:
                 return self._finish(call, Reply(201, self.render(obj, spec), warnings=warnings))
             meta["resourceVersion"] = str(self.store.next_rv())
+            obj = canonical(obj)
             self.store.put(bucket, key, obj)
             if hook is not None:
                 hook()
@@ -282,6 +287,7 @@ class Api:
             else:
                 validating.manage_fields(current, merged, spec, call, operation,
                                          tracked=not field_warnings)
+            validating.storage_defaults(merged, spec, self)
             if _same(current, merged):
                 return self._finish(call, Reply(200, self.render(current, spec),
                                                 warnings=field_warnings))
@@ -297,6 +303,7 @@ class Api:
                 return self._finish(call, Reply(200, self.render(merged, spec),
                                                 warnings=field_warnings))
             m["resourceVersion"] = str(self.store.next_rv())
+            merged = canonical(merged)
             self.store.put(bucket, key, merged)
             if hook is not None:
                 hook()
@@ -414,7 +421,7 @@ class Api:
                 if hook is not None:
                     hook()
                 if gc_finalizer:
-                    self._garbage_collect(spec, key, gc_finalizer)
+                    collector.finish(self, spec, key, gc_finalizer)
                 return self._finish(call, Reply(200, self.render(updated, spec)))
             if dry:
                 return self._finish(call, Reply(200, self._deleted_reply(current, spec)))
@@ -439,71 +446,10 @@ class Api:
         self.store.delete(self.bucket(spec), key, final)
         uid = final["metadata"].get("uid")
         if not orphan:
-            self._collect_dependents(uid)
+            collector.collect_dependents(self, uid)
+        if final["metadata"].get("ownerReferences"):
+            collector.owner_released(self, final)
         validating.after_remove(final, spec, self)
-
-    # -- owner references (a tiny garbage collector) -------------------------------------
-
-    def _dependents(self, uid: Any) -> list[tuple[KindSpec, str, Obj]]:
-        if not uid:
-            return []
-        specs = {self.bucket(s): s for s in self.table.all() if s is self.table.storage_spec(s)}
-        found = []
-        for bucket, key in sorted(self.store.dependents_of(str(uid))):
-            obj = self.store.get(bucket, key)
-            spec = specs.get(bucket)
-            if obj is not None and spec is not None:
-                found.append((spec, key, obj))
-        return found
-
-    def _garbage_collect(self, spec: KindSpec, key: str, finalizer: str) -> None:
-        """What the garbage collector does for a Foreground or Orphan delete, right away."""
-        obj = self.store.get(self.bucket(spec), key)
-        if obj is None:
-            return
-        uid = obj["metadata"].get("uid")
-        if finalizer == "orphan":
-            for dep_spec, dep_key, dep in self._dependents(uid):
-                updated = deep_copy(dep)
-                refs = [r for r in updated["metadata"].get("ownerReferences") or []
-                        if not (isinstance(r, dict) and r.get("uid") == uid)]
-                if refs:
-                    updated["metadata"]["ownerReferences"] = refs
-                else:
-                    updated["metadata"].pop("ownerReferences", None)
-                updated["metadata"]["resourceVersion"] = str(self.store.next_rv())
-                self.store.put(self.bucket(dep_spec), dep_key, updated)
-        else:
-            self._collect_dependents(uid)
-            if self._dependents(uid):
-                return  # dependents held by their own finalizers keep the owner waiting
-        released = deep_copy(obj)
-        rest = [f for f in released["metadata"].get("finalizers") or [] if f != finalizer]
-        if rest:
-            released["metadata"]["finalizers"] = rest
-            released["metadata"]["resourceVersion"] = str(self.store.next_rv())
-            self.store.put(self.bucket(spec), key, released)
-            return
-        released["metadata"].pop("finalizers", None)
-        released["metadata"]["resourceVersion"] = str(self.store.next_rv())
-        self.remove(spec, key, released, orphan=True)
-
-    def _collect_dependents(self, uid: Any) -> None:
-        for spec, key, obj in self._dependents(uid):
-            if self.store.get(self.bucket(spec), key) is None:
-                continue
-            meta = obj["metadata"]
-            if meta.get("finalizers"):
-                if not meta.get("deletionTimestamp"):
-                    updated = deep_copy(obj)
-                    updated["metadata"]["deletionTimestamp"] = now_rfc3339()
-                    updated["metadata"]["deletionGracePeriodSeconds"] = 0
-                    updated["metadata"]["resourceVersion"] = str(self.store.next_rv())
-                    self.store.put(self.bucket(spec), key, updated)
-                continue
-            final = deep_copy(obj)
-            final["metadata"]["resourceVersion"] = str(self.store.next_rv())
-            self.remove(spec, key, final)
 
     def error_status(self, code: int, reason: str, message: str) -> StatusError:
         return StatusError(code, status_body(code, reason, message))

@@ -21,7 +21,7 @@ from .listing import as_table, delete_collection, list_reply, partial, wants
 from .objects import qualified_resource
 from .patchverb import get_scale, patch, update_scale
 from .routing import Route, route
-from .status import PlainNotFound, StatusError, status_body
+from .status import PlainNotFound, StatusError, status_body, unsupported_media_type
 from .watchers import open_watch
 
 if TYPE_CHECKING:
@@ -67,6 +67,27 @@ def _fault_body(status: int, retry_after: float | None) -> dict[str, Any]:
         return status_body(status, "InternalError", "Internal error occurred: injected fault",
                            {"causes": [{"message": "injected fault"}]})
     return status_body(status, "", f"injected fault ({status})")
+
+
+_BODY_TYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf",
+               "application/cbor"]
+
+
+def _as_json(content_type: str, body: bytes) -> bytes:
+    """Create and update bodies may be JSON or YAML; anything else is a 415."""
+    media = content_type.split(";")[0].strip().lower() or "application/json"
+    if media in ("application/json", "*/*"):
+        return body
+    if media in ("application/yaml", "application/x-yaml", "text/yaml"):
+        import yaml
+
+        try:
+            value = yaml.safe_load(body.decode("utf-8", "replace"))
+        except yaml.YAMLError as exc:
+            raise StatusError(400, status_body(400, "BadRequest",
+                                               f"error converting YAML to JSON: {exc}")) from None
+        return json.dumps(value).encode()
+    raise unsupported_media_type(_BODY_TYPES)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -179,7 +200,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.owner.user_for(auth[7:].strip())
         if isinstance(self.request, ssl.SSLSocket) and self.request.getpeercert():
             return "admin"
-        return None
+        return self.owner.user_for(None)
 
     def _dispatch(self, path: str, query: dict[str, str], body: bytes) -> None:
         owner = self.owner
@@ -217,6 +238,8 @@ class Handler(BaseHTTPRequestHandler):
             accept=self.headers.get("Accept", "application/json"),
             content_type=self.headers.get("Content-Type", "application/json"),
         )
+        if r.verb in ("create", "update") and body:
+            call.body = _as_json(call.content_type, body)
         if r.verb == "watch":
             if r.name is not None:
                 extra = f"metadata.name={r.name}"

@@ -30,6 +30,7 @@ __all__ = [
     "has_generation",
     "has_status_subresource",
     "for_version",
+    "canonical",
     "strip_type_meta",
     "deep_copy",
     "qualified_resource",
@@ -176,6 +177,27 @@ def spec_changed(old: Obj, new: Obj) -> bool:
     """Whether anything but ``metadata`` and ``status`` differs (what bumps ``generation``)."""
     keys = (set(old) | set(new)) - {"metadata", "status", "apiVersion", "kind"}
     return any(old.get(k) != new.get(k) for k in keys)
+
+
+_META_ORDER = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
+               "generation", "creationTimestamp", "deletionTimestamp",
+               "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
+               "finalizers", "managedFields")
+
+
+def canonical(obj: Obj) -> Obj:
+    """Keys in the order the real server writes them (kind, apiVersion, metadata, the rest)."""
+    out: Obj = {}
+    for key in ("kind", "apiVersion"):
+        if key in obj:
+            out[key] = obj[key]
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        ordered = {k: meta[k] for k in _META_ORDER if k in meta}
+        ordered.update((k, v) for k, v in meta.items() if k not in ordered)
+        out["metadata"] = ordered
+    out.update((k, v) for k, v in obj.items() if k not in out)
+    return out
 
 
 def for_version(obj: Obj, spec: KindSpec) -> Obj:

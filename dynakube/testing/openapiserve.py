@@ -22,13 +22,14 @@ __all__ = ["serve_openapi"]
 
 def _documents(owner: ApiServer) -> tuple[dict[str, tuple[bytes, str]], bytes]:
     table = owner.table
+    generation = table.generation
     cached = table.cache.get("openapi")
-    if cached is not None:
-        return cached
+    if cached is not None and cached[0] == generation:
+        return cached[1]
     docs = openapi_documents(table.all())
     encoded = {path: (encode_document(doc), openapi_hash(doc)) for path, doc in docs.items()}
     result = (encoded, encode_document(openapi_index(docs)))
-    table.cache["openapi"] = result
+    table.cache["openapi"] = (generation, result)
     return result
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from . import validating
 from .handlers import Api, Call, Reply
 from .kinds import KindSpec, jsonpath_value
-from .objects import Obj, check_type_meta, decode_body, deep_copy, for_version, now_rfc3339
+from .objects import Obj, check_type_meta, decode_body, deep_copy, for_version
 from .patching import (
     BUILTIN_MERGE_KEYS,
     PatchError,
@@ -21,10 +21,10 @@ from .patching import (
     apply_merge_patch,
     apply_strategic_merge_patch,
 )
-from .status import StatusError, bad_request, conflict, not_found, unsupported_media_type
+from .status import StatusError, bad_request, conflict, unsupported_media_type
 from .storage import object_key
 
-__all__ = ["patch", "get_scale", "update_scale", "accepted_patch_types"]
+__all__ = ["patch", "get_scale", "update_scale", "scale_of", "accepted_patch_types"]
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -221,11 +221,3 @@ def _patch_scale(api: Api, call: Call, ctype: str) -> Reply:
     else:
         patched = _run(apply_strategic_merge_patch, base, document, None)
     return _write_scale(api, call, patched, current)
-
-
-def missing(call: Call) -> StatusError:
-    return not_found(call.spec.plural, call.name or "", call.spec.group)
-
-
-def stamp() -> str:
-    return now_rfc3339()

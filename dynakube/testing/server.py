@@ -155,18 +155,29 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class ApiServer:
-    """An embedded API server; see the module docstring."""
+    """An in-memory Kubernetes API server on ``127.0.0.1`` (a random free port by default).
+
+    ``tls``: serve HTTPS, with ``cert_file``/``key_file``/``ca_file`` or a throwaway CA made
+    with ``openssl``. ``token``: the bearer token accepted (random by default); the read-only
+    ``forbidden_token`` gets ``403`` on writes; ``anonymous`` lets requests without any
+    credentials in (kubectl sends no token over plain HTTP). ``history_size``: watch events
+    kept for resuming (older resourceVersions get ``410``). The switches make it behave like
+    an older server: ``aggregated_discovery`` ("v2", "v2beta1" or None for legacy only),
+    ``openapi_v3=False`` (no ``/openapi/v3``), ``watch_list=False`` (``sendInitialEvents``
+    refused), ``server_side_apply=False`` (apply patches get ``415``).
+    """
 
     def __init__(self, *, tls: bool = False, token: str | None = None, port: int = 0,
                  aggregated_discovery: str | None = "v2", openapi_v3: bool = True,
                  watch_list: bool = True, server_side_apply: bool = True,
                  history_size: int = 10_000, cert_file: str | None = None,
                  key_file: str | None = None, ca_file: str | None = None,
-                 bookmark_interval: float = 60.0):
+                 bookmark_interval: float = 60.0, anonymous: bool = False):
         if aggregated_discovery not in ("v2", "v2beta1", None):
             raise ValueError('aggregated_discovery must be "v2", "v2beta1" or None, '
                              f"not {aggregated_discovery!r}")
         self.tls = tls
+        self.anonymous = anonymous
         self.token = token or secrets.token_urlsafe(24)
         self.forbidden_token = "readonly-" + secrets.token_urlsafe(12)
         self.port = port
@@ -246,7 +257,13 @@ class ApiServer:
             return
         self._httpd = None
         self.store.close_watches()
-        httpd.shutdown()
+        stopper = threading.Thread(target=httpd.shutdown, daemon=True)
+        stopper.start()
+        try:  # wake the accept loop now instead of at its next poll
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            pass
+        stopper.join()
         with httpd.conn_lock:
             open_now = list(httpd.connections)
         for conn in open_now:
@@ -324,7 +341,9 @@ class ApiServer:
 
     def user_for(self, token: str | None) -> str | None:
         """``"admin"``, ``"readonly"``, or None when the token is not accepted."""
-        if not token or token in self.faults.rejected:
+        if not token:
+            return "admin" if self.anonymous else None
+        if token in self.faults.rejected:
             return None
         if secrets.compare_digest(token, self.token):
             return "admin"

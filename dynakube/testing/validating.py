@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import decoding, fieldmanager, structural
 from .kinds import KindSpec
-from .objects import Obj, deep_copy, has_status_subresource, now_rfc3339, qualified_resource
+from .objects import Obj, deep_copy, has_status_subresource, now_rfc3339
 from .resources import bucket_name
 from .status import StatusError, bad_request, cause, forbidden, invalid
 from .storage import object_key
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 __all__ = [
     "check_fields",
     "admit",
+    "apply",
+    "storage_defaults",
     "manage_fields",
     "before_create",
     "before_update",
@@ -69,11 +71,18 @@ def admit(obj: Obj, old: Obj | None, spec: KindSpec, api: Api) -> Obj:
         if causes:
             name = str(obj.get("metadata", {}).get("name", ""))
             raise StatusError(422, structural.invalid_status(spec.kind, spec.group, name, causes))
-        storage = api.table.storage_spec(spec)
-        if storage is not spec and storage.schema:
-            # converted to the storage version, the object gets that version's defaults too
-            structural.apply_defaults(obj, storage.schema)
     return obj
+
+
+def storage_defaults(obj: Obj, spec: KindSpec, api: Api) -> None:
+    """Converted to its storage version, a custom resource gets that version's defaults too.
+
+    Applied after managedFields were recorded: the real server defaults there on the way to
+    storage, so those fields belong to no manager.
+    """
+    storage = api.table.storage_spec(spec)
+    if spec.is_custom and storage is not spec and storage.schema:
+        structural.apply_defaults(obj, storage.schema)
 
 
 def _rules(spec: KindSpec) -> fieldmanager.FieldRules | None:
@@ -360,7 +369,3 @@ def after_remove(final: Obj, spec: KindSpec, api: Api) -> None:
     namespace = final["metadata"].get("namespace")
     if spec.namespaced and namespace:
         try_finalize_namespace(api, str(namespace))
-
-
-def describe(spec: KindSpec) -> str:
-    return qualified_resource(spec)
