@@ -34,9 +34,29 @@ __all__ = [
     "document_kinds",
     "find_kind",
     "is_builtin_component",
+    "json_type",
 ]
 
 COMPONENTS = "#/components/schemas/"
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a decoded JSON value (``integer``, ``object``...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__  # not JSON at all (a set, a datetime...): say what it is
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"

@@ -27,7 +27,7 @@ from .errors import DynakubeWarning, InvalidArgumentError, Problem, ValidationEr
 from .fastcheck import Check, compile_check
 from .formats import FORMAT_EXPECTED, WARN_ONLY_FORMATS
 from .keywords import short, validator_class
-from .openapi import COMPONENTS, Converter, is_builtin_component
+from .openapi import COMPONENTS, Converter, is_builtin_component, json_type
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -274,7 +274,7 @@ def _problem(error: Any, builtin: bool, mode: str) -> Problem | None:
                        found="nothing" if name not in instance else "null", severity=severity)
     if keyword == "type":
         expected = " or ".join(value if isinstance(value, list) else [value])
-        message = f"expected {expected}, found {_kind_of(instance)}"
+        message = f"expected {expected}, found {json_type(instance)}"
         if isinstance(instance, float) and instance.is_integer() and "integer" in expected:
             message += f" (write {int(instance)} without the decimal point)"
         return Problem(where, message, expected=expected, found=_describe(instance),
@@ -298,7 +298,7 @@ def _problem(error: Any, builtin: bool, mode: str) -> Problem | None:
         if len(finer) == 1:
             return _problem(finer[0], builtin, mode)
         expected = " or ".join(sorted({_expect(s) or "a value" for s in value}))
-        return Problem(where, f"expected {expected}, found {_kind_of(instance)}",
+        return Problem(where, f"expected {expected}, found {json_type(instance)}",
                        expected=expected, found=_describe(instance), severity=severity)
     if keyword == "x-kubernetes-list-type":
         if builtin:
@@ -373,27 +373,9 @@ def _expect(schema: Any) -> str | None:
     return None
 
 
-def _kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
-
-
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, (Mapping, list, tuple)):
-        return _kind_of(value)
-    return f"{_kind_of(value)} {short(value)}"
+        return json_type(value)
+    return f"{json_type(value)} {short(value)}"

@@ -85,7 +85,8 @@ def _go_type(name: str | None, schema: Mapping[str, Any]) -> str:
     return "interface {}"
 
 
-def _json_kind(value: Any) -> str:
+def go_json_kind(value: Any) -> str:
+    """How Go's encoding/json names a JSON value in its unmarshal errors."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, (int, float)):
@@ -118,7 +119,7 @@ class _Decoder:
              literal: str | None = None) -> None:
         if self.result.error is not None:
             return
-        what = literal or _json_kind(value)
+        what = literal or go_json_kind(value)
         self.result.error = (f"json: cannot unmarshal {what} into Go struct field "
                              f"{struct}.{'.'.join(path)} of type {go_type}")
 
@@ -131,7 +132,7 @@ class _Decoder:
         name, schema = _resolve(schema) if ref_name is None else (ref_name, schema)
         if name == INTSTR:
             if isinstance(value, bool) or isinstance(value, (list, dict)):
-                self.custom(f"json: cannot unmarshal {_json_kind(value)} into Go value of type "
+                self.custom(f"json: cannot unmarshal {go_json_kind(value)} into Go value of type "
                             "int32")
             elif isinstance(value, float) and not value.is_integer():
                 self.custom(f"json: cannot unmarshal number {value!r} into Go value of type int32")
@@ -144,7 +145,7 @@ class _Decoder:
             return
         if name in _TIME:
             if not isinstance(value, str):
-                self.custom(f"json: cannot unmarshal {_json_kind(value)} into Go value of type "
+                self.custom(f"json: cannot unmarshal {go_json_kind(value)} into Go value of type "
                             "string")
             elif value:
                 try:

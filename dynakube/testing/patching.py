@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dynakube.errors import DynakubeError
+from dynakube.testing.decoding import go_json_kind
 
 __all__ = [
     "PatchError",
@@ -77,18 +78,6 @@ class PatchError(DynakubeError):
                         reason="InternalError", details={"causes": [{"message": self.message}]})
         body["code"] = self.code
         return body
-
-
-def _go_type(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    return "string"
 
 
 def _failed(detail: str) -> PatchError:
@@ -240,11 +229,11 @@ def _apply_op(doc: Any, op: dict[str, Any]) -> None:
 def apply_json_patch(doc: Any, operations: Any) -> Any:
     """Apply an RFC 6902 JSON patch (a decoded JSON array of operations) to a copy of ``doc``."""
     if not isinstance(operations, list):
-        raise PatchError(f"json: cannot unmarshal {_go_type(operations)} into Go value of type "
+        raise PatchError(f"json: cannot unmarshal {go_json_kind(operations)} into Go value of type "
                          "jsonpatch.Patch", code=400)
     for op in operations:
         if not isinstance(op, dict):
-            raise PatchError(f"json: cannot unmarshal {_go_type(op)} into Go value of type "
+            raise PatchError(f"json: cannot unmarshal {go_json_kind(op)} into Go value of type "
                              "jsonpatch.Operation", code=400)
     result = copy.deepcopy(doc)
     for op in operations:
@@ -451,7 +440,7 @@ def apply_strategic_merge_patch(doc: Mapping[str, Any], patch: Any,
     table means every list is replaced as a whole, as for a kind without patch metadata.
     """
     if not isinstance(patch, dict):
-        raise PatchError(f"json: cannot unmarshal {_go_type(patch)} into Go value of type "
+        raise PatchError(f"json: cannot unmarshal {go_json_kind(patch)} into Go value of type "
                          "map[string]interface {}", code=400)
     merged = _smp_map(copy.deepcopy(dict(doc)), patch, (), merge_keys or {})
     return merged if merged is not None else {}

@@ -22,6 +22,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ..openapi import json_type
+
 __all__ = ["Cause", "OMIT", "Schema", "field_cause", "go_value", "schema_causes", "types_of"]
 
 Schema = Mapping[str, Any]
@@ -122,22 +124,6 @@ def types_of(schema: Schema) -> list[str]:
     return []
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _child(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -232,7 +218,7 @@ def _check_type(value: Any, schema: Schema, path: str, out: list[Cause]) -> None
         if types and "null" not in types and not schema.get("nullable"):
             out.append(_type_failure(path, ",".join(types), "null"))
         return
-    actual = _json_type(value)
+    actual = json_type(value)
     data_format = {"integer": "int64", "number": "float64"}.get(actual, "")
     float_int = actual == "number" and float(value).is_integer() and "integer" in types
     int_float = actual == "integer" and "number" in types
