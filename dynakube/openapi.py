@@ -21,6 +21,7 @@ validator understands:
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -123,21 +124,11 @@ def find_kind(document: Mapping[str, Any], group: str, version: str, kind: str) 
     one whose only claim it is wins, so ``Scale`` in ``apps/v1`` finds ``autoscaling.v1.Scale``
     only when nothing more specific exists.
     """
-    best: tuple[int, str] | None = None
-    for name, schema in _schemas(document).items():
-        if not isinstance(schema, Mapping):
-            continue
-        gvks = schema.get("x-kubernetes-group-version-kind")
-        if not isinstance(gvks, list):
-            continue
-        for gvk in gvks:
-            if (isinstance(gvk, Mapping) and gvk.get("kind") == kind
-                    and str(gvk.get("group") or "") == group
-                    and str(gvk.get("version") or "") == version):
-                score = len(gvks)
-                if best is None or score < best[0]:
-                    best = (score, name)
-    return best[1] if best else None
+    entries = document_kinds(document)
+    claims = Counter(entry.component for entry in entries)
+    wanted = (group, version, kind)
+    matches = [e.component for e in entries if (e.group, e.version, e.kind) == wanted]
+    return min(matches, key=claims.__getitem__) if matches else None  # first of the fewest
 
 
 class Converter:
