@@ -157,7 +157,7 @@ def run(ctx: Any) -> list[Row]:
                                n=n, timeout=ctx.timeout(client))
             except WorkerError as e:
                 (novalidate if client == "dynakube-novalidate" else wall).errors[
-                    DYNAKUBE if client == "dynakube-novalidate" else client] = str(e)
+                    DYNAKUBE if client == "dynakube-novalidate" else client] = e.short
                 ctx.failed(DYNAKUBE if client.startswith(DYNAKUBE) else client, e)
                 continue
             if client == "dynakube-novalidate":

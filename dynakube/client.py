@@ -252,7 +252,9 @@ class Client:
 
     def informer(self, resource: str | Resource, namespace: Any = None, *,
                  label_selector: Selector = None, field_selector: Selector = None,
-                 resync_period: float | None = None) -> Informer:
+                 resync_period: float | None = None,
+                 indexers: Mapping[str, Callable[[dict[str, Any]], list[str]]] | None = None,
+                 watch_list: bool = True) -> Informer:
         """An informer (reflector, store, handlers) over one resource; call ``start()``."""
         from .informer import Informer
 
@@ -260,4 +262,5 @@ class Client:
         return Informer(handle, namespace=namespace,
                         label_selector=label_selector_param(label_selector),
                         field_selector=field_selector_param(field_selector),
-                        resync_period=resync_period)
+                        resync_period=resync_period,
+                        indexers=dict(indexers) if indexers else None, watch_list=watch_list)

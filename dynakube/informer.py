@@ -69,7 +69,8 @@ class Informer:
                  page_size: int = 500, backoff: Backoff | None = None, name: str | None = None):
         self.store = Store(indexers=indexers)
         self.resync_period = resync_period
-        self.name = name or "informer"
+        info = getattr(lister_watcher, "info", None)  # a client Resource names itself
+        self.name = name or str(getattr(info, "qualified", "") or "informer")
         self.reflector = Reflector(
             lister_watcher, self, namespace=namespace, label_selector=label_selector,
             field_selector=field_selector, page_size=page_size, watch_list=watch_list,

@@ -219,8 +219,13 @@ class Resource:
     def watch(self, namespace: Any = None, *, resource_version: str | None = None,
               label_selector: Selector = None, field_selector: Selector = None,
               send_initial_events: bool | None = None, bookmarks: bool = False,
-              timeout: float | None = None, all_namespaces: bool = False) -> Watch:
-        """A :class:`~dynakube.watch.Watch` that resumes by itself; iterate it for events."""
+              timeout: float | None = None, all_namespaces: bool = False,
+              read_timeout: float = 120.0) -> Watch:
+        """A :class:`~dynakube.watch.Watch` that resumes by itself; iterate it for events.
+
+        ``read_timeout`` is how long a silent connection is trusted (servers send a bookmark
+        about once a minute) before it is dropped and the watch resumes.
+        """
         from .watch import Watch
 
         self._verb("watch")
@@ -229,7 +234,7 @@ class Resource:
                      label_selector=label_selector_param(label_selector),
                      field_selector=field_selector_param(field_selector),
                      send_initial_events=send_initial_events, bookmarks=bookmarks,
-                     timeout=timeout)
+                     timeout=timeout, read_timeout=read_timeout)
 
     # -- writes ------------------------------------------------------------------------------
     def _check(self, obj: Mapping[str, Any], validate: bool | None,

@@ -35,6 +35,7 @@ from .request import ApiRequest, query_pairs
 __all__ = [
     "INITIAL_EVENTS_END",
     "Backoff",
+    "Sender",
     "Watch",
     "WatchDecoder",
     "WatchEvent",

@@ -260,3 +260,48 @@ def test_store_converges_under_churn_with_dropped_watches_and_compaction() -> No
     for gone in rec.deleted:
         final = gone.object if isinstance(gone, DeletedFinalStateUnknown) else gone
         assert final["metadata"]["uid"] not in live_uids
+
+
+def test_small_controller_informer_feeds_a_work_queue() -> None:
+    from dynakube.workqueue import ItemExponentialRateLimiter, WorkQueue
+
+    cluster = FakeCluster()
+    for i in range(5):
+        cluster.create(f"o{i}", "0")
+    informer = Informer(cluster, backoff=quick_backoff())
+    queue = WorkQueue(ItemExponentialRateLimiter(0.001, 0.01))
+    informer.add_handler(on_add=lambda o: queue.add(informer.store.key(o)),
+                         on_update=lambda old, new: queue.add(informer.store.key(new)),
+                         on_delete=lambda o: queue.add(
+                             o.key if isinstance(o, DeletedFinalStateUnknown)
+                             else informer.store.key(o)))
+    seen: dict[str, str | None] = {}
+    failed_once: set[str] = set()
+
+    def worker() -> None:
+        for key in queue:
+            try:
+                if key == "ns/o3" and key not in failed_once:
+                    failed_once.add(key)
+                    raise RuntimeError("transient")
+                obj = informer.store.get(str(key))
+                seen[str(key)] = None if obj is None else obj["data"]["v"]
+                queue.forget(key)
+            except RuntimeError:
+                queue.add_rate_limited(key)
+            finally:
+                queue.done(key)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    with informer:
+        assert informer.wait_for_sync(30)
+        cluster.update("o1", "1")
+        cluster.delete("o2")
+        assert wait_until(lambda: converged(informer, cluster)) and informer.flush(30)
+        assert wait_until(lambda: len(queue) == 0 and queue.processing == 0
+                          and queue.waiting == 0)
+    queue.shutdown(drain=True, timeout=30)
+    thread.join(30)
+    assert seen == {"ns/o0": "0", "ns/o1": "1", "ns/o2": None, "ns/o3": "0", "ns/o4": "0"}
+    assert failed_once == {"ns/o3"}

@@ -94,7 +94,7 @@ def test_create_missing_kind_and_apiversion_for_built_ins_come_from_the_url(k: K
 @pytest.mark.parametrize(("body", "code", "reason", "message"), [
     (b"{not json", 400, "BadRequest", "couldn't get version/kind; json parse error: "),
     ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}}, 400, "BadRequest",
-     "does not match the expected kind (ConfigMap)"),
+     "cannot be handled as a ConfigMap: converting (v1.Secret) to (core.ConfigMap)"),
     ({"apiVersion": "apps/v1", "kind": "ConfigMap", "metadata": {"name": "x"}}, 400,
      "BadRequest", "the API version in the data (apps/v1) does not match the expected API "
                    "version (v1)"),
@@ -355,6 +355,12 @@ def test_custom_resources(k: Kube) -> None:
     no_kind = k("POST", THINGS, {"apiVersion": "test.dynakube.io/v1", "metadata": {"name": "v"}})
     assert no_kind.status_code == 400
     assert no_kind.json()["message"].startswith("Object 'Kind' is missing in '")
+    wrong_kind = k("POST", THINGS, dict(thing, kind="Other", metadata={"name": "w"}))
+    assert wrong_kind.status_code == 422
+    assert wrong_kind.json()["message"] == ('Thing.test.dynakube.io "w" is invalid: kind: '
+                                            'Invalid value: "Other": must be Thing')
+    wrong_version = k("POST", THINGS, dict(thing, apiVersion="test.dynakube.io/v2"))
+    assert wrong_version.status_code == 400
     assert k("PATCH", THINGS + "/t", {"spec": {"color": "blue"}},
              ctype="application/strategic-merge-patch+json").status_code == 415
     status = k("PATCH", THINGS + "/t/status", {"status": {"phase": "Ready", "replicas": 1}},

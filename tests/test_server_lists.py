@@ -216,3 +216,12 @@ def test_many_objects_page_without_copying(kube_server: ApiServer) -> None:
         if not token:
             break
     assert seen == 3000
+
+
+def test_future_resource_version_is_too_large(k: Kube) -> None:
+    answer = k.get(CM, resourceVersion="999999", resourceVersionMatch="NotOlderThan")
+    assert answer.status_code == 504
+    body = answer.json()
+    assert body["reason"] == "Timeout"
+    assert body["message"].startswith("Too large resource version: 999999, current: ")
+    assert body["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"

@@ -217,3 +217,24 @@ def test_stopping_the_server_ends_watches() -> None:
     with k.stream(timeoutSeconds="60") as answer:
         server.stop()
         assert list(lines(answer)) == []
+
+
+def test_concurrent_writers_are_seen_in_order(k: Kube) -> None:
+    start = k.post("start")["metadata"]["resourceVersion"]
+
+    def write(n: int) -> None:
+        s = requests.Session()
+        s.trust_env = False
+        s.headers["Authorization"] = f"Bearer {k.server.token}"
+        for i in range(25):
+            s.post(k.url + CM, json={"metadata": {"name": f"w-{n}-{i}"}})
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    events = k.events(resourceVersion=start, timeoutSeconds="1")
+    versions = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
+    assert len(events) == 100 and {e["type"] for e in events} == {"ADDED"}
+    assert versions == sorted(versions) and len(set(versions)) == 100

@@ -233,3 +233,13 @@ def test_stop_from_another_thread_is_prompt(server: ApiServer) -> None:
     watch.stop()
     assert ended.wait(30)
     assert watch_requests(server) == 1
+
+
+def test_stop_ends_an_idle_watch(server: ApiServer) -> None:
+    kube = Client(server.config(), validate=False)
+    watch = kube.resource("configmaps").watch(NS)
+    ended = threading.Event()
+    threading.Thread(target=lambda: (list(watch), ended.set()), daemon=True).start()
+    assert wait_until(lambda: watch_requests(server) == 1)  # connected, or about to be
+    watch.stop()
+    assert ended.wait(30)

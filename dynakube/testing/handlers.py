@@ -15,8 +15,8 @@ from typing import Any
 from . import collector, validating
 from .kinds import BUILTIN_KINDS, KindSpec, apply_builtin_defaults
 from .objects import (
-    canonical,
     Obj,
+    canonical,
     check_type_meta,
     decode_body,
     deep_copy,

@@ -11,6 +11,7 @@ import json
 import ssl
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -20,6 +21,7 @@ from .handlers import Call, Reply
 from .listing import as_table, delete_collection, list_reply, partial, wants
 from .objects import qualified_resource
 from .patchverb import get_scale, patch, update_scale
+from .resources import ResourceTable
 from .routing import Route, route
 from .status import PlainNotFound, StatusError, status_body, unsupported_media_type
 from .watchers import open_watch
@@ -87,7 +89,25 @@ def _as_json(content_type: str, body: bytes) -> bytes:
             raise StatusError(400, status_body(400, "BadRequest",
                                                f"error converting YAML to JSON: {exc}")) from None
         return json.dumps(value).encode()
+    if media == "application/vnd.kubernetes.protobuf":
+        from .protobuf import ProtobufError, decode_kubernetes_protobuf
+
+        try:
+            return json.dumps(decode_kubernetes_protobuf(body)).encode()
+        except ProtobufError as exc:
+            raise StatusError(415, status_body(415, "UnsupportedMediaType", str(exc))) from None
     raise unsupported_media_type(_BODY_TYPES)
+
+
+def _cached(table: ResourceTable, key: str, build: Callable[[], bytes]) -> bytes:
+    """A document built from the served kinds, rebuilt when they change."""
+    generation = table.generation
+    hit = table.cache.get(key)
+    if hit is not None and hit[0] == generation:
+        return hit[1]
+    body = build()
+    table.cache[key] = (generation, body)
+    return body
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -328,7 +348,8 @@ class Handler(BaseHTTPRequestHandler):
             mode = owner.options.aggregated_discovery
             accept = self.headers.get("Accept", "")
             if mode and disco.wants_aggregated(accept, mode):
-                raw = disco.encode(disco.aggregated(table, path == "/api", mode))
+                raw = _cached(table, f"aggregated:{path}:{mode}",
+                              lambda: disco.encode(disco.aggregated(table, path == "/api", mode)))
                 etag = disco.etag_of(raw)
                 headers = {"Cache-Control": "public", "Etag": etag, "Vary": "Accept"}
                 if self.headers.get("If-None-Match") == etag:

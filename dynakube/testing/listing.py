@@ -25,7 +25,7 @@ from dynakube.selector import (
 from .handlers import Api, Call, Reply
 from .kinds import KindSpec
 from .objects import Obj, strip_type_meta
-from .status import StatusError, bad_request, cause, expired, invalid
+from .status import StatusError, bad_request, cause, expired, invalid, status_body
 from .storage import TooOld, object_key
 
 __all__ = [
@@ -140,7 +140,15 @@ def _decode_continue(token: str) -> tuple[int, str]:
     return rv, start
 
 
-def _list_rv(call: Call, has_continue: bool) -> int | None:
+def _too_large(wanted: int, current: int) -> StatusError:
+    return StatusError(504, status_body(
+        504, "Timeout", f"Too large resource version: {wanted}, current: {current}",
+        {"causes": [{"reason": "ResourceVersionTooLarge",
+                     "message": "Too large resource version"}], "retryAfterSeconds": 1}),
+        {"Retry-After": "1"})
+
+
+def _list_rv(api: Api, call: Call, has_continue: bool) -> int | None:
     rv_text = call.query.get("resourceVersion")
     match = call.query.get("resourceVersionMatch")
     if match:
@@ -169,6 +177,8 @@ def _list_rv(call: Call, has_continue: bool) -> int | None:
         except ValueError:
             raise bad_request(f"invalid resource version: strconv.ParseUint: parsing "
                               f"\"{rv_text}\": invalid syntax") from None
+        if rv > api.store.rv:
+            raise _too_large(rv, api.store.rv)
         if match == "Exact":
             return rv
     return None
@@ -186,7 +196,7 @@ def list_objects(api: Api, call: Call) -> tuple[list[Obj], dict[str, Any]]:
         raise bad_request(f"strconv.ParseInt: parsing \"{limit_text}\": invalid syntax") from None
     if limit is not None and limit <= 0:
         limit = None
-    rv = _list_rv(call, bool(token))
+    rv = _list_rv(api, call, bool(token))
     prefix = f"/{call.namespace}" if spec.namespaced and call.namespace else ""
     name_pin = sel.fields.value_for("metadata.name")
     start: str | None = None

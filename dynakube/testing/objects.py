@@ -109,13 +109,19 @@ def check_type_meta(obj: Obj, spec: KindSpec, raw: bytes | None) -> None:
         if not api_version:
             raise bad_request(f"Object 'apiVersion' is missing in '{text}'")
     if api_version and api_version != spec.api_version:
-        if not spec.is_custom or str(api_version).split("/")[0] != spec.group:
-            raise bad_request(f"the API version in the data ({api_version}) does not match the "
-                              f"expected API version ({spec.api_version})")
+        raise bad_request(f"the API version in the data ({api_version}) does not match the "
+                          f"expected API version ({spec.api_version})")
     if kind and kind != spec.kind:
+        if spec.is_custom:
+            name = obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"),
+                                                                       dict) else ""
+            raise invalid(spec.kind, str(name or ""), [cause(
+                "kind", "FieldValueInvalid", f'Invalid value: "{kind}": must be {spec.kind}')],
+                spec.group)
+        internal = spec.group.split(".")[0] if spec.group else "core"
         raise bad_request(f"{kind} in version \"{spec.version}\" cannot be handled as a "
-                          f"{spec.kind}: the kind in the data ({kind}) does not match the "
-                          f"expected kind ({spec.kind})")
+                          f"{spec.kind}: converting ({spec.version}.{kind}) to "
+                          f"({internal}.{spec.kind}): unknown conversion")
     obj["apiVersion"] = spec.api_version
     obj["kind"] = spec.kind
     meta = obj.get("metadata")

@@ -194,6 +194,7 @@ class ApiServer:
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._dir: str | None = None
+        self._throwaway_pki = False
         self.kubeconfig_path = ""
         self.url = ""
         self._bootstrap()
@@ -219,6 +220,7 @@ class ApiServer:
                 self._dir = tempfile.mkdtemp(prefix="dynakube-server-")
             try:
                 self.ca_file, self._cert_file, self._key_file = throwaway_pki(self._dir)
+                self._throwaway_pki = True
             except OSError as exc:
                 raise ConfigError(
                     "ApiServer(tls=True) needs the openssl command to make a throwaway "
@@ -277,6 +279,9 @@ class ApiServer:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+        if self._throwaway_pki:  # made in the directory just removed: make anew on restart
+            self.ca_file = self._cert_file = self._key_file = None
+            self._throwaway_pki = False
 
     def __enter__(self) -> ApiServer:
         return self.start()
