@@ -172,11 +172,16 @@ def test_tls_with_fixture_pki() -> None:
 
 
 def test_tls_with_a_throwaway_certificate() -> None:
-    with ApiServer(tls=True) as server:
-        assert server.ca_file and os.path.isfile(server.ca_file)
-        answer = session(server).get(server.url + "/api", verify=server.ca_file)
+    server = ApiServer(tls=True)
+    with server:
+        ca_file = server.ca_file
+        assert ca_file and os.path.isfile(ca_file)
+        answer = session(server).get(server.url + "/api", verify=ca_file)
         assert answer.status_code == 200
-    assert not os.path.exists(server.ca_file)
+    assert not os.path.exists(ca_file)
+    with server:  # a restart makes a new throwaway CA
+        assert server.ca_file and os.path.isfile(server.ca_file)
+        assert session(server).get(server.url + "/api", verify=server.ca_file).ok
 
 
 def test_serve_command_prints_the_kubeconfig_path() -> None:
