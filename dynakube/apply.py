@@ -23,10 +23,11 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .client import Client, Resource
+    from .client import Client
     from .registry import ResourceInfo
+    from .resource import Resource
 
-__all__ = ["Document", "load_documents", "apply_order", "apply_documents"]
+__all__ = ["Document", "load_documents", "apply_order", "apply_documents", "crd_kinds"]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -144,17 +145,23 @@ def apply_order(docs: Iterable[Document]) -> list[Document]:
     return sorted(docs, key=lambda d: _KIND_ORDER.get(str(d.obj.get("kind")), _DEFAULT_ORDER))
 
 
-def _crd_kinds(docs: Iterable[Document]) -> set[tuple[str, str]]:
+def crd_kinds(docs: Iterable[Document]) -> set[tuple[str, str]]:
     """``(group, kind)`` for every CRD in the batch: their objects must wait for discovery."""
     out = set()
     for doc in docs:
         obj = doc.obj
         if obj.get("kind") == "CustomResourceDefinition":
-            spec = obj.get("spec") or {}
-            kind = (spec.get("names") or {}).get("kind")
+            spec = _mapping(obj.get("spec"))  # a malformed CRD fails later, when it is sent
+            kind = _mapping(spec.get("names")).get("kind")
             if spec.get("group") and kind:
                 out.add((str(spec["group"]), str(kind)))
     return out
+
+
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _group_of(api_version: str) -> str:
@@ -195,11 +202,11 @@ def apply_documents(client: Client, source: Any, *, field_manager: str, force: b
                     crd_timeout: float,
                     progress: Callable[[int, int, str], None] | None) -> list[dict[str, Any]]:
     """Validate every document first, then apply them in order; see the module docstring."""
-    from .client import Resource
+    from .resource import Resource
 
     docs, failures = load_documents(source)
     docs = apply_order(docs)
-    pending_crds = _crd_kinds(docs)
+    pending_crds = crd_kinds(docs)
     resolved: dict[int, Resource] = {}
     for i, doc in enumerate(docs):
         api_version, kind = str(doc.obj["apiVersion"]), str(doc.obj["kind"])
@@ -224,8 +231,8 @@ def apply_documents(client: Client, source: Any, *, field_manager: str, force: b
         if doc.source in failed_sources:
             continue
         if progress is not None:
-            meta = doc.obj.get("metadata") or {}
-            progress(i + 1, len(docs), f"{doc.obj.get('kind')}/{meta.get('name', '?')}")
+            name = _mapping(doc.obj.get("metadata")).get("name", "?")
+            progress(i + 1, len(docs), f"{doc.obj.get('kind')}/{name}")
         try:
             resource = resolved.get(i)
             if resource is None:

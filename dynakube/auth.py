@@ -77,10 +77,13 @@ class SecretFiles:
             return path
 
     def remove(self) -> None:
+        """Delete the directory now (``Transport.close``); the exit hook is then dropped so
+        a closed transport is not kept alive until the interpreter exits."""
         with self._lock:
             if self._dir is not None:
                 shutil.rmtree(self._dir, ignore_errors=True)
                 self._dir = None
+                atexit.unregister(self.remove)
 
 
 class StaticCredentials:
@@ -131,10 +134,10 @@ class TokenFile:
         return self._read() != old
 
 
-def _parse_time(value: str) -> float:
+def _parse_time(value: Any) -> float:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError as e:
+    except (ValueError, AttributeError, TypeError) as e:  # not an RFC 3339 string
         raise ConfigError(f"exec plugin returned a bad expirationTimestamp {value!r}") from e
 
 
@@ -209,16 +212,17 @@ class ExecPlugin:
                               f"{answer.get('apiVersion')!r}, expected {cfg.api_version!r}")
         expires = status.get("expirationTimestamp")
         expiry = _parse_time(expires) if expires else None
-        if status.get("token"):
-            return Credentials({"Authorization": f"Bearer {status['token']}"}), expiry
+        token = status.get("token")
+        if token and isinstance(token, str):
+            return Credentials({"Authorization": f"Bearer {token}"}), expiry
         cert, key = status.get("clientCertificateData"), status.get("clientKeyData")
-        if cert and key:
+        if cert and key and isinstance(cert, str) and isinstance(key, str):
             n = self._runs
             paths = (self._files.write(f"exec-{n}.crt", cert.encode()),
                      self._files.write(f"exec-{n}.key", key.encode()))
             return Credentials({}, paths), expiry
         raise ConfigError(f"exec plugin {cfg.command!r} returned neither a token nor a client "
-                          "certificate and key")
+                          "certificate and key (as strings)")
 
     @property
     def runs(self) -> int:

@@ -89,6 +89,7 @@ class DiskCache:
 
     @property
     def enabled(self) -> bool:
+        """False for ``DiskCache(None)``, whose reads always miss."""
         return self.directory is not None
 
     def __repr__(self) -> str:

@@ -213,7 +213,8 @@ def cmd_explain(session: Session) -> int:
 def cmd_repl(session: Session) -> int:
     from .repl import run_repl
 
-    return run_repl(session.client, plain=session.args.plain, stdout=session.stdout)
+    return run_repl(session.client, plain=session.args.plain, stdout=session.stdout,
+                    stdin=session.stdin)
 
 
 def cmd_tour(session: Session) -> int:
@@ -243,29 +244,39 @@ def _commands() -> dict[str, Callable[[Session], int]]:
 
 # -- errors and the entry point -----------------------------------------------------------
 
-def report_error(error: BaseException, stream: IO[str]) -> None:
-    """``error: ...`` lines: one per problem for validation, notes after."""
+def report_error(error: BaseException, stream: IO[str], source: str | None = None) -> None:
+    """``error: [SOURCE: ]...`` lines: one per problem for validation, notes after."""
     if isinstance(error, ValidationError):
         subject = " ".join(p for p in (error.kind, f'"{error.name}"' if error.name else None)
                            if p) or "object"
-        where = f"{error.source}: " if error.source else ""
+        source = error.source or source
+        where = f"{source}: " if source else ""
         for problem in error.problems:
             if problem.severity == "error":
                 stream.write(f"error: {where}{subject}: {problem}\n")
     else:
-        stream.write(f"error: {error}\n")
+        where = f"{source}: " if source else ""
+        stream.write(f"error: {where}{error}\n")
     for note in getattr(error, "__notes__", ()):
         stream.write(f"  note: {note}\n")
 
 
-def _configure_logging(verbosity: int, stream: IO[str]) -> None:
+def _configure_logging(verbosity: int, stream: IO[str]) -> Callable[[], None]:
+    """Log requests (``-v``) or everything (``-vv``) to ``stream``; returns the undo."""
     if verbosity <= 0:
-        return
+        return lambda: None
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s", "%H:%M:%S"))
     logger = logging.getLogger("dynakube" if verbosity > 1 else "dynakube.transport")
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+
+    def undo() -> None:  # main() may run again in this process, with other streams
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    return undo
 
 
 def _show_warning(stream: IO[str]) -> Callable[..., None]:
@@ -289,12 +300,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None,
     if args.command is None:
         build_parser().print_help(out)
         return 2
-    _configure_logging(args.verbose, err)
+    undo_logging = _configure_logging(args.verbose, err)
     session = Session(args, stdout=out, stderr=err, stdin=stdin)
     previous = warnings.showwarning
     warnings.showwarning = _show_warning(err)
     try:
-        return _commands()[args.command](session)
+        code = _commands()[args.command](session)
+        out.flush()  # now, not at exit, so that a reader gone early is handled below
+        return code
     except UsageError as e:
         err.write(f"error: {e}\n")
         return 2
@@ -303,8 +316,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None,
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `dynakube get ... | head`: the reader left, nothing to say
-        _silence_stdout()
+    except BrokenPipeError:  # `dynakube get ... | head -1`: the reader left, nothing to say
+        _silence(out)
         return 0
     finally:
         warnings.showwarning = previous
@@ -312,11 +325,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None,
             session.close()
         except DynakubeError as e:  # closing must not hide the command's own result
             report_error(e, err)
+        undo_logging()
 
 
-def _silence_stdout() -> None:
+def _silence(stream: IO[str]) -> None:
+    """Point ``stream``'s file at /dev/null, so that flushing it at exit cannot fail."""
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+        target = stream.fileno()
+    except (OSError, ValueError):  # not a real file (a StringIO): nothing to flush at exit
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, target)
+    os.close(devnull)

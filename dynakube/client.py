@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .cache import DiskCache
-from .config import ClusterConfig, load_config
+from .config import ClusterConfig, KubeconfigPaths, load_config
 from .discovery import Discovery
 from .errors import (
     DynakubeError,
@@ -67,7 +67,7 @@ class Client:
     """A client for one API server: ``kube.resource("deployments").get("web")``."""
 
     def __init__(self, config: ClusterConfig | None = None, *,
-                 kubeconfig: str | os.PathLike[str] | Sequence[str] | None = None,
+                 kubeconfig: KubeconfigPaths = None,
                  context: str | None = None, namespace: str | None = None,
                  validate: bool = True, cache_dir: str | os.PathLike[str] | None = None,
                  discovery_ttl: float = 6 * 3600, qps: float | None = 100.0, burst: int = 300,
@@ -166,21 +166,18 @@ class Client:
         """Check ``obj`` against the server's OpenAPI schema; a list of ``Problem``."""
         from .validation import validate
 
+        name = object_metadata(obj).get("name")  # also refuses what is not a dict
         problems = validate(self.schemas, dict(obj), field_validation=field_validation)
         if raise_errors and any(p.severity == "error" for p in problems):
-            raise ValidationError(problems, kind=obj.get("kind"),
-                                  name=object_metadata(obj).get("name"))
+            raise ValidationError(problems, kind=obj.get("kind"), name=name)
         return problems
 
     def _validate_before_send(self, obj: Mapping[str, Any], validate: bool | None,
                               field_validation: str | None) -> None:
         if not (self.validate_objects if validate is None else validate):
             return
-        if field_validation == "Ignore":
-            mode = "Ignore"
-        else:
-            mode = field_validation or "Warn"
-        problems = self.validate(obj, field_validation=mode)
+        # the server's default is Warn: unknown fields warn, they do not stop the request
+        problems = self.validate(obj, field_validation=field_validation or "Warn")
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             raise ValidationError(problems, kind=obj.get("kind"),

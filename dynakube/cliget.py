@@ -95,6 +95,8 @@ def cmd_get(session: Session) -> int:
     args = session.args
     if args.names and (args.selector or args.field_selector):
         raise UsageError("a name cannot be combined with a selector")
+    if args.names and args.all_namespaces:  # kubectl's words
+        raise UsageError("a resource cannot be retrieved by name across all namespaces")
     kube = session.client
     targets = resolve_targets(kube, args.resource)
     if len(targets) > 1 and args.names:
@@ -132,13 +134,15 @@ def cmd_get(session: Session) -> int:
                 for obj in items:
                     session.stdout.write(printing.object_name(resource.info, _name_of(obj))
                                          + "\n")
-    if args.output in ("yaml", "json") and (objects or args.names):
-        single = len(args.names) == 1 and len(objects) == 1
-        doc = objects[0] if single else {"apiVersion": "v1", "items": objects, "kind": "List",
-                                          "metadata": {"resourceVersion": ""}}
+    if args.output in ("yaml", "json"):
+        # as kubectl: one name gives the object (or only its error), else a List, even empty
+        doc = (objects[0] if objects else None) if len(args.names) == 1 else {
+            "apiVersion": "v1", "items": objects, "kind": "List",
+            "metadata": {"resourceVersion": ""}}
         render = printing.to_yaml if args.output == "yaml" else printing.to_json
-        session.stdout.write(render(doc))
-    if not found and not args.names:
+        if doc is not None:
+            session.stdout.write(render(doc))
+    elif not found and not args.names and args.output != "name":
         session.stderr.write(no_resources_message(session, targets))
     return 1 if failed else 0
 
@@ -202,6 +206,7 @@ def watch(session: Session, resource: Resource) -> int:
     header: list[str] = []
     widths: list[int] = []
     last_rows: dict[str, list[str]] = {}
+    printed = 0  # objects printed (-o yaml|json|name)
     if tabular:
         table = kube.table(resource, label_selector=args.selector, field_selector=field_selector,
                            all_namespaces=args.all_namespaces)
@@ -222,7 +227,8 @@ def watch(session: Session, resource: Resource) -> int:
                                 all_namespaces=args.all_namespaces)
         for obj in listing.get("items") or []:
             if not wanted or _name_of(obj) in wanted:
-                _print_object(session, resource, _with_type(resource, obj))
+                _print_object(session, resource, _with_type(resource, obj), printed)
+                printed += 1
         rv = (listing.get("metadata") or {}).get("resourceVersion")
     if not last_rows and tabular:
         session.stderr.write(no_resources_message(session, [resource]))
@@ -242,7 +248,8 @@ def watch(session: Session, resource: Resource) -> int:
             if wanted and _name_of(obj) not in wanted:
                 continue
             if not tabular:
-                _print_object(session, resource, _with_type(resource, obj))
+                _print_object(session, resource, _with_type(resource, obj), printed)
+                printed += 1
             else:
                 row = _event_row(session, resource, obj, last_rows, namespace_column)
                 if not header_shown and not args.no_headers:
@@ -280,11 +287,12 @@ def _event_row(session: Session, resource: Resource, obj: dict[str, Any],
     return ([namespace or ""] if namespace_column else []) + [_name_of(obj)]
 
 
-def _print_object(session: Session, resource: Resource, obj: dict[str, Any]) -> None:
+def _print_object(session: Session, resource: Resource, obj: dict[str, Any],
+                  printed_before: int) -> None:
     output = session.args.output
     if output == "name":
         session.stdout.write(printing.object_name(resource.info, _name_of(obj)) + "\n")
     elif output == "json":
         session.stdout.write(printing.to_json(obj))
-    else:
-        session.stdout.write("---\n" + printing.to_yaml(obj))
+    else:  # as kubectl: "---" between YAML documents, none before the first
+        session.stdout.write(("---\n" if printed_before else "") + printing.to_yaml(obj))

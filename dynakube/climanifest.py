@@ -8,10 +8,12 @@ document number and field path; one bad document means nothing is sent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import printing
-from .apply import Document, apply_order, load_documents
+from .apply import Document, apply_order, crd_kinds, load_documents
+from .cli import UsageError, report_error
 from .errors import (
     ApplyError,
     DynakubeError,
@@ -43,7 +45,11 @@ def read_documents(session: Session, paths: list[str]) -> tuple[list[Document], 
     failures: Failures = []
     for path in paths:
         if path == "-":
-            text = session.stdin.read()
+            try:
+                text = session.stdin.read()
+            except UnicodeDecodeError as e:
+                failures.append(("<stdin>", InvalidArgumentError(f"cannot read <stdin>: {e}")))
+                continue
             if not text.strip():
                 continue
             more, errs = load_documents(text if "\n" in text else text + "\n")
@@ -56,24 +62,21 @@ def read_documents(session: Session, paths: list[str]) -> tuple[list[Document], 
     return docs, failures
 
 
+def _meta(obj: dict[str, Any]) -> Mapping[str, Any]:
+    """A document's metadata; empty when it is not a mapping (validation says so)."""
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
 def _name(obj: dict[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
+    meta = _meta(obj)
     return str(meta.get("name") or meta.get("generateName") or "")
 
 
 def _subject(doc: Document) -> str:
-    return f'{doc.obj.get("kind")} "{_name(doc.obj)}"'
-
-
-def _crd_kinds(docs: list[Document]) -> set[tuple[str, str]]:
-    out = set()
-    for doc in docs:
-        if doc.obj.get("kind") == "CustomResourceDefinition":
-            spec = doc.obj.get("spec") or {}
-            kind = (spec.get("names") or {}).get("kind")
-            if spec.get("group") and kind:
-                out.add((str(spec["group"]), str(kind)))
-    return out
+    """``ConfigMap "settings"``, or the kind alone for a document without a name."""
+    name = _name(doc.obj)
+    return f'{doc.obj.get("kind")} "{name}"' if name else str(doc.obj.get("kind"))
 
 
 def _lookup(kube: Client, doc: Document, refreshed: list[bool]) -> ResourceInfo:
@@ -95,7 +98,7 @@ def check_documents(kube: Client, docs: list[Document], mode: str
 
     A document whose kind comes from a CRD in the same batch (not served yet) is skipped.
     """
-    pending = _crd_kinds(docs)
+    pending = crd_kinds(docs)
     failures: Failures = []
     checked: list[tuple[Document, list[Problem]]] = []
     skipped: list[Document] = []
@@ -110,7 +113,11 @@ def check_documents(kube: Client, docs: list[Document], mode: str
             else:
                 failures.append((doc.source, e))
             continue
-        problems = list(kube.validate(doc.obj, field_validation=mode))
+        try:
+            problems = list(kube.validate(doc.obj, field_validation=mode))
+        except InvalidArgumentError as e:  # not an object at all (metadata: a string...)
+            failures.append((doc.source, e))
+            continue
         checked.append((doc, problems))
         if any(p.severity == "error" for p in problems):
             failures.append((doc.source, ValidationError(
@@ -120,15 +127,8 @@ def check_documents(kube: Client, docs: list[Document], mode: str
 
 
 def _report_failures(session: Session, failures: Failures) -> None:
-    from .cli import report_error
-
     for source, error in failures:
-        if isinstance(error, ValidationError):
-            report_error(error, session.stderr)
-        else:
-            session.stderr.write(f"error: {source}: {error}\n")
-            for note in getattr(error, "__notes__", ()):
-                session.stderr.write(f"  note: {note}\n")
+        report_error(error, session.stderr, source)
 
 
 # -- apply --------------------------------------------------------------------------------
@@ -143,7 +143,7 @@ def _existing(kube: Client, docs: list[Document]) -> dict[tuple[str, str, str, s
 
     before: dict[tuple[str, str, str, str], str | None] = {}
     for doc in docs:
-        name = (doc.obj.get("metadata") or {}).get("name")
+        name = _meta(doc.obj).get("name")
         if not name:
             continue
         try:
@@ -152,13 +152,11 @@ def _existing(kube: Client, docs: list[Document]) -> dict[tuple[str, str, str, s
             resource = Resource(kube, info)
             namespace = None
             if info.namespaced:
-                namespace = (doc.obj.get("metadata") or {}).get("namespace") or kube.namespace
+                namespace = _meta(doc.obj).get("namespace") or kube.namespace
             current = resource.get(str(name), namespace)
             rv = (current.get("metadata") or {}).get("resourceVersion")
             before[_key(info.group, info.kind, namespace, str(name))] = str(rv)
-        except NotFoundError:
-            continue
-        except DynakubeError:  # the apply itself will say what is wrong
+        except DynakubeError:  # not there yet (NotFound), or the apply will say what is wrong
             continue
     return before
 
@@ -240,8 +238,6 @@ def cmd_apply(session: Session) -> int:
 # -- delete -------------------------------------------------------------------------------
 
 def cmd_delete(session: Session) -> int:
-    from .cli import UsageError, report_error
-
     args = session.args
     if args.filename and (args.resource or args.selector):
         raise UsageError("use either -f or a resource type with names/-l, not both")
@@ -258,9 +254,11 @@ def cmd_delete(session: Session) -> int:
         if failures:
             _report_failures(session, failures)
             return 1
+        if not docs:
+            raise InvalidArgumentError("no objects passed to delete")
         for doc in reversed(apply_order(docs)):
             resource = kube.resource(str(doc.obj["kind"]), api_version=str(doc.obj["apiVersion"]))
-            meta = doc.obj.get("metadata") or {}
+            meta = _meta(doc.obj)
             if not meta.get("name"):
                 raise InvalidArgumentError(f"{doc.source}: the document has no metadata.name")
             namespace = (meta.get("namespace") or kube.namespace) if resource.info.namespaced \

@@ -24,6 +24,7 @@ __all__ = [
     "ExecConfig",
     "SERVICE_ACCOUNT_DIR",
     "KubeconfigPaths",
+    "check_config",
     "list_contexts",
     "load_config",
 ]
@@ -217,7 +218,8 @@ class ClusterConfig:
         )
         params = {"server": "url", "certificate_authority": "ca_file",
                   "certificate_authority_data": "ca_data"}
-        return _checked(config, lambda f: f"ClusterConfig.for_server({params.get(f, f)}=...)")
+        return check_config(config,
+                            lambda f: f"ClusterConfig.for_server({params.get(f, f)}=...)")
 
 
 def load_config(
@@ -268,10 +270,13 @@ def _incluster_missing() -> str:
 # --- checks shared by kubeconfig entries and for_server --------------------------------------
 
 
-def _checked(config: ClusterConfig, where: Callable[[str], str]) -> ClusterConfig:
+def check_config(config: ClusterConfig, where: Callable[[str], str]) -> ClusterConfig:
     """Validate ``config`` as client-go does and return it normalized.
 
-    ``where(field_name)`` says where a field came from (file and key) for error messages.
+    Shared by kubeconfig entries and :meth:`ClusterConfig.for_server`, so a hand-made config
+    is held to the same rules as a file. ``where(field_name)`` says where a field came from
+    (file and key) for error messages.
+
     Normalizing: the server gets a scheme and loses a trailing slash; a client key without a
     certificate is dropped, and so is ``exec`` when a token, basic auth or a client
     certificate is present (client-go never runs the plugin then).
@@ -311,12 +316,13 @@ def _checked(config: ClusterConfig, where: Callable[[str], str]) -> ClusterConfi
                                 "relative to the kubeconfig file)")
     else:
         changes.update(client_key=None, client_key_data=None)
-    methods = [m for m, on in (("token", config.token),
+    # client-go counts token and tokenFile as one method ("token")
+    methods = [m for m, on in (("token", config.token or config.token_file),
                                ("basicAuth", config.username or config.password)) if on]
     if len(methods) > 1:
         raise ConfigError(f"{where('token')}: more than one authentication method found "
-                          f"({', '.join(methods)}); only one is allowed: remove token or "
-                          "username/password")
+                          f"({', '.join(methods)}); only one is allowed: remove token/tokenFile "
+                          "or username/password")
     if config.token_file and not config.token:
         _check_readable(config.token_file, where("token_file"), "fix the path")
     if config.exec is not None:
@@ -340,7 +346,7 @@ def _server_url(config: ClusterConfig, where: Callable[[str], str]) -> str:
     if "://" not in server:  # host:port, as client-go accepts: pick the scheme from TLS
         tls = bool(config.certificate_authority or config.certificate_authority_data
                    or config.client_certificate or config.client_certificate_data
-                   or config.insecure_skip_tls_verify)
+                   or config.insecure_skip_tls_verify or config.tls_server_name)
         server = ("https://" if tls else "http://") + server
     parts = _split(server)
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:

@@ -279,7 +279,8 @@ class _Failure:
 
 
 class ApplyError(DynakubeError):
-    """Some documents of a multi-document apply failed; ``failures`` maps source to error.
+    """Some documents of a multi-document apply failed; ``failures`` lists each failed
+    document's ``source`` (``file.yaml#2``) with its ``error``, in the order they failed.
 
     ``results`` holds what was applied successfully, so nothing done is lost from view.
     """

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .config import ClusterConfig, ExecConfig, KubeconfigPaths, _checked
+from .config import ClusterConfig, ExecConfig, KubeconfigPaths, check_config
 from .errors import ConfigError
 
 __all__ = ["Kubeconfig", "EXEC_EXTENSION"]
@@ -175,7 +175,7 @@ class Kubeconfig:
                 return f'{user.origin}: users["{user.name}"].user.{key}'
             return at
 
-        return _checked(config, where)
+        return check_config(config, where)
 
     def _names(self) -> str:
         return _quoted(self.contexts_by_name)

@@ -148,20 +148,34 @@ def _dumper() -> Any:
                 style = super().choose_scalar_style()
                 return '"' if style == "'" else style
 
+        def multiline_literal(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+            # Go's YAML writes a text with line breaks as a ``|`` block (where YAML allows)
+            style = "|" if "\n" in data else None
+            return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+        KubeDumper.add_representer(str, multiline_literal)
         _DUMPER = KubeDumper
     return _DUMPER
 
 
 def to_yaml(obj: Any) -> str:
-    """YAML with sorted keys, block style, double quotes: as kubectl prints it."""
+    """YAML with sorted keys, block style, double quotes, ``|`` for multi-line text: as
+    kubectl prints it."""
     import yaml
 
     return str(yaml.dump(obj, Dumper=_dumper(), sort_keys=True, default_flow_style=False,
                          allow_unicode=True, width=float("inf")))
 
 
+#: What Go's encoding/json escapes inside strings (kubectl's -o json goes through it).
+_GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                  "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False) + "\n"
+    """JSON indented by four, keys sorted, ``<>&`` escaped: as kubectl prints it."""
+    text = json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False)
+    return text.translate(_GO_JSON_ESCAPES) + "\n"  # they occur only inside strings
 
 
 class ProgressBar:

@@ -90,6 +90,7 @@ class ResourceInfo:
 
     @property
     def group_version(self) -> str:
+        """The same as :attr:`api_version`, under client-go's name for it."""
         return self.api_version
 
     @property
@@ -103,6 +104,7 @@ class ResourceInfo:
         return ".".join(p for p in (self.plural, self.version, self.group) if p)
 
     def subresource(self, name: str) -> SubresourceInfo | None:
+        """The served subresource called ``name`` (any case), else ``None``."""
         lname = name.lower()
         for sub in self.subresources:
             if sub.name == lname:
@@ -183,6 +185,7 @@ class Registry:
         return sorted({r.api_version for r in self._resources})
 
     def preferred_version(self, group: str) -> str | None:
+        """The version the server prefers for ``group``; ``None`` when it serves none."""
         for r in self._resources:
             if r.group == group and r.preferred:
                 return r.version
@@ -391,11 +394,8 @@ def _doc_kind(doc: Any) -> str:
     raise DiscoveryError(f"a discovery document is not a JSON object (got {type(doc).__name__})")
 
 
-def _verbs(value: Any) -> tuple[str, ...]:
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
-
-
 def _strings(value: Any) -> tuple[str, ...]:
+    """A list of names (verbs, short names, categories); anything else reads as none."""
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
@@ -436,12 +436,12 @@ def _aggregated_resource(group: str, version: str, r: Mapping[str, Any]) -> Reso
         subs.append(SubresourceInfo(
             name=str(s["subresource"]), kind=str(ref.get("kind") or ""),
             group=str(ref.get("group") or "") if ref.get("version") else group,
-            version=str(ref.get("version") or version), verbs=_verbs(s.get("verbs"))))
+            version=str(ref.get("version") or version), verbs=_strings(s.get("verbs"))))
     plural = str(r["resource"])
     return ResourceInfo(
         group=group, version=version, plural=plural,
         singular=str(r.get("singularResource") or kind.lower()), kind=kind,
-        namespaced=r.get("scope") == "Namespaced", verbs=_verbs(r.get("verbs")),
+        namespaced=r.get("scope") == "Namespaced", verbs=_strings(r.get("verbs")),
         short_names=_strings(r.get("shortNames")), categories=_strings(r.get("categories")),
         subresources=tuple(sorted(subs, key=lambda s: s.name)))
 
@@ -500,7 +500,7 @@ def _legacy_version(group: _Group, version: str,
             subs.setdefault(parent, []).append(SubresourceInfo(
                 name=sub, kind=str(r.get("kind") or ""),
                 group=str(r.get("group") or "") if r.get("version") else group.name,
-                version=str(r.get("version") or version), verbs=_verbs(r.get("verbs"))))
+                version=str(r.get("version") or version), verbs=_strings(r.get("verbs"))))
     resources = []
     for r in entries:
         plural = str(r["name"])
@@ -510,7 +510,7 @@ def _legacy_version(group: _Group, version: str,
         resources.append(ResourceInfo(
             group=group.name, version=version, plural=plural,
             singular=str(r.get("singularName") or kind.lower()), kind=kind,
-            namespaced=bool(r.get("namespaced")), verbs=_verbs(r.get("verbs")),
+            namespaced=bool(r.get("namespaced")), verbs=_strings(r.get("verbs")),
             short_names=_strings(r.get("shortNames")), categories=_strings(r.get("categories")),
             subresources=tuple(sorted(subs.get(plural, ()), key=lambda s: s.name))))
     group.versions.append(version)

@@ -109,10 +109,19 @@ def resource_path(
 
 
 def encode_body(body: Any) -> bytes:
-    """JSON-encode a request body compactly (what the server parses fastest)."""
+    """JSON-encode a request body compactly (what the server parses fastest).
+
+    A value JSON cannot carry (a ``datetime``, a ``set``, ``NaN``) is refused here, before
+    anything is sent: the server could only answer with a decoding error far from the cause.
+    """
     if isinstance(body, bytes):
         return body
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(f"the request body is not JSON: {e}; use only dicts, "
+                                   "lists, strings, numbers, booleans and None") from e
+    return text.encode("utf-8")
 
 
 def query_pairs(

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .watch import Watch
 
 __all__ = ["ALL", "Resource", "DEFAULT_FIELD_MANAGER", "TABLE_ACCEPT", "METADATA_ACCEPT",
-           "Selector"]
+           "Selector", "label_selector_param", "field_selector_param", "object_metadata"]
 
 Selector = str | Mapping[str, Any] | None
 
@@ -91,12 +91,12 @@ class Resource:
         """``deploy.subresource("status")``; ``status`` and ``scale`` are properties too."""
         if self.subresource_name:
             raise InvalidArgumentError("subresources do not nest")
-        if self.info.subresources and self.info.subresource(name) is None:
+        if not self.info.subresources:
+            raise InvalidArgumentError(f"{self.info.qualified} has no subresources")
+        if self.info.subresource(name) is None:
             served = ", ".join(s.name for s in self.info.subresources)
             raise InvalidArgumentError(
                 f"{self.info.qualified} has no subresource {name!r} (it has: {served})")
-        if not self.info.subresources:
-            raise InvalidArgumentError(f"{self.info.qualified} has no subresources")
         return Resource(self.client, self.info, name)
 
     @property
@@ -313,9 +313,7 @@ class Resource:
         meta = {k: v for k, v in object_metadata(obj).items()
                 if k not in ("managedFields", "resourceVersion")}
         body["metadata"] = meta
-        ns = self._namespace(namespace, obj)
-        if ns is not None and self.info.namespaced:
-            namespace = ns
+        namespace = self._namespace(namespace, obj)  # the object's namespace is a default
         return self.patch(name, body, namespace, patch_type="apply", dry_run=dry_run,
                           field_manager=field_manager, field_validation=field_validation,
                           force=force or None)

@@ -103,7 +103,8 @@ class _Tour:
                  f"in {len(groups)} API groups, found at run time:")
         self.show(textwrap.fill(", ".join(g or "core" for g in groups), 88))
 
-    def crd(self) -> bool:
+    def crd(self) -> tuple[Resource, bool]:
+        """Apply the Widget CRD; its resource, and whether the tour created it."""
         from .testing.seed import WIDGET_CRD
 
         self.step("A CustomResourceDefinition, and its kind appearing")
@@ -117,7 +118,8 @@ class _Tour:
         crds = self.kube.resource("customresourcedefinitions")
         crd = crds.apply(copy.deepcopy(WIDGET_CRD), field_manager=MANAGER)
         self.say("Applied CustomResourceDefinition widgets.example.dynakube.io.")
-        info = self._wait_for("widgets").info
+        widgets = self._wait_for("widgets")
+        info = widgets.info
         self.say(f"After:  {info.qualified} is served: kind {info.kind} in {info.api_version}, "
                  f"short names {', '.join(info.short_names)}, "
                  f"categories {', '.join(info.categories)}.")
@@ -125,7 +127,7 @@ class _Tour:
             if version.get("deprecated") and version.get("served"):
                 self.say(f"        {info.group}/{version.get('name')} is served too, "
                          f"deprecated: {version.get('deprecationWarning') or 'deprecated'}")
-        return not existed
+        return widgets, not existed
 
     def _wait_for(self, name: str, timeout: float = 30.0) -> Resource:
         deadline = time.monotonic() + timeout
@@ -243,16 +245,16 @@ class _Tour:
     def cleanup(self, created_crd: bool) -> None:
         """On a real cluster, leave it as found: the namespace, and the CRD if the tour made it."""
         self.say()
-        try:
-            self.kube.resource("namespaces").delete(NAMESPACE)
-            self.say(f"Cleaned up: deleted namespace {NAMESPACE}.")
-            if created_crd:
-                self.kube.resource("customresourcedefinitions").delete(
-                    "widgets.example.dynakube.io")
-                self.say("Cleaned up: deleted CustomResourceDefinition "
-                         "widgets.example.dynakube.io.")
-        except NotFoundError:
-            pass
+        made = [("namespaces", "namespace", NAMESPACE)]
+        if created_crd:
+            made.append(("customresourcedefinitions", "CustomResourceDefinition",
+                         "widgets.example.dynakube.io"))
+        for resource, what, name in made:
+            try:  # each on its own: a namespace already gone must not keep the CRD
+                self.kube.resource(resource).delete(name)
+            except NotFoundError:
+                continue
+            self.say(f"Cleaned up: deleted {what} {name}.")
 
 
 def run_tour(kube: Client, *, out: IO[str], embedded: bool) -> int:
@@ -261,10 +263,9 @@ def run_tour(kube: Client, *, out: IO[str], embedded: bool) -> int:
     where = "an embedded API server (no cluster needed)" if embedded else kube.config.server
     tour.say(f"dynakube tour: {STEPS} steps against {where}.")
     tour.discovery()
-    created_crd = tour.crd()
-    widgets = tour._wait_for("widgets")
-    tour.categories()
+    widgets, created_crd = tour.crd()
     try:
+        tour.categories()
         tour.create(widgets)
         tour.validation(widgets)
         tour.apply_file()

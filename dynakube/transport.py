@@ -44,7 +44,7 @@ log = logging.getLogger("dynakube.transport")
 
 USER_AGENT = f"dynakube/{__version__} python/{platform.python_version()}"
 MAX_RETRY_AFTER_TRIES = 10  # as client-go's rest.Request
-CONNECT_RETRIES = 3  # extra tries for a GET whose connection failed
+CONNECT_RETRIES = 3  # extra tries for a GET whose connection failed (not for a slow answer)
 
 _WARNING_RE = re.compile(r'\s*(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*(?:,|$)')
 _insecure_warned = False
@@ -75,6 +75,7 @@ class Response:
 
     @property
     def content(self) -> bytes:
+        """The whole body (read on first use for a streamed response)."""
         if self._content is None:
             try:
                 self._content = self._raw.content
@@ -100,7 +101,7 @@ class Response:
             if getattr(raw, "chunked", False) and hasattr(raw, "read_chunked"):
                 chunks = raw.read_chunked(decode_content=True)
             else:
-                chunks = iter(lambda: raw.read1(65536), b"")
+                chunks = iter(lambda: raw.read1(65536, decode_content=True), b"")
             for chunk in chunks:
                 pending += chunk
                 if b"\n" not in chunk:
@@ -163,10 +164,17 @@ class _Adapter(requests.adapters.HTTPAdapter):
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
                          **pool_kwargs: Any) -> None:
-        if self._server_name:
-            pool_kwargs["server_hostname"] = self._server_name
-            pool_kwargs["assert_hostname"] = self._server_name
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        super().init_poolmanager(connections, maxsize, block,
+                                 **self._hostname_kwargs(), **pool_kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        # through a proxy-url, the tunnelled TLS still checks the tls-server-name
+        return super().proxy_manager_for(proxy, **self._hostname_kwargs(), **proxy_kwargs)
+
+    def _hostname_kwargs(self) -> dict[str, str]:
+        if not self._server_name:
+            return {}
+        return {"server_hostname": self._server_name, "assert_hostname": self._server_name}
 
 
 class _NoAuth(requests.auth.AuthBase):
@@ -263,9 +271,13 @@ class Transport:
             try:
                 raw = self._send_once(request, stream, read_timeout)
             except TransportError as e:
+                # Like client-go, only a GET whose connection failed or dropped is repeated:
+                # a TLS failure will fail again, and a read timeout means the server is slow
+                # (trying again would multiply the caller's timeout).
                 connect_tries += 1
                 if (request.method != "GET" or connect_tries > CONNECT_RETRIES
-                        or isinstance(e.__cause__, requests.exceptions.SSLError)):
+                        or isinstance(e.__cause__, (requests.exceptions.SSLError,
+                                                    requests.exceptions.ReadTimeout))):
                     raise
                 time.sleep(min(2.0, 0.1 * 2 ** connect_tries) * (0.5 + random.random()))
                 continue
@@ -298,7 +310,7 @@ class Transport:
         headers.update(creds.headers)
         url = self.server + request.target
         if self._verify is False:  # warned once already; urllib3 would warn per request
-            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+            _ignore_insecure_request_warnings()
         started = time.perf_counter()
         try:
             raw = self._session.request(
@@ -341,6 +353,7 @@ class Transport:
             warnings.warn(text, ServerWarning, stacklevel=stacklevel)
 
     def close(self) -> None:
+        """Close pooled connections and delete key material written for this transport."""
         self._session.close()
         self._files.remove()
 
@@ -352,6 +365,23 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"<Transport {self.server}>"
+
+
+def _ignore_insecure_request_warnings() -> None:
+    """Silence urllib3's per-request warning, adding the filter only when it is not in force.
+
+    Checked on every unverified request because ``warnings.catch_warnings`` (pytest runs each
+    test in one) may have dropped it; but never re-added needlessly, because every change to
+    ``warnings.filters`` resets the registries that make the program's other warnings show
+    once, so they would repeat after each request.
+    """
+    for action, message, category, module, lineno in warnings.filters:
+        if issubclass(InsecureRequestWarning, category):
+            if (action == "ignore" and category is InsecureRequestWarning and message is None
+                    and module is None and lineno == 0):
+                return
+            break
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -54,3 +54,15 @@ def kube_server_factory() -> Any:
     from dynakube.testing import ApiServer
 
     return ApiServer
+
+
+@pytest.fixture(scope="module")
+def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One embedded server per test module, holding ``dynakube.testing.seed``'s content."""
+    from dynakube.testing import ApiServer
+    from dynakube.testing.seed import seed
+
+    with ApiServer() as server:
+        with server.client(cache_dir=str(tmp_path_factory.mktemp("seedcache"))) as kube:
+            seed(kube)
+        yield server

@@ -70,17 +70,13 @@ dta: {{}}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from dynakube.testing import ApiServer
-    from dynakube.testing.seed import seed
-
-    with ApiServer() as srv:
-        with srv.client(cache_dir=str(tmp_path_factory.mktemp("seedcache"))) as kube:
-            seed(kube)
-            for ns in ("applied", "watched", "deleted", "checked"):
-                kube.resource("namespaces").create(
-                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        yield srv
+def server(seeded_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The seeded server, plus a namespace for each kind of test that writes."""
+    with seeded_server.client(cache_dir=str(tmp_path_factory.mktemp("cache"))) as kube:
+        for ns in ("applied", "watched", "deleted", "checked"):
+            kube.resource("namespaces").create(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    return seeded_server
 
 
 @pytest.fixture
@@ -128,6 +124,10 @@ def test_version_and_usage_errors() -> None:
     assert main(["get", "cm", "x", "-l", "a=b"], stdout=io.StringIO(),
                 stderr=(err := io.StringIO())) == 2
     assert err.getvalue() == "error: a name cannot be combined with a selector\n"
+    assert main(["get", "cm", "x", "-A"], stdout=io.StringIO(),
+                stderr=(err := io.StringIO())) == 2
+    assert err.getvalue() == ("error: a resource cannot be retrieved by name across all "
+                              "namespaces\n")
 
 
 # -- api-resources --------------------------------------------------------------------------
@@ -218,6 +218,33 @@ def test_get_yaml_json_and_missing_names(server: Any) -> None:
     assert err == 'error: 404 NotFound: configmaps "ghost" not found\n'
 
 
+def test_yaml_json_and_name_print_what_kubectl_prints_when_nothing_is_found(
+        server: Any) -> None:
+    # nothing matched: -o json/yaml still print a (empty) List, and no "No resources found"
+    code, out, err = call(server, "get", "cm", "-l", "seed=nope", "-o", "json")
+    assert (code, err) == (0, "")
+    assert out == ('{\n    "apiVersion": "v1",\n    "items": [],\n    "kind": "List",\n'
+                   '    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
+    code, out, err = call(server, "get", "cm", "-l", "seed=nope", "-o", "yaml")
+    assert (code, out, err) == (
+        0, 'apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: ""\n', "")
+    assert call(server, "get", "cm", "-l", "seed=nope", "-o", "name") == (0, "", "")
+    # one name that is not there: only the error, no empty List
+    for output in ("yaml", "json", "name"):
+        assert call(server, "get", "cm", "ghost", "-o", output) == (
+            1, "", 'error: 404 NotFound: configmaps "ghost" not found\n')
+
+
+def test_yaml_and_json_quote_and_escape_like_go() -> None:
+    doc = {"data": {"app.conf": "a: 1\nb: 2\n", "motd": "one\ntwo", "flag": "yes",
+                    "page": "<p>&</p>"}}
+    assert printing.to_yaml(doc) == ('data:\n  app.conf: |\n    a: 1\n    b: 2\n'
+                                     '  flag: "yes"\n  motd: |-\n    one\n    two\n'
+                                     '  page: <p>&</p>\n')
+    assert printing.to_json(doc["data"]["page"]) == '"\\u003cp\\u003e\\u0026\\u003c/p\\u003e"\n'
+    assert printing.to_json({"é": "\u2028"}) == '{\n    "é": "\\u2028"\n}\n'
+
+
 def _reader(proc: subprocess.Popen[str]) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
 
@@ -248,12 +275,17 @@ def test_get_watch_streams_changes(server: Any, kube: Any) -> None:
     table = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     names = subprocess.Popen([*argv, "-o", "name"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+    docs = subprocess.Popen([*argv, "-o", "yaml"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
-        table_lines, name_lines = _reader(table), _reader(names)
+        table_lines, name_lines, doc_lines = _reader(table), _reader(names), _reader(docs)
         seen: list[str] = []
         header = _wait_for(table_lines, lambda s: s.startswith("NAME"), seen)
         _wait_for(table_lines, lambda s: s.startswith("first"), seen)
         _wait_for(name_lines, lambda s: s == "widget.example.dynakube.io/first", [])
+        # YAML documents: "---" between them, as kubectl, not before the first
+        assert doc_lines.get(timeout=30) == "apiVersion: example.dynakube.io/v1"
+        _wait_for(doc_lines, lambda s: s == "  name: first", [])
         widgets.create({"apiVersion": "example.dynakube.io/v1", "kind": "Widget",
                         "metadata": {"name": "second", "namespace": "watched"},
                         "spec": {"size": "large", "replicas": 7}})
@@ -265,17 +297,20 @@ def test_get_watch_streams_changes(server: Any, kube: Any) -> None:
         assert deleted.split()[:2] == ["first", "small"]  # last row known for the deleted one
         _wait_for(name_lines, lambda s: s.endswith("/second"), [])
         _wait_for(name_lines, lambda s: s.endswith("/first"), [])
+        between = _wait_for(doc_lines, lambda s: s.startswith(("---", "  name: ")), [])
+        assert between == "---"
+        _wait_for(doc_lines, lambda s: s == "  name: second", [])
     finally:
         errors = []
-        for proc in (table, names):
+        for proc in (table, names, docs):
             proc.send_signal(signal.SIGINT)
-        for proc in (table, names):
+        for proc in (table, names, docs):
             try:
                 errors.append(proc.communicate(timeout=30)[1])
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.communicate()
-    assert (table.returncode, names.returncode) == (130, 130)
+    assert (table.returncode, names.returncode, docs.returncode) == (130, 130, 130)
     assert all("Traceback" not in err for err in errors), errors
 
 
@@ -369,6 +404,21 @@ def test_apply_stops_on_client_side_validation(server: Any, kube: Any,
     broken.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [x\n")
     code, out, err = call(server, "apply", "-f", str(broken))
     assert code == 1 and f"error: {broken}#1: YAML does not parse at line" in err
+    # metadata that is not a mapping is a problem of that document, not a crash
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: odd\n")
+    for verb in ("apply", "validate"):
+        code, out, err = call(server, verb, "-f", str(odd))
+        assert code == 1 and "invalid" not in out
+        assert err.startswith(f"error: {odd}#1: ") and "metadata" in err.splitlines()[0]
+    assert call(server, "delete", "-f", str(odd)) == (
+        1, "", f"error: {odd}#1: the document has no metadata.name\n")
+    # stdin that is not UTF-8
+    err_stream = io.StringIO()
+    undecodable = io.TextIOWrapper(io.BytesIO(b"kind: \xff\n"), encoding="utf-8")
+    assert main(["--kubeconfig", server.kubeconfig_path, "apply", "-f", "-"],
+                stdout=io.StringIO(), stderr=err_stream, stdin=undecodable) == 1
+    assert err_stream.getvalue().startswith("error: <stdin>: cannot read <stdin>: 'utf-8' ")
 
 
 def test_apply_progress_bar_only_on_a_terminal(server: Any) -> None:
@@ -417,6 +467,12 @@ def test_delete_by_name_selector_and_file(server: Any, kube: Any, tmp_path: Path
     code, out, _ = call(server, "delete", "cm", "-n", "deleted", "-l", "drop=me")
     assert code == 0 and kube.resource("cm").list("deleted")["items"] == []
     assert call(server, "delete", "cm")[0] == 2
+    # a directory without manifests is an error for every verb that reads them
+    (tmp_path / "empty").mkdir()
+    for verb, what in (("delete", "no objects passed to delete"),
+                       ("apply", "no objects passed to apply"),
+                       ("validate", "no documents found to validate")):
+        assert call(server, verb, "-f", str(tmp_path / "empty")) == (1, "", f"error: {what}\n")
 
 
 def test_validate_checks_without_writing(server: Any, tmp_path: Path) -> None:
@@ -453,6 +509,27 @@ def test_verbose_logs_requests_without_credentials(server: Any) -> None:
     assert result.returncode == 0
     assert re.search(r"GET http://127\.0\.0\.1:\d+/api/v1/namespaces/shop\S* 200", result.stderr)
     assert server.token not in result.stderr
+    # in-process, the logging ends with the command: a later one logs nothing into it
+    first = io.StringIO()
+    assert main(["--kubeconfig", server.kubeconfig_path, "-v", "get", "ns", "shop"],
+                stdout=io.StringIO(), stderr=first) == 0
+    logged = first.getvalue()
+    assert "/api/v1/namespaces/shop" in logged
+    assert call(server, "get", "ns", "shop")[::2] == (0, "")
+    assert first.getvalue() == logged
+
+
+def test_a_reader_leaving_early_is_not_an_error(server: Any) -> None:
+    """``dynakube get ... | head -1``: no traceback, no "Exception ignored" at exit."""
+    env = dict(os.environ)
+    env.pop("PYTHONUNBUFFERED", None)  # buffered stdout, as people run it
+    proc = subprocess.Popen([sys.executable, "-m", "dynakube", "--kubeconfig",
+                             server.kubeconfig_path, "get", "cm", "-A"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    proc.stdout.close()  # gone before the command writes a thing
+    _, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err) == (0, "")
 
 
 def _free_port() -> int:

@@ -285,6 +285,39 @@ def test_kube_apply_reports_bad_documents_and_keeps_going(kube: Client,
     assert kube.resource("configmaps").get("good")
 
 
+def test_kube_apply_malformed_documents_are_apply_errors_not_crashes(kube: Client) -> None:
+    text = ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+            "metadata: {name: broken.example.dynakube.io}\nspec: [not, a, mapping]\n---\n"
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: not-a-mapping\n")
+    seen: list[str] = []
+    with pytest.raises(errors.ApplyError) as info:
+        kube.apply(text, validate=False, progress=lambda i, n, what: seen.append(what))
+    assert sorted(f.source for f in info.value.failures) == ["<text>#1", "<text>#2"]
+    assert "ConfigMap/?" in seen
+
+
+def test_bodies_json_cannot_carry_are_refused_before_sending(kube: Client) -> None:
+    import datetime
+
+    cms = kube.resource("configmaps")
+    dated = configmap("dated")
+    dated["data"]["when"] = datetime.datetime(2026, 1, 1)
+    with pytest.raises(errors.InvalidArgumentError, match="not JSON.*datetime"):
+        cms.create(dated, validate=False)
+    with pytest.raises(errors.InvalidArgumentError, match="not JSON"):
+        cms.patch("dated", {"data": {"n": float("nan")}})
+    with pytest.raises(errors.InvalidArgumentError, match="not JSON.*set"):
+        cms.patch("dated", {"data": {"a", "b"}})
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_an_object_that_is_not_a_dict_is_refused(kube: Client, validate: bool) -> None:
+    with pytest.raises(errors.InvalidArgumentError, match="must be a dict"):
+        kube.resource("configmaps").create("not an object", validate=validate)  # type: ignore[arg-type]
+    with pytest.raises(errors.InvalidArgumentError, match="must be a dict"):
+        kube.validate(["a list"])  # type: ignore[arg-type]
+
+
 def test_retry_on_conflict_rereads(kube: Client) -> None:
     cms = kube.resource("configmaps")
     cms.create(configmap("counter", n="0"))

@@ -77,6 +77,9 @@ def test_for_server_normalizes_and_accepts_pem_text() -> None:
     assert config.server == "https://127.0.0.1:8443"
     assert config.certificate_authority_data == b"-----BEGIN CERTIFICATE-----"
     assert ClusterConfig.for_server("127.0.0.1:8080").server == "http://127.0.0.1:8080"
+    # client-go's DefaultServerURL: a tls-server-name alone also means TLS
+    assert ClusterConfig.for_server("127.0.0.1:8443",
+                                    tls_server_name="k.example").server == "https://127.0.0.1:8443"
 
 
 def test_for_server_client_certificate_files() -> None:
@@ -97,6 +100,9 @@ def test_for_server_client_certificate_files() -> None:
         ({"ca_file": CA, "insecure_skip_tls_verify": True}, r"cannot be combined"),
         ({"client_certificate": CA}, r"needs a key"),
         ({"token_file": "/no/such/token"}, r"for_server\(token_file=\.\.\.\): cannot read"),
+        # client-go counts tokenFile as the "token" method: with basic auth that is two
+        ({"token_file": CA, "username": "u", "password": "p"},
+         r"more than one authentication method found \(token, basicAuth\)"),
         ({"proxy_url": "ftp://proxy"}, r"invalid proxy URL"),
         ({"proxy_url": "http://[::1"}, r"invalid proxy URL"),
     ],

@@ -5,27 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from dynakube.repl import ResourceCompleter, banner, repl_namespace
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from dynakube.testing import ApiServer
-    from dynakube.testing.seed import seed
-
-    with ApiServer() as srv:
-        with srv.client(cache_dir=str(tmp_path_factory.mktemp("seedcache"))) as kube:
-            seed(kube)
-        yield srv
-
-
-def test_repl_reads_python_from_stdin(server: Any) -> None:
+def test_repl_reads_python_from_stdin(seeded_server: Any) -> None:
     script = "\n".join([
         "kube.namespace",
         'w = kube.resource("wd")',
@@ -36,8 +22,8 @@ def test_repl_reads_python_from_stdin(server: Any) -> None:
         "",
     ])
     result = subprocess.run(
-        [sys.executable, "-m", "dynakube", "--kubeconfig", server.kubeconfig_path, "-n", "shop",
-         "repl"], input=script, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "dynakube", "--kubeconfig", seeded_server.kubeconfig_path,
+         "-n", "shop", "repl"], input=script, capture_output=True, text=True, timeout=120,
         env=os.environ.copy())
     assert result.returncode == 0, result.stderr
     assert "'shop'" in result.stdout
@@ -45,12 +31,12 @@ def test_repl_reads_python_from_stdin(server: Any) -> None:
     assert "(True, True)" in result.stdout
     assert "still here" in result.stdout
     # the banner says where the console is connected; a user's error is shown, not fatal
-    assert f"server {server.url}, context dynakube-embedded, namespace shop" in result.stderr
+    assert f"server {seeded_server.url}, context dynakube-embedded, namespace shop" in result.stderr
     assert "ZeroDivisionError" in result.stderr
 
 
-def test_completion_of_attributes_and_quoted_names(server: Any, tmp_path: Path) -> None:
-    with server.client(cache_dir=str(tmp_path)) as kube:
+def test_completion_of_attributes_and_quoted_names(seeded_server: Any, tmp_path: Path) -> None:
+    with seeded_server.client(cache_dir=str(tmp_path)) as kube:
         namespace = repl_namespace(kube)
         line = [""]
         completer = ResourceCompleter(namespace, kube, lambda: line[0])

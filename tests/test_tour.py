@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dynakube.errors import UnknownResourceError
+from dynakube.errors import NotFoundError, UnknownResourceError
 from dynakube.tour import NAMESPACE, run_tour
 
 
@@ -58,6 +59,22 @@ def test_tour_on_a_given_cluster_cleans_up_after_itself(tmp_path: Path) -> None:
         kube.invalidate()
         with pytest.raises(UnknownResourceError):
             kube.resource("widgets")
+
+
+def test_cleanup_removes_the_crd_even_when_the_namespace_is_gone(tmp_path: Path) -> None:
+    from dynakube.testing import ApiServer
+    from dynakube.testing.seed import WIDGET_CRD
+    from dynakube.tour import _Tour
+
+    with ApiServer() as server, server.client(cache_dir=str(tmp_path)) as kube:
+        crds = kube.resource("customresourcedefinitions")
+        crds.apply(copy.deepcopy(WIDGET_CRD), field_manager="test")
+        out = io.StringIO()
+        _Tour(kube, out).cleanup(created_crd=True)  # namespace dynakube-tour never existed
+        assert out.getvalue() == ("\nCleaned up: deleted CustomResourceDefinition "
+                                  "widgets.example.dynakube.io.\n")
+        with pytest.raises(NotFoundError):
+            crds.get("widgets.example.dynakube.io")
 
 
 def test_the_python_the_tour_prints_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import gzip
 import json
 import os
+import socket
 import ssl
 import sys
 import threading
 import time
+import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +23,7 @@ from typing import Any
 import pytest
 
 from dynakube import errors
-from dynakube.auth import TokenFile
+from dynakube.auth import ExecPlugin, SecretFiles, TokenFile
 from dynakube.config import ClusterConfig, ExecConfig
 from dynakube.request import ApiRequest
 from dynakube.transport import USER_AGENT, Transport, parse_warning_header
@@ -180,6 +186,60 @@ def test_tls_server_name_checks_another_name() -> None:
                 wrong.send(GET)
 
 
+def _connect_proxy(tunnels: list[str]) -> Iterator[str]:
+    """A tiny HTTP CONNECT proxy on 127.0.0.1; records each tunnel's target."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    opened: list[socket.socket] = []
+
+    def pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                opened.append(client)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    data = client.recv(4096)
+                    if not data:
+                        raise OSError("the client left before asking for a tunnel")
+                    head += data
+                target = head.split()[1].decode()
+                tunnels.append(target)
+                host, _, port = target.rpartition(":")
+                upstream = socket.create_connection((host, int(port)))
+                opened.append(upstream)
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                for a, b in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+        for sock in opened:
+            sock.close()
+
+
+def test_tls_server_name_is_checked_through_a_proxy() -> None:
+    tunnels: list[str] = []
+    for server in _start(tls=True, host="127.0.0.2"):
+        for proxy in _connect_proxy(tunnels):
+            config = _tls_config(server.url, tls_server_name="kubernetes.test", proxy_url=proxy)
+            with Transport(config) as named:
+                assert named.send(GET).status == 200
+            wrong = replace(config, tls_server_name="other.test")
+            with Transport(wrong) as t, pytest.raises(errors.TransportError, match="TLS"):
+                t.send(GET)
+    assert tunnels[0] == server.url.removeprefix("https://")
+
+
 def test_insecure_skip_verify_warns_once(https: ScriptedServer) -> None:
     import dynakube.transport as module
 
@@ -188,6 +248,26 @@ def test_insecure_skip_verify_warns_once(https: ScriptedServer) -> None:
         transport = Transport(ClusterConfig(server=https.url, insecure_skip_tls_verify=True))
     assert transport.send(GET).status == 200
     transport.close()
+
+
+def test_insecure_requests_do_not_make_other_warnings_repeat(
+        https: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each change to warnings.filters resets the "show once" registries of every module.
+    import dynakube.transport as module
+
+    monkeypatch.setattr(module, "_insecure_warned", True)  # the one-time warning is tested above
+    transport = Transport(ClusterConfig(server=https.url, insecure_skip_tls_verify=True))
+
+    def say_once() -> None:
+        warnings.warn("said once", UserWarning, stacklevel=1)
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("default")
+        for _ in range(3):
+            transport.send(GET)
+            say_once()
+    transport.close()
+    assert [str(w.message) for w in seen] == ["said once"]
 
 
 # -- credentials and headers -------------------------------------------------------------
@@ -307,6 +387,33 @@ def test_exec_plugin_failures_are_config_errors(http: ScriptedServer, tmp_path: 
             t.send(GET)
 
 
+@pytest.mark.parametrize("status", [
+    {"token": "t", "expirationTimestamp": 1700000000},
+    {"token": 5},
+    {"clientCertificateData": 1, "clientKeyData": 2},
+])
+def test_exec_plugin_answer_with_wrong_types_is_a_config_error(tmp_path: Path,
+                                                               status: dict[str, Any]) -> None:
+    script = tmp_path / "plugin.py"
+    answer = {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+              "status": status}
+    script.write_text(f"print({json.dumps(json.dumps(answer))})\n")
+    plugin = ExecPlugin(ExecConfig(command=sys.executable, args=(str(script),)), {},
+                        SecretFiles())
+    with pytest.raises(errors.ConfigError, match="exec plugin"):
+        plugin.current()
+
+
+def test_secret_files_removed_by_close_are_not_kept_alive_by_the_exit_hook() -> None:
+    files = SecretFiles()
+    files.write("ca.crt", b"pem")
+    files.remove()
+    ref = weakref.ref(files)
+    del files
+    gc.collect()
+    assert ref() is None
+
+
 def test_missing_exec_plugin_names_the_install_hint(http: ScriptedServer) -> None:
     exec_config = ExecConfig(command="/nonexistent/kube-login", install_hint="brew install it")
     with Transport(ClusterConfig(server=http.url, exec=exec_config)) as t:
@@ -364,6 +471,20 @@ def test_dropped_connection_retried_for_get_only(http: ScriptedServer) -> None:
     assert [s.method for s in http.seen] == ["GET", "GET", "POST"]
 
 
+def test_read_timeout_on_get_is_not_repeated(http: ScriptedServer) -> None:
+    # client-go repeats a GET whose connection failed, not one the server is slow to answer:
+    # repeating would turn the caller's read timeout into four of them.
+    def slow(seen: Seen) -> Answer:
+        time.sleep(0.6)
+        return (200, {}, b"{}")
+
+    http.respond = slow
+    with Transport(ClusterConfig(server=http.url), timeout=0.2) as t:
+        with pytest.raises(errors.TransportError, match="timed out"):
+            t.send(GET)
+    assert len(http.seen) == 1
+
+
 def test_connection_refused_is_a_transport_error() -> None:
     with Transport(ClusterConfig(server="http://127.0.0.1:9"), connect_timeout=2) as t:
         with pytest.raises(errors.TransportError, match="cannot connect"):
@@ -406,6 +527,15 @@ def test_streamed_lines_and_close_from_another_thread(http: ScriptedServer) -> N
         response = t.send(GET, stream=True)
         assert [json.loads(x) for x in response.iter_lines()] == [{"a": 1}, {"b": 2}]
         response.close()
+
+
+def test_streamed_lines_of_a_compressed_body_are_decoded(http: ScriptedServer) -> None:
+    # requests asks for gzip; a body with a Content-Length (not chunked) is read with read1
+    body = gzip.compress(b'{"a":1}\n{"b":2}\n')
+    http.respond = lambda s: (200, {"Content-Encoding": "gzip"}, body)
+    with Transport(ClusterConfig(server=http.url)) as t:
+        with t.send(GET, stream=True) as response:
+            assert [json.loads(x) for x in response.iter_lines()] == [{"a": 1}, {"b": 2}]
 
 
 # -- error mapping ------------------------------------------------------------------------

@@ -40,21 +40,19 @@ def _real_cluster(path: str) -> Iterator[Client]:
     from dynakube.client import Client
     from dynakube.errors import NotFoundError
 
-    admin = Client(kubeconfig=path)
     namespace = "dynakube-test-" + secrets.token_hex(4)
-    namespaces = admin.resource("namespaces")
-    namespaces.create({"apiVersion": "v1", "kind": "Namespace",
-                       "metadata": {"name": namespace}})
-    client = Client(kubeconfig=path, namespace=namespace)
-    try:
-        yield client
-    finally:
-        client.close()
+    with Client(kubeconfig=path) as admin:
+        namespaces = admin.resource("namespaces")
+        namespaces.create({"apiVersion": "v1", "kind": "Namespace",
+                           "metadata": {"name": namespace}})
         try:
-            namespaces.delete(namespace)
-        except NotFoundError:
-            pass
-        admin.close()
+            with Client(kubeconfig=path, namespace=namespace) as client:
+                yield client
+        finally:
+            try:
+                namespaces.delete(namespace)
+            except NotFoundError:
+                pass
 
 
 @pytest.fixture
