@@ -208,7 +208,7 @@ def _wrap(text: str, indent: str) -> list[str]:
     lines: list[str] = []
     for paragraph in text.split("\n"):
         if not paragraph.strip():
-            lines.append(indent.rstrip() and "")
+            lines.append("")  # a blank line between paragraphs, without trailing spaces
             continue
         lines += textwrap.wrap(paragraph, width=_WIDTH, initial_indent=indent,
                                subsequent_indent=indent, break_long_words=False,

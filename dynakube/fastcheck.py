@@ -12,11 +12,10 @@ validator would report nothing.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .formats import check_format
+from .formats import check_format, pattern_matcher
 
 __all__ = ["Check", "compile_check"]
 
@@ -156,11 +155,10 @@ def _keyword(key: str, value: Any, node: Mapping[str, Any],
         allowed = {_key(e) for e in value}
         return lambda v: _key(v) in allowed
     if key == "pattern" and isinstance(value, str):
-        try:
-            search = re.compile(value).search
-        except re.error:
+        matches = pattern_matcher(value)
+        if matches is None:
             return None
-        return lambda v: not isinstance(v, str) or search(v) is not None
+        return lambda v: not isinstance(v, str) or matches(v)
     if key == "format" and isinstance(value, str):
         fmt = value
         return lambda v: check_format(fmt, v) is None
@@ -211,8 +209,17 @@ def _bound(key: str, value: Any) -> Check | None:
             return lambda v: not isinstance(v, kinds) or len(v) >= value
         return lambda v: not isinstance(v, kinds) or len(v) <= value
     if key == "multipleOf":
-        return lambda v: not _is_number(v) or (v / value) == int(v / value)
+        return lambda v: not _is_number(v) or _is_multiple(v, value)
     return None
+
+
+def _is_multiple(v: float, step: float) -> bool:
+    """Whether ``v`` is a whole multiple of ``step``; an infinite or NaN value is not clean."""
+    try:
+        quotient = v / step
+        return quotient == int(quotient)
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return False
 
 
 def _is_number(v: Any) -> bool:

@@ -1,18 +1,22 @@
-"""The string and number formats the API server checks, as small pure functions.
+"""The string and number formats and patterns the API server checks, as small pure functions.
 
 Shared by the quick check (``fastcheck.py``) and the full validator (``validation.py``) so
 the two can never disagree. Every check is at least as lenient as the server: a value the
 server would take must pass here (``int-or-string``, ``uri``, ``email``... are not checked).
+``pattern`` is RE2 syntax on the server; :func:`pattern_matcher` reads it with Python's ``re``
+only where the two agree, and otherwise leaves the value to the server.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FORMAT_EXPECTED", "WARN_ONLY_FORMATS", "check_format"]
+__all__ = ["FORMAT_EXPECTED", "WARN_ONLY_FORMATS", "check_format", "pattern_matcher"]
 
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
@@ -78,3 +82,29 @@ def check_format(fmt: str, value: Any) -> str | None:
     if fmt == "duration":
         return None if _DURATION.match(value.strip()) else FORMAT_EXPECTED[fmt]
     return None
+
+
+# RE2 character classes such as [[:alpha:]], which Python's re reads as a different set.
+_POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")
+
+
+@functools.lru_cache(maxsize=1024)
+def pattern_matcher(pattern: str) -> Callable[[str], bool] | None:
+    """A test for a schema ``pattern``, or ``None`` when Python cannot read it as RE2 does.
+
+    RE2's ``\\d``, ``\\w``, ``\\s`` and ``\\b`` are ASCII, Python's are Unicode: a value
+    counts as matching when either reading matches, so the test is never stricter than the
+    server. Syntax only RE2 knows (``\\pL``, ``\\x{41}``, ``[[:alpha:]]``...) gets ``None``.
+    """
+    if _POSIX_CLASS.search(pattern):
+        return None
+    try:
+        unicode_search = re.compile(pattern).search
+        ascii_search = re.compile(pattern, re.ASCII).search
+    except (re.error, OverflowError, RecursionError):
+        return None
+
+    def matches(value: str) -> bool:
+        return unicode_search(value) is not None or ascii_search(value) is not None
+
+    return matches

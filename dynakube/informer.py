@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import DynakubeError
+from .errors import DynakubeError, InvalidArgumentError
 from .reflector import ListerWatcher, Reflector
 from .store import IndexFunc, Store
 from .watch import Backoff, WatchEvent
@@ -53,6 +53,14 @@ class Handler:
 _Note = tuple[tuple[Handler, ...], str, Any, Any]
 
 
+class _Flush:
+    """A :meth:`Informer.flush` waiting in the queue; ``reached`` tells it apart from a stop."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reached = False
+
+
 class Informer:
     """Watch one collection into a :class:`Store` and tell handlers about every change.
 
@@ -83,6 +91,7 @@ class Informer:
         self._started = False
         self._stopping = False
         self._threads: list[threading.Thread] = []
+        self._dispatcher: threading.Thread | None = None
 
     # -- handlers -------------------------------------------------------------------------
     def add_handler(self, on_add: Callable[[dict[str, Any]], None] | None = None,
@@ -128,6 +137,8 @@ class Informer:
             self._started = True
         for target, what in ((self._dispatch_loop, "dispatch"), (self.reflector.run, "reflect")):
             thread = threading.Thread(target=target, name=f"{self.name}-{what}", daemon=True)
+            if what == "dispatch":
+                self._dispatcher = thread
             self._threads.append(thread)
             thread.start()
         return self
@@ -153,11 +164,23 @@ class Informer:
         return self._synced.wait(timeout)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until the handlers were called for every change the store holds now."""
-        done = threading.Event()
-        with self._lock:
-            self._push(((), "marker", done, None))
-        return done.wait(timeout)
+        """Wait until the handlers were called for every change the store holds now.
+
+        False when ``timeout`` passed first, or the informer was (or got) stopped: a stopped
+        informer calls no more handlers, so waiting for it would never end. Not for use inside
+        a handler (that would wait for itself).
+        """
+        if threading.current_thread() is self._dispatcher:
+            raise InvalidArgumentError(
+                "flush() was called from a handler: the handlers it would wait for run on "
+                "this same thread, after this one returns")
+        marker = _Flush()
+        with self._lock, self._cond:
+            if self._stopping:
+                return False
+            self._notes.append(((), "marker", marker, None))
+            self._cond.notify()
+        return marker.event.wait(timeout) and marker.reached
 
     @property
     def resource_version(self) -> str | None:
@@ -228,23 +251,30 @@ class Informer:
                         break
                     self._cond.wait(wait)
                 if self._stopping:
+                    for _, kind, first, _ in self._notes:
+                        if kind == "marker":  # wake flush() callers: nothing more will come
+                            first.event.set()
                     self._notes.clear()
                     return
                 note = self._notes.popleft() if self._notes else None
             if note is None:  # resync time, and nothing else waiting
-                self._resync()
+                self._queue_resync()
                 assert self.resync_period
                 next_resync = time.monotonic() + self.resync_period
                 continue
             self._deliver(note)
 
-    def _resync(self) -> None:
+    def _queue_resync(self) -> None:
+        """Queue ``on_update(obj, obj)`` for every object, behind any change queued already.
+
+        The snapshot and the queueing happen under the store lock, so a change applied while
+        the resync is prepared is delivered after it, never before with its stale old state.
+        """
         if not self._synced.is_set():
             return
         with self._lock:
-            objects, handlers = self.store.list(), self._handlers
-        for obj in objects:
-            self._deliver((handlers, "update", obj, obj))
+            if self._handlers:
+                self._push((self._handlers, "resync", self.store.list(), None))
 
     def _deliver(self, note: _Note) -> None:
         handlers, kind, first, second = note
@@ -252,7 +282,8 @@ class Informer:
             self._synced.set()
             return
         if kind == "marker":
-            first.set()
+            first.reached = True
+            first.event.set()
             return
         for handler in handlers:
             try:
@@ -260,6 +291,10 @@ class Informer:
                     if handler.on_add is not None:
                         for obj in first:
                             self._call(handler.on_add, obj)
+                elif kind == "resync":
+                    if handler.on_update is not None:
+                        for obj in first:
+                            self._call(handler.on_update, obj, obj)
                 elif kind == "add" and handler.on_add is not None:
                     handler.on_add(first)
                 elif kind == "update" and handler.on_update is not None:
@@ -269,8 +304,9 @@ class Informer:
             except Exception:
                 log.exception("%s: %s handler %r failed", self.name, kind, handler)
 
-    def _call(self, func: Callable[[dict[str, Any]], None], obj: dict[str, Any]) -> None:
+    def _call(self, func: Callable[..., None], *args: dict[str, Any]) -> None:
+        """One call of a batch (replay, resync): a failure must not skip the rest."""
         try:
-            func(obj)
+            func(*args)
         except Exception:
-            log.exception("%s: add handler %r failed", self.name, func)
+            log.exception("%s: handler %r failed", self.name, func)

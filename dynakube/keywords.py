@@ -10,17 +10,16 @@ disagrees in specific ways, and client-side validation must never be stricter th
   ``default`` is never missing;
 - unknown fields are reported one per field, each at its own path;
 - ``x-kubernetes-list-type: set/map`` items must be unique (by the map keys, defaults applied);
-- ``format``: see ``formats.py``; ``pattern``: RE2 syntax Python cannot read is skipped.
+- ``format`` and ``pattern``: see ``formats.py`` (RE2 syntax Python cannot read is skipped).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from .formats import check_format
+from .formats import check_format, pattern_matcher
 
 __all__ = ["short", "validator_class"]
 
@@ -111,11 +110,8 @@ def _format(validator: Any, fmt: Any, instance: Any, schema: Mapping[str, Any]) 
 def _pattern(validator: Any, pattern: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
     if not isinstance(instance, str) or not isinstance(pattern, str):
         return
-    try:
-        matched = re.search(pattern, instance)
-    except re.error:
-        return  # RE2 syntax Python cannot read (\p{L}...): the server will judge
-    if matched is None:
+    matches = pattern_matcher(pattern)
+    if matches is not None and not matches(instance):  # None: RE2 only, the server judges
         yield _error(f"{instance!r} does not match {pattern!r}")
 
 

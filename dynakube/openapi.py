@@ -32,6 +32,7 @@ __all__ = [
     "KindEntry",
     "Converter",
     "component_name",
+    "convert",
     "document_kinds",
     "find_kind",
     "is_builtin_component",
@@ -39,6 +40,19 @@ __all__ = [
 ]
 
 COMPONENTS = "#/components/schemas/"
+DRAFT4 = "http://json-schema.org/draft-04/schema#"
+QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+
+# Components the API server's own Go types describe; everything else (custom resources,
+# aggregated APIs) follows the structural-schema rules of CustomResourceDefinitions.
+_BUILTIN_PREFIXES = (
+    "io.k8s.api.",
+    "io.k8s.apimachinery.",
+    "io.k8s.apiextensions-apiserver.",
+    "io.k8s.kube-aggregator.",
+)
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 
 
 def json_type(value: Any) -> str:
@@ -58,19 +72,6 @@ def json_type(value: Any) -> str:
     if isinstance(value, Mapping):
         return "object"
     return type(value).__name__  # not JSON at all (a set, a datetime...): say what it is
-DRAFT4 = "http://json-schema.org/draft-04/schema#"
-QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
-OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-
-# Components the API server's own Go types describe; everything else (custom resources,
-# aggregated APIs) follows the structural-schema rules of CustomResourceDefinitions.
-_BUILTIN_PREFIXES = (
-    "io.k8s.api.",
-    "io.k8s.apimachinery.",
-    "io.k8s.apiextensions-apiserver.",
-    "io.k8s.kube-aggregator.",
-)
-_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 
 
 def is_builtin_component(name: str) -> bool:

@@ -17,7 +17,7 @@ import time
 from typing import Any, Protocol
 
 from .errors import ApiError, DynakubeError, GoneError, TransportError
-from .watch import INITIAL_EVENTS_END, Backoff, Watch, WatchEvent, object_key
+from .watch import Backoff, Watch, WatchEvent, object_key
 
 __all__ = ["ListerWatcher", "Reflector", "ReflectorSink"]
 
@@ -46,11 +46,6 @@ class ReflectorSink(Protocol):
 
 # Answers that mean "this server does not do watch-list": stop asking.
 _REFUSED = (400, 403, 405, 415, 422)
-
-
-def _is_end_bookmark(event: WatchEvent) -> bool:
-    annotations = (event.object.get("metadata") or {}).get("annotations") or {}
-    return event.type == "BOOKMARK" and annotations.get(INITIAL_EVENTS_END) == "true"
 
 
 class Reflector:
@@ -109,6 +104,8 @@ class Reflector:
                 if self._healthy:  # events flowed before: relist at once
                     continue
             except (ApiError, TransportError) as e:
+                if self._stopped.is_set():
+                    return  # a list abandoned by stop(), not a failure worth reporting
                 self.last_error = e
                 log.warning("reflector %s failed: %s", self._what(), e)
             except DynakubeError as e:  # e.g. an object without a name in a list
@@ -194,7 +191,7 @@ class Reflector:
         try:
             for event in watch:
                 if initial is not None:
-                    if _is_end_bookmark(event):
+                    if event.ends_initial_events:
                         self.relists += 1
                         resource_version = event.resource_version or ""
                         self.sink.replace(list(initial.values()), resource_version)

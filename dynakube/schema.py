@@ -255,26 +255,24 @@ class SchemaStore(_Schemas):
             failed = self._failed.get(path)
             if failed is not None and time.monotonic() - failed < _MISS_MEMORY:
                 return None
-            body = self._read(path, split.path or f"/openapi/v3/{path}", query, digest)
-            if body is None:
+            read = self._read(path, split.path or f"/openapi/v3/{path}", query, digest)
+            if read is None:
                 self._failed[path] = time.monotonic()
                 return None
             self._failed.pop(path, None)
-            try:
-                document = json.loads(body)
-            except ValueError:
-                self._warn(path, f"the OpenAPI document of {path} is not JSON; "
-                           "its kinds are not validated")
-                return None
-            if not isinstance(document, Mapping):
-                return None
+            document, body = read
             key = f"{path}@{digest or 'sha256:' + hashlib.sha256(body).hexdigest()}"
             found = _Document(key, digest, Converter(document), url)
             self._documents[path] = found
             return found
 
     def _read(self, path: str, url_path: str, query: tuple[tuple[str, str], ...],
-              digest: str | None) -> bytes | None:
+              digest: str | None) -> tuple[Mapping[str, Any], bytes] | None:
+        """The document and its bytes: from the disk cache by hash, else from the server.
+
+        Only a body that is a JSON object is cached: content stored under a hash is trusted
+        forever, by every process, so a broken answer must never get there.
+        """
         cache_key = None
         if digest:
             safe = digest if digest.isalnum() else hashlib.sha256(digest.encode()).hexdigest()
@@ -282,7 +280,10 @@ class SchemaStore(_Schemas):
         if cache_key is not None:
             entry = self._cache.read(cache_key)
             if entry is not None:
-                return bytes(entry.body)
+                cached = _json_object(bytes(entry.body))
+                if cached is not None:
+                    return cached, bytes(entry.body)
+                log.debug("ignoring the cached OpenAPI document of %s: not a JSON object", path)
         try:
             body = bytes(self._transport.send(ApiRequest("GET", url_path, query)).content)
         except NotFoundError:
@@ -293,9 +294,14 @@ class SchemaStore(_Schemas):
             self._warn(path, f"could not read the OpenAPI document of {path} ({e}); "
                        "its kinds are not validated for now")
             return None
+        document = _json_object(body)
+        if document is None:
+            self._warn(path, f"the OpenAPI document of {path} is not a JSON object; "
+                       "its kinds are not validated for now")
+            return None
         if cache_key is not None:
             self._cache.write(cache_key, body)
-        return body
+        return document, body
 
     def _warn(self, topic: str, message: str) -> None:
         if topic in self._warned:
@@ -303,3 +309,11 @@ class SchemaStore(_Schemas):
             return
         self._warned.add(topic)
         warnings.warn(message, SchemaWarning, stacklevel=4)
+
+
+def _json_object(body: bytes) -> Mapping[str, Any] | None:
+    try:
+        document = json.loads(body)
+    except ValueError:  # also UnicodeDecodeError
+        return None
+    return document if isinstance(document, Mapping) else None

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import InvalidArgumentError
+
 __all__ = [
     "SelectorError",
     "Requirement",
@@ -25,8 +27,12 @@ __all__ = [
 ]
 
 
-class SelectorError(ValueError):
-    """A selector that does not parse; the message is worded as kube-apiserver words it."""
+class SelectorError(InvalidArgumentError):
+    """A selector that does not parse; the message is worded as kube-apiserver words it.
+
+    An :class:`~dynakube.errors.InvalidArgumentError` (so also a ``ValueError``), like every
+    other refused argument.
+    """
 
 
 # --- lexer (k8s.io/apimachinery/pkg/labels) -------------------------------------------------
@@ -70,6 +76,21 @@ def _lex(text: str) -> list[tuple[str, str]]:
             out.append((_TOKENS.get(word, _ID) if word in ("in", "notin") else _ID, word))
 
 
+_INTEGER = re.compile(r"[-+]?[0-9]+")
+
+
+def _int64(text: str | None) -> int | None:
+    """``text`` as Go's ``strconv.ParseInt(text, 10, 64)`` reads it, or None.
+
+    Python's ``int()`` also takes ``1_000``, spaces and non-ASCII digits, which are valid
+    label values the server never reads as numbers.
+    """
+    if text is None or not _INTEGER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if -(2**63) <= value < 2**63 else None
+
+
 @dataclass(frozen=True)
 class Requirement:
     """One term: ``key op values`` with op in ``in notin = == != exists !`` (``!`` = absent)."""
@@ -89,11 +110,10 @@ class Requirement:
         if op == "!":
             return self.key not in labels
         if op in ("gt", "lt"):
-            try:
-                have = int(labels[self.key])
-            except (KeyError, ValueError):
+            have = _int64(labels.get(self.key))
+            want = _int64(self.values[0]) if len(self.values) == 1 else None
+            if have is None or want is None:
                 return False
-            want = int(self.values[0])
             return have > want if op == "gt" else have < want
         return False  # pragma: no cover - operators are closed above
 
@@ -172,7 +192,7 @@ def _requirement(key: str, op: str, values: list[str]) -> Requirement:
         if len(values) != 1:
             raise SelectorError("values: Invalid value: []: for 'Gt', 'Lt' operators, exactly "
                                 "one value is required")
-        if not re.fullmatch(r"[-+]?[0-9]+", values[0]):
+        if _int64(values[0]) is None:
             raise SelectorError(f"values[0]: Invalid value: \"{values[0]}\": for 'Gt', 'Lt' "
                                 "operators, the value must be an integer")
     for i, value in enumerate(values):
@@ -427,6 +447,9 @@ def format_label_selector(selector: Mapping[str, Any] | str | None) -> str:
     if "matchLabels" in selector or "matchExpressions" in selector:
         terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
         for expr in selector.get("matchExpressions") or []:
+            if not isinstance(expr, Mapping):
+                raise TypeError(f"a matchExpressions entry is a mapping with key, operator "
+                                f"and values, not {type(expr).__name__}")
             key, op = expr.get("key"), str(expr.get("operator", ""))
             vals = expr.get("values") or []
             if op == "In":
@@ -458,6 +481,8 @@ def format_field_selector(selector: Mapping[str, Any] | str | None) -> str:
         return ""
     if isinstance(selector, str):
         return selector.strip()
+    if not isinstance(selector, Mapping):
+        raise TypeError(f"a field selector is a string or a mapping, not {type(selector).__name__}")
     out = []
     for key, value in sorted(selector.items()):
         text = str(value).replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")

@@ -67,6 +67,15 @@ class WatchEvent:
         rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
         return str(rv) if rv else None
 
+    @property
+    def ends_initial_events(self) -> bool:
+        """Whether this is the BOOKMARK that ends the initial events of a watch-list."""
+        if self.type != "BOOKMARK":
+            return False
+        meta = self.object.get("metadata")
+        annotations = meta.get("annotations") if isinstance(meta, dict) else None
+        return isinstance(annotations, dict) and annotations.get(INITIAL_EVENTS_END) == "true"
+
     def as_error(self) -> ApiError | None:
         """For an ERROR event, the matching ``ApiError`` (``GoneError`` for 410/Expired)."""
         if self.type != "ERROR":
@@ -410,8 +419,7 @@ class Watch:
                        seen: set[str], restarted: bool) -> Iterator[WatchEvent]:
         """One event of the initial-events phase, de-duplicated across restarts of it."""
         if event.type == "BOOKMARK":
-            annotations = event.object.get("metadata", {}).get("annotations") or {}
-            if annotations.get(INITIAL_EVENTS_END) != "true":
+            if not event.ends_initial_events:
                 return
             if restarted:  # objects delivered before a restart that are gone now
                 for key in [k for k in yielded if k not in seen]:
@@ -433,7 +441,7 @@ class Watch:
         if previous is None:
             yield WatchEvent("ADDED", event.object)
             return
-        old_meta, new_meta = previous.get("metadata", {}), event.object.get("metadata", {})
+        old_meta, new_meta = previous["metadata"], event.object["metadata"]  # keyed: dicts
         if old_meta.get("uid") != new_meta.get("uid"):
             yield WatchEvent("DELETED", previous)
             yield WatchEvent("ADDED", event.object)

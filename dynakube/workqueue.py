@@ -147,7 +147,6 @@ class WorkQueue:
         self._heap: list[tuple[float, int, Hashable]] = []
         self._seq = itertools.count()
         self._shutting_down = False
-        self._drain = False
 
     # -- adding ---------------------------------------------------------------------------
     def add(self, item: Hashable) -> None:
@@ -261,6 +260,7 @@ class WorkQueue:
 
     @property
     def processing(self) -> int:
+        """Items handed out by :meth:`get` whose :meth:`done` has not been called yet."""
         with self._cond:
             return len(self._processing)
 

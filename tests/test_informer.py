@@ -5,26 +5,14 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from test_watch_fakes import FakeCluster, quick_backoff
+from test_watch_fakes import FakeCluster, quick_backoff, wait_until
 
-from dynakube.errors import ServerError
+from dynakube.errors import InvalidArgumentError, ServerError
 from dynakube.informer import DeletedFinalStateUnknown, Informer
 from dynakube.store import NAMESPACE_INDEX
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    """Poll ``condition``; the timeout only guards against a hang, it is not asserted on."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 class Recorder:
@@ -213,6 +201,54 @@ def test_periodic_resync_calls_update_with_the_same_object() -> None:
         assert informer.wait_for_sync(30)
         assert wait_until(lambda: len(resynced) >= 2)
     assert all(old is new for old, new in resynced[:2])
+
+
+def test_flush_does_not_wait_for_a_stopped_informer() -> None:
+    cluster = FakeCluster()
+    cluster.create("a")
+    gate, blocked = threading.Event(), threading.Event()
+
+    def on_add(obj: dict[str, Any]) -> None:
+        blocked.set()
+        gate.wait(30)
+
+    informer = Informer(cluster, backoff=quick_backoff())
+    informer.on_add(on_add)
+    informer.start()
+    assert blocked.wait(30)  # the dispatcher is inside the handler
+    results: list[bool] = []
+    waiter = threading.Thread(target=lambda: results.append(informer.flush()), daemon=True)
+    waiter.start()
+    assert wait_until(lambda: any(n[1] == "marker" for n in list(informer._notes)))  # queued
+    informer.stop(timeout=0)
+    gate.set()
+    waiter.join(30)
+    assert results == [False]  # stopped before the handlers got there: not flushed
+    after: list[bool] = []
+    late = threading.Thread(target=lambda: after.append(informer.flush()), daemon=True)
+    late.start()
+    late.join(30)
+    assert after == [False]
+    informer.stop()
+
+
+def test_flush_inside_a_handler_is_refused_instead_of_waiting_for_itself() -> None:
+    cluster = FakeCluster()
+    cluster.create("a")
+    informer = Informer(cluster, backoff=quick_backoff())
+    outcome: list[Any] = []
+
+    def on_add(obj: dict[str, Any]) -> None:
+        try:
+            outcome.append(informer.flush(5))
+        except InvalidArgumentError as e:
+            outcome.append(e)
+
+    informer.on_add(on_add)
+    with informer:
+        assert informer.wait_for_sync(30) and informer.flush(30)
+    assert len(outcome) == 1 and isinstance(outcome[0], InvalidArgumentError)
+    assert "from a handler" in str(outcome[0])
 
 
 def test_list_failures_are_retried_with_backoff() -> None:

@@ -146,8 +146,9 @@ def test_leader_election_on_a_real_lease(server: ApiServer) -> None:
     started = {"a": threading.Event(), "b": threading.Event()}
 
     def elector(identity: str) -> LeaderElector:
-        return LeaderElector(leases, "ctrl", NS, identity, lease_duration=2.0,
-                             renew_deadline=1.0, retry_period=0.1,
+        # generous lease timings: a slow renewal on a loaded machine must not hand over
+        return LeaderElector(leases, "ctrl", NS, identity, lease_duration=15.0,
+                             renew_deadline=10.0, retry_period=0.1,
                              on_started_leading=lambda over: started[identity].set())
 
     a, b = elector("a"), elector("b")

@@ -213,6 +213,63 @@ def test_a_server_without_openapi_v3_skips_validation_with_one_warning(tmp_path:
         server.close()
 
 
+class _Answer:
+    def __init__(self, content: bytes):
+        self.content = content
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class _FlakyDocumentTransport:
+    """An index with one group-version whose document is first answered with junk."""
+
+    THING = {"components": {"schemas": {"io.example.v1.Thing": {
+        "type": "object", "properties": {"spec": {"type": "object"}},
+        "x-kubernetes-group-version-kind": [
+            {"group": "example.io", "version": "v1", "kind": "Thing"}]}}}}
+
+    def __init__(self, junk: int) -> None:
+        self.junk = junk
+        self.documents = 0
+
+    def send(self, request: ApiRequest) -> _Answer:
+        if request.path == "/openapi/v3":
+            url = "/openapi/v3/apis/example.io/v1?hash=ABC123"
+            return _Answer(json.dumps({"paths": {"apis/example.io/v1": {
+                "serverRelativeURL": url}}}).encode())
+        self.documents += 1
+        if self.documents <= self.junk:  # a proxy's error page, answered with a 200
+            return _Answer(b"<html>upstream hiccup</html>")
+        return _Answer(json.dumps(self.THING).encode())
+
+
+def test_a_broken_document_is_never_cached_under_its_hash(tmp_path: Path) -> None:
+    transport = _FlakyDocumentTransport(junk=1)
+    first = SchemaStore(transport, DiskCache(tmp_path))
+    with pytest.warns(SchemaWarning, match="not a JSON object"):
+        assert first.kind_schema("example.io", "v1", "Thing") is None
+    assert first.kind_schema("example.io", "v1", "Thing") is None  # not asked again at once
+    assert transport.documents == 1
+    # another process with the same cache: it must ask the server, not trust the junk
+    second = SchemaStore(transport, DiskCache(tmp_path))
+    schema = second.kind_schema("example.io", "v1", "Thing")
+    assert schema is not None and "spec" in schema["properties"]
+    assert transport.documents == 2
+    third = SchemaStore(transport, DiskCache(tmp_path))
+    assert third.kind_schema("example.io", "v1", "Thing") == schema
+    assert transport.documents == 2  # the good document was cached by its hash
+
+
+def test_a_cached_document_that_is_not_json_is_fetched_again(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    cache.write("openapi/apis__example.io__v1-ABC123.json", b"not json")
+    transport = _FlakyDocumentTransport(junk=0)
+    store = SchemaStore(transport, cache)
+    assert store.kind_schema("example.io", "v1", "Thing") is not None
+    assert transport.documents == 1
+
+
 def test_document_paths() -> None:
     assert document_path("", "v1") == "api/v1"
     assert document_path("apps", "v1") == "apis/apps/v1"

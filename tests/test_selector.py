@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from dynakube.errors import InvalidArgumentError
 from dynakube.selector import (
     SelectorError,
     format_field_selector,
@@ -29,6 +32,8 @@ from dynakube.selector import (
     ("a=1,b=2", {"a": "1"}, False),
     ("n>3", {"n": "5"}, True),
     ("n<3", {"n": "5"}, False),
+    ("n>3", {"n": "1_0"}, False),  # not a number to the server's strconv.ParseInt
+    ("n>3", {"n": "99999999999999999999"}, False),  # beyond int64
     ("example.com/app=x", {"example.com/app": "x"}, True),
     ("", {"anything": "x"}, True),
 ])
@@ -57,6 +62,10 @@ def test_invalid_label_key_and_value_are_rejected() -> None:
         parse_label_selector("a=-bad-")
     with pytest.raises(SelectorError, match="must be an integer"):
         parse_label_selector("a>x")
+    with pytest.raises(SelectorError, match="must be an integer"):
+        parse_label_selector("a>99999999999999999999")
+    with pytest.raises(InvalidArgumentError):  # callers catch dynakube's own errors
+        parse_field_selector("bogus")
 
 
 def test_label_selector_round_trips_to_text() -> None:
@@ -93,6 +102,16 @@ def test_format_label_selector() -> None:
     }) == "app=web,env in (a,b),x notin (c),y,!z"
     with pytest.raises(ValueError, match="unknown matchExpressions operator"):
         format_label_selector({"matchExpressions": [{"key": "a", "operator": "Gt"}]})
+
+
+@pytest.mark.parametrize("call", [
+    lambda: format_field_selector(["metadata.name=a"]),  # type: ignore[arg-type]
+    lambda: format_label_selector({"matchExpressions": ["app in (a)"]}),
+    lambda: format_label_selector(["app=a"]),  # type: ignore[arg-type]
+])
+def test_selectors_of_the_wrong_shape_raise_type_error(call: Any) -> None:
+    with pytest.raises(TypeError, match="a mapping"):
+        call()
 
 
 def test_formatted_selectors_parse_back() -> None:

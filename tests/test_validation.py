@@ -487,3 +487,50 @@ def test_quick_check_agrees_with_the_full_validator_on_every_kind(
                         assert list(compiled.full.iter_errors(obj)) == [], (entry, leaf, value)
                     compared += 1
     assert compared > 1000, compared
+
+
+# -- RE2 patterns and numbers at the edges, on a small custom-resource document -------------
+
+def _thing_schemas(spec: dict[str, Any]) -> DocumentSchemas:
+    document = {"components": {"schemas": {"io.example.v1.Thing": {
+        "type": "object",
+        "x-kubernetes-group-version-kind": [
+            {"group": "example.io", "version": "v1", "kind": "Thing"}],
+        "properties": {
+            "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+            "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            "spec": {"type": "object", "properties": spec},
+        },
+    }}}}
+    return DocumentSchemas({"apis/example.io/v1": document})
+
+
+def _thing(**spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "example.io/v1", "kind": "Thing", "metadata": {"name": "t"},
+            "spec": spec}
+
+
+@pytest.mark.parametrize(("pattern", "value"), [
+    ("^[[:alpha:]]+$", "abc"),      # an RE2 class Python reads as a different set
+    ("^[[:^digit:]]+$", "abc"),
+    (r"^\D+$", "\u0663"),           # RE2's \D is "not an ASCII digit": an Arabic-Indic 3 is one
+    (r"^\S+$", "\u2003x"),          # RE2's \s is ASCII only: an em space is not white space
+    (r"^a\b", "a\u00e9"),           # RE2's word boundary is ASCII too
+])
+def test_patterns_are_never_stricter_than_re2(pattern: str, value: str) -> None:
+    schemas = _thing_schemas({"code": {"type": "string", "pattern": pattern}})
+    assert validate(schemas, _thing(code=value)) == []
+
+
+def test_patterns_python_reads_like_re2_still_catch_violations() -> None:
+    schemas = _thing_schemas({"code": {"type": "string", "pattern": r"^\d+$"}})
+    problems = validate(schemas, _thing(code="12a"))
+    assert [(p.path, p.severity) for p in problems] == [("spec.code", "error")]
+    assert validate(schemas, _thing(code="123")) == []
+
+
+def test_multiple_of_with_a_huge_number_is_judged_not_crashed() -> None:
+    schemas = _thing_schemas({"size": {"type": "number", "multipleOf": 0.5}})
+    assert validate(schemas, _thing(size=1e308)) == []  # a whole number: a multiple of 0.5
+    problems = validate(schemas, _thing(size=0.3))
+    assert [(p.path, p.severity) for p in problems] == [("spec.size", "error")]

@@ -235,6 +235,17 @@ def test_initial_events_restart_neither_repeats_nor_loses() -> None:
     assert w.resource_version == "14"
 
 
+def test_a_bookmark_with_null_metadata_during_initial_events_is_skipped() -> None:
+    transport = FakeTransport(FakeResponse([
+        line("ADDED", cm("a", 7)), line("BOOKMARK", {"kind": "ConfigMap", "metadata": None}),
+        line("BOOKMARK", bookmark(9, end=True))]))
+    w = Watch(transport, PATH, send_initial_events=True, bookmarks=True)
+    got = [next(w) for _ in range(2)]
+    w.stop()
+    assert [e.type for e in got] == ["ADDED", "BOOKMARK"] and got[1].ends_initial_events
+    assert w.resource_version == "9"
+
+
 def test_error_event_during_initial_events_is_raised() -> None:
     status = {"kind": "Status", "code": 500, "reason": "InternalError", "message": "no"}
     transport = FakeTransport(FakeResponse([line("ERROR", status)]))

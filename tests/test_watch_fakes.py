@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -265,5 +266,15 @@ class _HistoryResponse:
         raise TransportError("connection closed")
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """Poll ``condition``; the timeout only guards against a hang, it is not asserted on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
 __all__ = ["FakeCluster", "FakeResponse", "FakeTransport", "GoneError", "bookmark", "cm",
-           "expired", "line", "quick_backoff"]
+           "expired", "line", "quick_backoff", "wait_until"]

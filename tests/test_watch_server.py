@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from test_watch_fakes import wait_until
 
 from dynakube.client import Client, Resource
 from dynakube.errors import GoneError, ServerError, TooManyRequestsError
@@ -24,16 +25,6 @@ PATH = resource_path("", "v1", "configmaps", namespace=NS)
 def server() -> Iterator[ApiServer]:
     with ApiServer() as api:
         yield api
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
-    """Poll ``condition``; the timeout only guards against a hang, it is not asserted on."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def retrying(call: Callable[[], Any]) -> Any:
@@ -174,7 +165,8 @@ def test_watch_from_now_bookmarks_and_total_timeout() -> None:
         kube = Client(server.config(), validate=False)
         cms = kube.resource("configmaps")
         cms.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old"}}, NS)
-        watch = cms.watch(NS, bookmarks=True, timeout=1.0)
+        # the total timeout must outlast a list and a create on a loaded machine
+        watch = cms.watch(NS, bookmarks=True, timeout=4.0)
         seen: list[WatchEvent] = []
         consumer = threading.Thread(target=lambda: seen.extend(watch), daemon=True)
         consumer.start()
@@ -196,7 +188,7 @@ def test_bookmarks_are_not_yielded_unless_asked() -> None:
         cms = kube.resource("configmaps")
         start = cms.list(NS, limit=1)["metadata"]["resourceVersion"]
         cms.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}, NS)
-        watch = cms.watch(NS, resource_version=start, timeout=0.5)
+        watch = cms.watch(NS, resource_version=start, timeout=2.0)  # time to connect
         assert [e.type for e in watch] == ["ADDED"]
 
 
