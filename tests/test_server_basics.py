@@ -221,3 +221,35 @@ def test_kube_fixture_talks_to_the_embedded_server(kube: Any) -> None:
 def test_bad_switch_values_are_refused() -> None:
     with pytest.raises(ValueError, match="aggregated_discovery"):
         ApiServer(aggregated_discovery="v3")
+
+
+def test_a_body_past_the_real_limit_is_413_without_being_read(kube_server: ApiServer) -> None:
+    import socket
+
+    from dynakube.testing.httpapi import MAX_BODY_BYTES
+
+    host, port = kube_server.url.removeprefix("http://").split(":")
+    for framing in (f"Content-Length: {MAX_BODY_BYTES + 1}",
+                    "Transfer-Encoding: chunked"):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(f"POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\n"
+                         f"Authorization: Bearer {kube_server.token}\r\n"
+                         f"Content-Type: application/json\r\n{framing}\r\n\r\n".encode())
+            if framing.startswith("Transfer"):
+                sock.sendall(b"%x\r\n" % (MAX_BODY_BYTES + 1))
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413"), head
+        assert json.loads(body) == {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": f"Request entity too large: limit is {MAX_BODY_BYTES}",
+            "reason": "RequestEntityTooLarge", "code": 413}
+    assert requests.post(kube_server.url + "/api/v1/namespaces/default/configmaps",
+                         json={"metadata": {"name": "fits"}, "data": {"a": "x" * 100_000}},
+                         headers={"Authorization": f"Bearer {kube_server.token}"},
+                         timeout=10).status_code == 201

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -436,3 +437,190 @@ def test_yaml_bodies_and_unknown_media_types(k: Kube) -> None:
     refused = k("POST", CM, "name=x", ctype="text/plain")
     assert refused.status_code == 415
     assert refused.json()["reason"] == "UnsupportedMediaType"
+
+
+def _ports_deployment(port_name: str) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ports"},
+            "spec": {"selector": {"matchLabels": {"app": "p"}},
+                     "template": {"metadata": {"labels": {"app": "p"}},
+                                  "spec": {"containers": [{
+                                      "name": "c", "image": "nginx",
+                                      "ports": [{"containerPort": 80, "name": port_name}]}]}}}}
+
+
+def test_apply_after_update_defaults_list_map_keys(k: Kube) -> None:
+    """``kubectl apply`` then ``kubectl apply --server-side``: the omitted ``protocol`` key of
+    a port is its default ``TCP``, so the same ports are the same items and do not conflict."""
+    made = k("POST", DEPLOY, _ports_deployment("http"),
+             fieldManager="kubectl-client-side-apply")
+    assert made.status_code == 201
+    assert made.json()["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 80, "name": "http", "protocol": "TCP"}]
+    same = k("PATCH", DEPLOY + "/ports", _ports_deployment("http"),
+             ctype="application/apply-patch+yaml", fieldManager="kubectl")
+    assert same.status_code == 200, same.json()
+    entries = same.json()["metadata"]["managedFields"]
+    entry = next(e for e in entries if e["manager"] == "kubectl")
+    container = entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"][
+        'k:{"name":"c"}']
+    assert container["f:ports"] == {'k:{"containerPort":80,"protocol":"TCP"}': {
+        ".": {}, "f:containerPort": {}, "f:name": {}}}
+    changed = k("PATCH", DEPLOY + "/ports", _ports_deployment("web"),
+                ctype="application/apply-patch+yaml", fieldManager="other")
+    assert changed.status_code == 409
+    field = '.spec.template.spec.containers[name="c"].ports[containerPort=80,protocol="TCP"].name'
+    assert [(c["field"], c["message"]) for c in changed.json()["details"]["causes"]] == [
+        (field, 'conflict with "kubectl"'),
+        (field, 'conflict with "kubectl-client-side-apply" using apps/v1')]
+
+
+def test_apply_after_update_defaults_service_port_protocol(k: Kube) -> None:
+    svc = "/api/v1/namespaces/default/services"
+
+    def service(target: int) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                "spec": {"selector": {"app": "p"},
+                         "ports": [{"port": 80, "targetPort": target}]}}
+
+    assert k("POST", svc, service(8080), fieldManager="kubectl-client-side-apply"
+             ).status_code == 201
+    same = k("PATCH", svc + "/web", service(8080), ctype="application/apply-patch+yaml",
+             fieldManager="kubectl")
+    assert same.status_code == 200, same.json()
+    changed = k("PATCH", svc + "/web", service(9090), ctype="application/apply-patch+yaml",
+                fieldManager="other")
+    assert changed.status_code == 409
+    assert {c["field"] for c in changed.json()["details"]["causes"]} == {
+        '.spec.ports[port=80,protocol="TCP"].targetPort'}
+
+
+def test_malformed_scale_bodies_are_bad_requests(k: Kube) -> None:
+    assert k("POST", DEPLOY, _ports_deployment("http")).status_code == 201
+    cases = [
+        ("PATCH", {"spec": 5}, "application/merge-patch+json",
+         "json: cannot unmarshal number into Go struct field Scale.spec of type v1.ScaleSpec"),
+        ("PATCH", {"metadata": []}, "application/strategic-merge-patch+json",
+         "json: cannot unmarshal array into Go struct field Scale.metadata of type v1.ObjectMeta"),
+        ("PUT", {"kind": "Scale", "apiVersion": "autoscaling/v1", "spec": {"replicas": "2"}},
+         "application/json", "json: cannot unmarshal string into Go struct field "
+         "ScaleSpec.spec.replicas of type int32"),
+    ]
+    for method, body, ctype, detail in cases:
+        answer = k(method, DEPLOY + "/ports/scale", body, ctype=ctype)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["reason"] == "BadRequest"
+        assert answer.json()["message"] == (
+            f'Scale in version "v1" cannot be handled as a Scale: {detail}')
+    assert k("GET", DEPLOY + "/ports").json()["spec"]["replicas"] == 1
+
+
+def test_concurrent_patches_of_one_object_all_apply(kube_server: ApiServer) -> None:
+    """A patch names no resourceVersion: the real server re-applies it to the newest state
+    instead of answering 409 when another write landed while it was being computed."""
+    import threading
+
+    assert Kube(kube_server)("POST", CM, {"metadata": {"name": "shared"}, "data": {}}
+                             ).status_code == 201
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        k = Kube(kube_server)
+        for i in range(15):
+            for ctype, body in (
+                    ("application/merge-patch+json", {"data": {f"m{n}-{i}": "1"}}),
+                    ("application/json-patch+json",
+                     [{"op": "add", "path": f"/data/j{n}-{i}", "value": "1"}])):
+                code = k("PATCH", CM + "/shared", body, ctype=ctype).status_code
+                with lock:
+                    codes.append(code)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * len(codes)
+    data = Kube(kube_server)("GET", CM + "/shared").json()["data"]
+    assert len(data) == 6 * 15 * 2
+
+
+def test_deleting_a_namespace_deletes_a_cascaded_object_once(k: Kube,
+                                                             kube_server: ApiServer) -> None:
+    import json
+
+    assert k("POST", "/api/v1/namespaces", {"metadata": {"name": "gone"}}).status_code == 201
+    cms = "/api/v1/namespaces/gone/configmaps"
+    owner = k("POST", cms, {"metadata": {"name": "a"}}).json()
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "a", "uid": owner["metadata"]["uid"]}
+    made = k("POST", cms, {"metadata": {"name": "b", "ownerReferences": [ref]}}).json()
+    since = made["metadata"]["resourceVersion"]
+    assert k("DELETE", "/api/v1/namespaces/gone").status_code == 200
+    watched = k("GET", cms, watch="true", resourceVersion=since, timeoutSeconds="1")
+    events = [json.loads(line) for line in watched.text.splitlines() if line]
+    assert sorted((e["type"], e["object"]["metadata"]["name"]) for e in events) == [
+        ("DELETED", "a"), ("DELETED", "b")]
+    bucket = kube_server.api.bucket(kube_server.table.lookup("", "v1", "configmaps"))
+    assert kube_server.store.count(bucket) == 0
+
+
+def test_malformed_delete_options_are_bad_requests(k: Kube) -> None:
+    assert k("POST", CM, {"metadata": {"name": "kept"}}).status_code == 201
+    cases = [({"preconditions": 5}, "json: cannot unmarshal number into Go struct field "
+              "DeleteOptions.preconditions of type v1.Preconditions"),
+             ({"dryRun": "All"}, "json: cannot unmarshal string into Go struct field "
+              "DeleteOptions.dryRun of type []string"),
+             ({"gracePeriodSeconds": "x"}, "json: cannot unmarshal string into Go struct field "
+              "DeleteOptions.gracePeriodSeconds of type int64")]
+    for body, message in cases:
+        for path in (CM + "/kept", CM):
+            answer = k("DELETE", path, body)
+            assert answer.status_code == 400, answer.text
+            assert (answer.json()["reason"], answer.json()["message"]) == ("BadRequest", message)
+    assert k("GET", CM + "/kept").status_code == 200
+
+
+def test_apply_with_managed_fields_in_the_body_is_a_bad_request(k: Kube) -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "mf", "managedFields": [{"manager": "x", "operation": "Apply"}]}}
+    answer = k("PATCH", CM + "/mf", body, ctype="application/apply-patch+yaml", fieldManager="m")
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["reason"] == "BadRequest"
+    assert answer.json()["message"] == "metadata.managedFields must be nil"
+
+
+def test_deeply_nested_bodies_are_bad_requests(k: Kube) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    answers = [
+        k("POST", CM, '{"metadata": {"name": "deep"}, "x": ' + deep + "}"),
+        k("POST", CM, "metadata: {name: deep}\nx: " + deep + "\n", ctype="application/yaml"),
+        k("PUT", CM + "/deep", '{"metadata": {"name": "deep"}, "x": ' + deep + "}"),
+        k("PATCH", CM + "/deep", '{"x": ' + deep + "}", ctype="application/merge-patch+json"),
+        k("PATCH", CM + "/deep", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\nx: "
+          + deep + "\n", ctype="application/apply-patch+yaml", fieldManager="m"),
+    ]
+    for answer in answers:
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["reason"] == "BadRequest"
+    assert k("POST", CM, '{"metadata": {"name": "ok"}, "x": ' + "[" * 50 + "]" * 50 + "}"
+             ).status_code == 201
+
+
+def test_yaml_bodies_become_json_like_the_real_servers(k: Kube) -> None:
+    made = k("POST", CM, "metadata: {name: y}\ndata: {when: 2026-01-02, 1: one}\n",
+             ctype="application/yaml")
+    assert made.status_code == 201, made.text
+    assert made.json()["data"] == {"when": "2026-01-02", "1": "one"}
+    free = copy.deepcopy(THING_CRD)
+    free["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"] = {
+        "type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    assert k("POST", CRDS, free).status_code == 201
+    thing = ("apiVersion: test.dynakube.io/v1\nkind: Thing\nmetadata: {name: t}\n"
+             "spec: {when: 2026-01-02T03:04:05Z, 7: seven}\n")
+    applied = k("PATCH", THINGS + "/t", thing, ctype="application/apply-patch+yaml",
+                fieldManager="m")
+    assert applied.status_code == 201, applied.text
+    assert applied.json()["spec"] == {"when": "2026-01-02T03:04:05Z", "7": "seven"}
+    assert k("GET", THINGS + "/t").status_code == 200
+    bad_key = k("POST", CM, "metadata: {name: z}\ndata: {? [a]: b}\n", ctype="application/yaml")
+    assert bad_key.status_code == 400 and bad_key.json()["reason"] == "BadRequest"

@@ -10,19 +10,21 @@ from typing import Any
 import pytest
 
 from dynakube.testing.fieldmanager import (
-    BUILTIN_FIELD_RULES,
     ApplyConflictError,
-    FieldRules,
     check_field_manager,
     default_manager,
-    fields_to_set,
     format_time,
+    server_side_apply,
+    update_managed_fields,
+)
+from dynakube.testing.fieldset import (
+    BUILTIN_FIELD_RULES,
+    FieldRules,
+    fields_to_set,
     object_field_set,
     path_string,
     rules_from_schema,
-    server_side_apply,
     set_to_fields,
-    update_managed_fields,
 )
 from dynakube.testing.patching import (
     BUILTIN_MERGE_KEYS,
@@ -116,6 +118,26 @@ def test_rules_from_schema() -> None:
     assert rules.list_keys(("spec", "other")) is None
     assert rules.is_atomic(("spec", "sel"))
 
+
+
+def test_list_map_key_defaults_identify_items_without_owning_the_key() -> None:
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "ports": {"type": "array", "x-kubernetes-list-type": "map",
+                  "x-kubernetes-list-map-keys": ["port", "protocol"],
+                  "items": {"type": "object", "properties": {
+                      "port": {"type": "integer"},
+                      "protocol": {"type": "string", "default": "TCP"}}}}}}}}
+    applied = {"spec": {"ports": [{"port": 80}]}}
+    item = 'k:{"port":80,"protocol":"TCP"}'
+    expected = {("f:spec", "f:ports", item), ("f:spec", "f:ports", item, "f:port")}
+    assert object_field_set(applied, rules_from_schema(schema)) == expected
+    pod = {"spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}}
+    assert ("f:spec", "f:containers", 'k:{"name":"c"}', "f:ports",
+            'k:{"containerPort":80,"protocol":"TCP"}') in object_field_set(
+        pod, BUILTIN_FIELD_RULES["Pod"])
+    no_default = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "ports": schema["properties"]["spec"]["properties"]["ports"] | {"items": {}}}}}}
+    assert object_field_set(applied, rules_from_schema(no_default)) == {("f:spec", "f:ports")}
 
 # --- Update -----------------------------------------------------------------------------------
 
@@ -216,6 +238,25 @@ def test_managed_fields_sent_in_the_request() -> None:
     entries = update_managed_fields(live, omitted, manager="bob", api_version="v1", time=T1)
     assert [e["manager"] for e in entries] == ["alice", "bob"]
 
+
+
+@pytest.mark.parametrize("fields", [{"f:data": {"k:notjson": {}}}, {"f:data": {"v:{": {}}},
+                                    {"f:data": {"k:[1]": {}}}, {"f:data": {"i:x": {}}},
+                                    {"f:data": {"x:a": {}}}, {"f:data": 5}])
+def test_undecodable_managed_fields_in_the_request_keep_the_live_ones(fields: Any) -> None:
+    live = _configmap(a="1")
+    live = _with(live, update_managed_fields(None, live, manager="alice", api_version="v1",
+                                             time=T0, rules=CM))
+    sent = _with(_configmap(a="1", b="2"), [
+        {"manager": "mallory", "operation": "Update", "apiVersion": "v1",
+         "fieldsType": "FieldsV1", "fieldsV1": fields}])
+    entries = update_managed_fields(live, sent, manager="bob", api_version="v1", time=T1,
+                                    rules=CM)
+    assert [e["manager"] for e in entries] == ["alice", "bob"]
+    assert entries[1]["fieldsV1"] == {"f:data": {"f:b": {}}}
+    with pytest.raises(ValueError):
+        fields_to_set(fields, strict=True)
+    assert fields_to_set({"f:data": {"k:notjson": {}, "f:a": {}}}) == {("f:data", "f:a")}
 
 def test_ignored_fields_are_not_recorded() -> None:
     new = {"apiVersion": "v1", "kind": "X", "metadata": {"name": "x"},

@@ -225,3 +225,15 @@ def test_future_resource_version_is_too_large(k: Kube) -> None:
     assert body["reason"] == "Timeout"
     assert body["message"].startswith("Too large resource version: 999999, current: ")
     assert body["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("x", "invalid syntax"), ("1.5", "invalid syntax"), (" 5", "invalid syntax"),
+    ("1_0", "invalid syntax"), ("99999999999999999999", "value out of range")])
+def test_integer_parameters_parse_like_go(k: Kube, value: str, problem: str) -> None:
+    answer = k.get(CM, limit=value)
+    assert answer.status_code == 400
+    assert answer.json()["message"] == f'strconv.ParseInt: parsing "{value}": {problem}'
+    deleted = k.s.delete(k.url + CM + "/missing", params={"gracePeriodSeconds": value})
+    assert deleted.status_code == 400
+    assert deleted.json()["message"] == f'strconv.ParseInt: parsing "{value}": {problem}'

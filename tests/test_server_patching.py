@@ -261,7 +261,13 @@ def test_strategic_patch_errors() -> None:
         apply_strategic_merge_patch(_pod({"name": "a"}), {"spec": {"containers": [{"image": "x"}]}},
                                     POD)
     assert info.value.code == 500
-    assert "does not contain declared merge key: name" in info.value.message
+    assert info.value.message == "map: map[image:x] does not contain declared merge key: name"
+    with pytest.raises(PatchError) as info:
+        apply_strategic_merge_patch(_pod({"name": "a"}), {"spec": {"containers": [
+            {"$patch": "delete", "ports": [{"containerPort": 80}], "tty": True,
+             "args": None}]}}, POD)
+    assert info.value.message == ("map: map[$patch:delete args:<nil> ports:[map[containerPort:80]] "
+                                  "tty:true] does not contain declared merge key: name")
     assert info.value.status()["reason"] == "InternalError"
     with pytest.raises(PatchError) as info:
         apply_strategic_merge_patch({}, {"spec": {"$patch": "explode"}}, POD)

@@ -238,3 +238,81 @@ def test_concurrent_writers_are_seen_in_order(k: Kube) -> None:
     versions = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
     assert len(events) == 100 and {e["type"] for e in events} == {"ADDED"}
     assert versions == sorted(versions) and len(set(versions)) == 100
+
+
+def _open_watchers(server: ApiServer) -> int:
+    with server.store.lock:
+        return len(server.store.watchers)
+
+
+def test_watch_of_a_client_that_went_away_is_removed(kube_server: ApiServer) -> None:
+    """An idle watch (no events, no bookmarks) notices its client closed the connection instead
+    of holding its watcher and thread until ``timeoutSeconds`` (30 minutes by default)."""
+    import socket
+
+    host, port = kube_server.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(f"GET {CM}?watch=true HTTP/1.1\r\nHost: x\r\n"
+                 f"Authorization: Bearer {kube_server.token}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 200")
+    assert _open_watchers(kube_server) == 1
+    sock.close()
+    gone = threading.Event()
+    for _ in range(200):  # the watch checks about once a second; give it ten
+        if _open_watchers(kube_server) == 0:
+            gone.set()
+            break
+        gone.wait(0.05)
+    assert gone.is_set()
+
+
+@pytest.mark.parametrize("value", ["x", "nan", "1e999", "1.5", "99999999999999999999"])
+def test_bad_timeout_seconds_is_a_bad_request(k: Kube, kube_server: ApiServer,
+                                              value: str) -> None:
+    answer = k.s.get(k.url + CM, params={"watch": "true", "timeoutSeconds": value}, timeout=10)
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["reason"] == "BadRequest"
+    assert body["message"].startswith(f'strconv.ParseInt: parsing "{value}": ')
+    assert _open_watchers(kube_server) == 0
+
+
+def test_a_watch_that_falls_too_far_behind_is_closed() -> None:
+    """A client that stops reading does not make the server buffer events without end."""
+    from dynakube.testing.storage import Store, object_key
+
+    store = Store(watch_buffer=3)
+    slow, _ = store.watch("configmaps", None, lambda event: True)
+    other, _ = store.watch("secrets", None, lambda event: True)
+    for n in range(10):
+        store.put("configmaps", object_key("default", f"c{n}"),
+                  {"metadata": {"name": f"c{n}", "resourceVersion": str(store.next_rv())}})
+    assert slow.closed.is_set() and slow not in store.watchers
+    assert not other.closed.is_set() and other in store.watchers
+    names = []
+    while (event := slow.queue.get_nowait()) is not None:
+        names.append(event.obj["metadata"]["name"])
+    assert names == ["c0", "c1", "c2"]  # what it had, then the end of the stream
+
+
+def test_request_log_keeps_the_newest_entries() -> None:
+    from dynakube.testing.server import LoggedRequest, RequestLog
+
+    log = RequestLog(limit=3)
+    for n in range(5):
+        log.add(LoggedRequest("GET", f"/p{n}", "", 200, "ua"))
+    assert [r.path for r in log] == ["/p2", "/p3", "/p4"]
+    assert len(log) == 3 and log.count(prefix="/p") == 3
+
+
+def test_zero_timeout_seconds_means_the_default(k: Kube) -> None:
+    """As on kube-apiserver, ``timeoutSeconds=0`` is no timeout of the caller's own: the watch
+    stays open and delivers events instead of ending at once."""
+    with k.stream(timeoutSeconds="0", resourceVersion="0") as answer:
+        assert answer.status_code == 200
+        k.post("late")
+        event = next(e for e in lines(answer) if e["object"]["metadata"]["name"] == "late")
+        assert event["type"] == "ADDED"

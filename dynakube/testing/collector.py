@@ -16,7 +16,7 @@ from .storage import object_key
 if TYPE_CHECKING:
     from .handlers import Api
 
-__all__ = ["dependents", "collect_dependents", "finish", "owner_released"]
+__all__ = ["dependents", "delete_now", "collect_dependents", "finish", "owner_released"]
 
 
 def dependents(api: Api, uid: Any) -> list[tuple[KindSpec, str, Obj]]:
@@ -33,23 +33,31 @@ def dependents(api: Api, uid: Any) -> list[tuple[KindSpec, str, Obj]]:
     return found
 
 
+def delete_now(api: Api, spec: KindSpec, key: str) -> None:
+    """Delete a stored object as a controller does (under ``write_lock``): one with finalizers
+    starts terminating, any other leaves storage (and its dependents follow). An object a
+    cascade took away already is left alone."""
+    obj = api.store.get(api.bucket(spec), key)
+    if obj is None:
+        return
+    meta = obj["metadata"]
+    if meta.get("finalizers"):
+        if not meta.get("deletionTimestamp"):
+            updated = deep_copy(obj)
+            updated["metadata"]["deletionTimestamp"] = now_rfc3339()
+            updated["metadata"]["deletionGracePeriodSeconds"] = 0
+            updated["metadata"]["resourceVersion"] = str(api.store.next_rv())
+            api.store.put(api.bucket(spec), key, updated)
+        return
+    final = deep_copy(obj)
+    final["metadata"]["resourceVersion"] = str(api.store.next_rv())
+    api.remove(spec, key, final)
+
+
 def collect_dependents(api: Api, uid: Any) -> None:
     """Delete the dependents of a deleted owner (those with finalizers start terminating)."""
-    for spec, key, obj in dependents(api, uid):
-        if api.store.get(api.bucket(spec), key) is None:
-            continue
-        meta = obj["metadata"]
-        if meta.get("finalizers"):
-            if not meta.get("deletionTimestamp"):
-                updated = deep_copy(obj)
-                updated["metadata"]["deletionTimestamp"] = now_rfc3339()
-                updated["metadata"]["deletionGracePeriodSeconds"] = 0
-                updated["metadata"]["resourceVersion"] = str(api.store.next_rv())
-                api.store.put(api.bucket(spec), key, updated)
-            continue
-        final = deep_copy(obj)
-        final["metadata"]["resourceVersion"] = str(api.store.next_rv())
-        api.remove(spec, key, final)
+    for spec, key, _ in dependents(api, uid):
+        delete_now(api, spec, key)
 
 
 def _orphan(api: Api, uid: Any) -> None:

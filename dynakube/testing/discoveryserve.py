@@ -56,6 +56,16 @@ def _response_kind(spec: KindSpec) -> dict[str, str]:
     return {"group": "", "kind": spec.kind, "version": ""}
 
 
+def _names(spec: KindSpec) -> dict[str, list[str]]:
+    """``shortNames`` and ``categories`` of a resource entry, each only when it has some."""
+    names: dict[str, list[str]] = {}
+    if spec.short_names:
+        names["shortNames"] = list(spec.short_names)
+    if spec.categories:
+        names["categories"] = list(spec.categories)
+    return names
+
+
 def _aggregated_resource(spec: KindSpec) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "resource": spec.plural,
@@ -63,11 +73,8 @@ def _aggregated_resource(spec: KindSpec) -> dict[str, Any]:
         "scope": "Namespaced" if spec.namespaced else "Cluster",
         "singularResource": spec.singular,
         "verbs": list(spec.verbs),
+        **_names(spec),
     }
-    if spec.short_names:
-        entry["shortNames"] = list(spec.short_names)
-    if spec.categories:
-        entry["categories"] = list(spec.categories)
     subs = [
         {
             "subresource": sub.name,
@@ -141,11 +148,8 @@ def legacy_resource_list(table: ResourceTable, group: str, version: str) -> dict
             "namespaced": spec.namespaced,
             "kind": spec.kind,
             "verbs": list(spec.verbs),
+            **_names(spec),
         }
-        if spec.short_names:
-            entry["shortNames"] = list(spec.short_names)
-        if spec.categories:
-            entry["categories"] = list(spec.categories)
         entry["storageVersionHash"] = storage_version_hash(storage.group, storage.version,
                                                            storage.kind)
         resources.append(entry)

@@ -7,12 +7,13 @@ parsing lives in :mod:`.server`; lists and watches in :mod:`.listing`.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import collector, validating
+from . import collector, decoding, validating
 from .kinds import BUILTIN_KINDS, KindSpec, apply_builtin_defaults
 from .objects import (
     Obj,
@@ -32,7 +33,6 @@ from .objects import (
 )
 from .resources import ResourceTable, bucket_name
 from .status import (
-    StatusError,
     already_exists,
     bad_request,
     cause,
@@ -40,7 +40,6 @@ from .status import (
     forbidden,
     invalid,
     not_found,
-    status_body,
     success_body,
 )
 from .storage import Store, object_key
@@ -49,6 +48,8 @@ __all__ = ["Api", "Call", "Reply", "Options"]
 
 _RETURNS_DELETED = {("", "Pod"), ("", "Namespace"), ("", "Service"),
                     ("apiextensions.k8s.io", "CustomResourceDefinition")}
+_DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+_INT = re.compile(r"[+-]?[0-9]+")
 _NAMESPACES = next(k for k in BUILTIN_KINDS if k.kind == "Namespace")
 
 
@@ -82,17 +83,27 @@ class Call:
     def flag(self, key: str) -> bool:
         return self.query.get(key, "").lower() in ("true", "1")
 
+    def int_param(self, key: str) -> int | None:
+        """An int64 query parameter (None when absent or empty); a ``400`` worded like Go's
+        ``strconv.ParseInt`` for anything else."""
+        text = self.query.get(key)
+        if not text:
+            return None
+        if not _INT.fullmatch(text):
+            raise bad_request(f'strconv.ParseInt: parsing "{text}": invalid syntax')
+        value = int(text)
+        if not -(2**63) <= value < 2**63:
+            raise bad_request(f'strconv.ParseInt: parsing "{text}": value out of range')
+        return value
+
+    @property
+    def key(self) -> str:
+        """The storage key of the object the request names."""
+        return object_key(self.namespace if self.spec.namespaced else None, self.name or "")
+
     @property
     def dry_run(self) -> bool:
         return self.query.get("dryRun") == "All"
-
-    @property
-    def manager(self) -> str:
-        explicit = self.query.get("fieldManager")
-        if explicit:
-            return explicit
-        agent = self.user_agent.split("/")[0] if self.user_agent else ""
-        return agent or "unknown"
 
 
 @dataclass
@@ -121,7 +132,7 @@ class Api:
         return bucket_name(spec)
 
     def current(self, call: Call) -> Obj:
-        obj = self.store.get(self.bucket(call.spec), object_key(call.namespace, call.name or ""))
+        obj = self.store.get(self.bucket(call.spec), call.key)
         if obj is None:
             raise not_found(call.spec.plural, call.name or "", call.spec.group)
         return obj
@@ -214,21 +225,13 @@ class Api:
             if has_generation(spec):
                 meta["generation"] = 1
             if applying:
-                if managed:
-                    meta["managedFields"] = managed
-                else:
-                    meta.pop("managedFields", None)
+                _set_managed(meta, managed)
             else:
                 validating.manage_fields(None, obj, spec, call, "Update", tracked=not warnings)
             validating.storage_defaults(obj, spec, self)
             hook = validating.before_create(obj, spec, self, call)
-            if call.dry_run:
-                return self._finish(call, Reply(201, self.render(obj, spec), warnings=warnings))
-            meta["resourceVersion"] = str(self.store.next_rv())
-            obj = canonical(obj)
-            self.store.put(bucket, key, obj)
-            if hook is not None:
-                hook()
+            if not call.dry_run:
+                obj = self._commit(bucket, key, obj, hook)
         return self._finish(call, Reply(201, self.render(obj, spec), warnings=warnings))
 
     # -- get -----------------------------------------------------------------------------
@@ -262,8 +265,7 @@ class Api:
         field_warnings = warnings if warnings is not None else validating.check_fields(
             new, spec, call.query.get("fieldValidation"), self)
         with self.write_lock:
-            bucket = self.bucket(spec)
-            key = object_key(call.namespace if spec.namespaced else None, call.name or "")
+            bucket, key = self.bucket(spec), call.key
             current = self.store.get(bucket, key)
             if current is None:
                 raise not_found(spec.plural, call.name or "", spec.group)
@@ -280,10 +282,7 @@ class Api:
                 merged["metadata"]["generation"] = gen + 1 if spec_changed(current, merged) \
                     else gen
             if operation == "Apply":
-                if managed:
-                    merged["metadata"]["managedFields"] = managed
-                else:
-                    merged["metadata"].pop("managedFields", None)
+                _set_managed(merged["metadata"], managed)
             else:
                 validating.manage_fields(current, merged, spec, call, operation,
                                          tracked=not field_warnings)
@@ -292,22 +291,22 @@ class Api:
                 return self._finish(call, Reply(200, self.render(current, spec),
                                                 warnings=field_warnings))
             m = merged["metadata"]
-            if m.get("deletionTimestamp") and not m.get("finalizers"):
-                if call.dry_run:
-                    return self._finish(call, Reply(200, self.render(merged, spec)))
-                m["resourceVersion"] = str(self.store.next_rv())
-                self.remove(spec, key, merged)
-                return self._finish(call, Reply(200, self.render(merged, spec),
-                                                warnings=field_warnings))
-            if call.dry_run:
-                return self._finish(call, Reply(200, self.render(merged, spec),
-                                                warnings=field_warnings))
-            m["resourceVersion"] = str(self.store.next_rv())
-            merged = canonical(merged)
-            self.store.put(bucket, key, merged)
-            if hook is not None:
-                hook()
+            if not call.dry_run:
+                if m.get("deletionTimestamp") and not m.get("finalizers"):
+                    m["resourceVersion"] = str(self.store.next_rv())  # the last finalizer left
+                    self.remove(spec, key, merged)
+                else:
+                    merged = self._commit(bucket, key, merged, hook)
         return self._finish(call, Reply(200, self.render(merged, spec), warnings=field_warnings))
+
+    def _commit(self, bucket: str, key: str, obj: Obj, hook: validating.Hook) -> Obj:
+        """Store a created or updated object at the next resourceVersion, then run ``hook``."""
+        obj["metadata"]["resourceVersion"] = str(self.store.next_rv())
+        obj = canonical(obj)
+        self.store.put(bucket, key, obj)
+        if hook is not None:
+            hook()
+        return obj
 
     def _carry_over(self, current: Obj, new: Obj, spec: KindSpec, sub: str | None) -> Obj:
         """What the server keeps from the stored object whatever the client sends."""
@@ -327,10 +326,7 @@ class Api:
                 meta[keep] = old_meta[keep]
             else:
                 meta.pop(keep, None)
-        meta.pop("resourceVersion", None)
         meta["resourceVersion"] = old_meta.get("resourceVersion")
-        if "generateName" in old_meta and "generateName" not in meta:
-            pass
         if old_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
             if added:
@@ -351,16 +347,15 @@ class Api:
         opts: dict[str, Any] = {}
         if call.body and call.body.strip():
             decoded = decode_body(call.body, call.spec)
+            problem = decoding.decode_builtin(decoded, _DELETE_OPTIONS).error
+            if problem:  # kube-apiserver 1.35+ answers 400 here (500 before)
+                raise bad_request(problem)
             opts.update(decoded)
         if "propagationPolicy" in call.query:
             opts["propagationPolicy"] = call.query["propagationPolicy"]
-        if "gracePeriodSeconds" in call.query:
-            try:
-                opts["gracePeriodSeconds"] = int(call.query["gracePeriodSeconds"])
-            except ValueError:
-                raise bad_request(f"strconv.ParseInt: parsing "
-                                  f"\"{call.query['gracePeriodSeconds']}\": invalid syntax"
-                                  ) from None
+        grace = call.int_param("gracePeriodSeconds")
+        if grace is not None:
+            opts["gracePeriodSeconds"] = grace
         if call.query.get("dryRun") == "All":
             opts["dryRun"] = ["All"]
         policy = opts.get("propagationPolicy")
@@ -377,8 +372,7 @@ class Api:
             opts = self.delete_options(call)
         dry = "All" in (opts.get("dryRun") or [])
         with self.write_lock:
-            bucket = self.bucket(spec)
-            key = object_key(call.namespace if spec.namespaced else None, call.name or "")
+            bucket, key = self.bucket(spec), call.key
             current = self.store.get(bucket, key)
             if current is None:
                 raise not_found(spec.plural, call.name or "", spec.group)
@@ -451,16 +445,19 @@ class Api:
             collector.owner_released(self, final)
         validating.after_remove(final, spec, self)
 
-    def error_status(self, code: int, reason: str, message: str) -> StatusError:
-        return StatusError(code, status_body(code, reason, message))
+
+def _set_managed(meta: dict[str, Any], managed: Any) -> None:
+    """managedFields computed by server-side apply: an empty set drops the key."""
+    if managed:
+        meta["managedFields"] = managed
+    else:
+        meta.pop("managedFields", None)
 
 
 def _same(old: Obj, new: Obj) -> bool:
-    """A no-op write (the real server does not bump resourceVersion for it)."""
-    a = {k: v for k, v in old.items() if k != "metadata"}
-    b = {k: v for k, v in new.items() if k != "metadata"}
-    if a != b:
-        return False
-    ma = {k: v for k, v in old["metadata"].items() if k not in ("managedFields",)}
-    mb = {k: v for k, v in new["metadata"].items() if k not in ("managedFields",)}
-    return ma == mb
+    """A no-op write (the real server does not bump resourceVersion for it).
+
+    managedFields count: an apply by a new manager of values already there changes nothing
+    else, yet the real server stores the new owner.
+    """
+    return old == new

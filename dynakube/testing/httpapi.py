@@ -8,10 +8,11 @@ kube-apiserver answers it, including the plain-text ``404 page not found`` for u
 from __future__ import annotations
 
 import json
+import select
+import socket
 import ssl
 import time
 import uuid
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -19,17 +20,22 @@ from urllib.parse import parse_qsl, urlsplit
 from . import discoveryserve as disco
 from .handlers import Call, Reply
 from .listing import as_table, delete_collection, list_reply, partial, wants
-from .objects import qualified_resource
+from .objects import qualified_resource, yaml_as_json
 from .patchverb import get_scale, patch, update_scale
-from .resources import ResourceTable
 from .routing import Route, route
-from .status import PlainNotFound, StatusError, status_body, unsupported_media_type
+from .status import (
+    PlainNotFound,
+    StatusError,
+    status_body,
+    unauthorized,
+    unsupported_media_type,
+)
 from .watchers import open_watch
 
 if TYPE_CHECKING:
     from .server import ApiServer, _HTTPServer
 
-__all__ = ["Handler", "VERSION_INFO"]
+__all__ = ["Handler", "VERSION_INFO", "MAX_BODY_BYTES"]
 
 VERSION_INFO = {
     "major": "1",
@@ -71,6 +77,15 @@ def _fault_body(status: int, retry_after: float | None) -> dict[str, Any]:
     return status_body(status, "", f"injected fault ({status})")
 
 
+MAX_BODY_BYTES = 3 * 1024 * 1024
+"""kube-apiserver's limit on a request body."""
+
+
+def _too_large() -> StatusError:
+    return StatusError(413, status_body(413, "RequestEntityTooLarge",
+                                        f"Request entity too large: limit is {MAX_BODY_BYTES}"))
+
+
 _BODY_TYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf",
                "application/cbor"]
 
@@ -81,14 +96,13 @@ def _as_json(content_type: str, body: bytes) -> bytes:
     if media in ("application/json", "*/*"):
         return body
     if media in ("application/yaml", "application/x-yaml", "text/yaml"):
-        import yaml
-
         try:
-            value = yaml.safe_load(body.decode("utf-8", "replace"))
-        except yaml.YAMLError as exc:
+            return json.dumps(yaml_as_json(body.decode("utf-8", "replace"))).encode()
+        except StatusError:
+            raise
+        except Exception as exc:  # yaml.YAMLError, an unhashable key, a too deep document
             raise StatusError(400, status_body(400, "BadRequest",
                                                f"error converting YAML to JSON: {exc}")) from None
-        return json.dumps(value).encode()
     if media == "application/vnd.kubernetes.protobuf":
         from .protobuf import ProtobufError, decode_kubernetes_protobuf
 
@@ -97,17 +111,6 @@ def _as_json(content_type: str, body: bytes) -> bytes:
         except ProtobufError as exc:
             raise StatusError(415, status_body(415, "UnsupportedMediaType", str(exc))) from None
     raise unsupported_media_type(_BODY_TYPES)
-
-
-def _cached(table: ResourceTable, key: str, build: Callable[[], bytes]) -> bytes:
-    """A document built from the served kinds, rebuilt when they change."""
-    generation = table.generation
-    hit = table.cache.get(key)
-    if hit is not None and hit[0] == generation:
-        return hit[1]
-    body = build()
-    table.cache[key] = (generation, body)
-    return body
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -142,17 +145,24 @@ class Handler(BaseHTTPRequestHandler):
         return self.server.owner
 
     def _read_body(self) -> bytes:
+        """The request body; a ``413`` past kube-apiserver's limit (what is left goes unread)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
+            total = 0
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     self.rfile.readline()
                     break
+                total += size
+                if total > MAX_BODY_BYTES:
+                    raise _too_large()
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
             return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise _too_large()
         return self.rfile.read(length) if length > 0 else b""
 
     def _log(self, status: int) -> None:
@@ -196,6 +206,10 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, OSError):
             self.close_connection = True
             return
+        except StatusError as exc:
+            self.close_connection = True
+            self._json(exc.code, exc.body)
+            return
         delay = self.owner.faults.delay_seconds
         if delay:
             time.sleep(delay)
@@ -233,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         user = self._user()
         if user is None:
-            raise StatusError(401, status_body(401, "Unauthorized", "Unauthorized"))
+            raise unauthorized()
         failure = owner.faults.take_failure()
         if failure is not None:
             status, retry_after = failure
@@ -315,8 +329,23 @@ class Handler(BaseHTTPRequestHandler):
             return delete_collection(api, call)
         raise PlainNotFound()
 
+    def _client_gone(self) -> bool:
+        """Whether the peer closed the connection (an idle watch has nothing to write that
+        would tell). A client sends nothing while it reads a watch: readable means EOF, or for
+        TLS a ``close_notify``."""
+        sock = self.connection
+        try:
+            if not select.select([sock], [], [], 0)[0]:
+                return False
+            if isinstance(sock, ssl.SSLSocket):
+                return True
+            return not sock.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):
+            return True
+
     def _watch(self, call: Call) -> None:
         stream = open_watch(self.owner.api, call)
+        stream.client_gone = self._client_gone
         self._log(200)
         self.send_response(200)
         self.send_header("Audit-Id", str(uuid.uuid4()))
@@ -348,8 +377,9 @@ class Handler(BaseHTTPRequestHandler):
             mode = owner.options.aggregated_discovery
             accept = self.headers.get("Accept", "")
             if mode and disco.wants_aggregated(accept, mode):
-                raw = _cached(table, f"aggregated:{path}:{mode}",
-                              lambda: disco.encode(disco.aggregated(table, path == "/api", mode)))
+                raw = table.cached(f"aggregated:{path}:{mode}",
+                                   lambda: disco.encode(disco.aggregated(table, path == "/api",
+                                                                         mode)))
                 etag = disco.etag_of(raw)
                 headers = {"Cache-Control": "public", "Etag": etag, "Vary": "Accept"}
                 if self.headers.get("If-None-Match") == etag:

@@ -43,6 +43,7 @@ __all__ = [
     "jsonpath_value",
     "kinds_from_crd",
     "now_rfc3339",
+    "set_path",
     "version_priority",
 ]
 
@@ -316,15 +317,22 @@ def kinds_from_crd(crd: Mapping[str, Any]) -> list[KindSpec]:
 # ---------------------------------------------------------------- defaults on create
 
 
-def _setdefault_path(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+def set_path(obj: dict[str, Any], path: tuple[str, ...], value: Any, *,
+             overwrite: bool = True) -> None:
+    """Set ``obj[path[0]][path[1]]...`` to ``value``, making the maps on the way; with
+    ``overwrite=False`` only where it is unset (absent or null), as defaulting does."""
     current = obj
     for key in path[:-1]:
         nxt = current.get(key)
         if not isinstance(nxt, dict):
             nxt = current[key] = {}
         current = nxt
-    if current.get(path[-1]) is None:
+    if overwrite or current.get(path[-1]) is None:
         current[path[-1]] = value
+
+
+def _setdefault_path(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    set_path(obj, path, value, overwrite=False)
 
 
 def _default_pod_spec(spec: dict[str, Any]) -> None:

@@ -189,11 +189,7 @@ def list_objects(api: Api, call: Call) -> tuple[list[Obj], dict[str, Any]]:
     spec = call.spec
     sel = selection(call)
     token = call.query.get("continue")
-    limit_text = call.query.get("limit")
-    try:
-        limit = int(limit_text) if limit_text else None
-    except ValueError:
-        raise bad_request(f"strconv.ParseInt: parsing \"{limit_text}\": invalid syntax") from None
+    limit = call.int_param("limit")
     if limit is not None and limit <= 0:
         limit = None
     rv = _list_rv(api, call, bool(token))

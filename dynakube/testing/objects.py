@@ -8,6 +8,7 @@ validate the name, fill ``uid``/``creationTimestamp``/``generation``) and on the
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import random
 import re
@@ -21,6 +22,9 @@ from .status import bad_request, cause, invalid
 __all__ = [
     "Obj",
     "decode_body",
+    "check_depth",
+    "yaml_as_json",
+    "MAX_DEPTH",
     "check_type_meta",
     "validate_name",
     "generate_name",
@@ -80,6 +84,9 @@ def decode_body(raw: bytes | None, spec: KindSpec, *, expect_object: bool = True
     except ValueError as exc:
         raise bad_request(f"couldn't get version/kind; json parse error: {_json_problem(exc)}"
                           ) from None
+    except RecursionError:
+        value = _TOO_DEEP
+    check_depth(value)
     if expect_object and not isinstance(value, dict):
         if value is None:
             raise bad_request("couldn't get version/kind; json parse error: "
@@ -90,6 +97,49 @@ def decode_body(raw: bytes | None, spec: KindSpec, *, expect_object: bool = True
                           f"\"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
                           f"\"json:\\\"kind,omitempty\\\"\" }}")
     return value
+
+
+_TOO_DEEP: Any = [[]]
+MAX_DEPTH = 100
+"""How deeply a body may nest. kube-apiserver's JSON decoder allows 10000 levels; the server's
+recursive walks (copying, defaulting, pruning, encoding) would exhaust Python's stack first, so
+deeper bodies get the ``400`` the real one gives past its own limit."""
+
+
+@functools.cache
+def _text_timestamps_loader() -> Any:
+    """PyYAML's SafeLoader without the timestamp resolver (kube's YAML decoder keeps them)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        yaml_implicit_resolvers = {
+            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+    return Loader
+
+
+def yaml_as_json(text: str) -> Any:
+    """A YAML document as the JSON value kube-apiserver converts it to: timestamps stay text,
+    scalar keys become strings. Raises ``ValueError``/``TypeError`` (a key that is a list or a
+    map, a value JSON cannot hold), ``RecursionError`` or a ``yaml.YAMLError``."""
+    import yaml
+
+    value = yaml.load(text, Loader=_text_timestamps_loader())
+    check_depth(value)
+    return json.loads(json.dumps(value, default=str))
+
+
+def check_depth(value: Any) -> None:
+    """A ``400`` for a decoded body nested deeper than :data:`MAX_DEPTH`."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(
+            node, list) else ()
+        if node is _TOO_DEEP or (children and depth > MAX_DEPTH):
+            raise bad_request("couldn't get version/kind; json parse error: exceeded max depth")
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _json_problem(exc: ValueError) -> str:

@@ -11,6 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .openapi import encode_document, openapi_documents, openapi_hash, openapi_index
+from .resources import ResourceTable
 from .status import PlainNotFound
 
 if TYPE_CHECKING:
@@ -19,24 +20,16 @@ if TYPE_CHECKING:
 __all__ = ["serve_openapi"]
 
 
-
-def _documents(owner: ApiServer) -> tuple[dict[str, tuple[bytes, str]], bytes]:
-    table = owner.table
-    generation = table.generation
-    cached = table.cache.get("openapi")
-    if cached is not None and cached[0] == generation:
-        return cached[1]
+def _build(table: ResourceTable) -> tuple[dict[str, tuple[bytes, str]], bytes]:
     docs = openapi_documents(table.all())
     encoded = {path: (encode_document(doc), openapi_hash(doc)) for path, doc in docs.items()}
-    result = (encoded, encode_document(openapi_index(docs)))
-    table.cache["openapi"] = (generation, result)
-    return result
+    return encoded, encode_document(openapi_index(docs))
 
 
 def serve_openapi(owner: ApiServer, path: str, query: dict[str, str], if_none_match: str | None,
                   ) -> tuple[int, bytes, str, dict[str, str]]:
     """``(status, body, content type, headers)`` for a ``/openapi/v3`` path."""
-    docs, index = _documents(owner)
+    docs, index = owner.table.cached("openapi", lambda: _build(owner.table))
     rel = path[len("/openapi/v3"):].strip("/")
     if not rel:
         return 200, index, "text/plain; charset=utf-8", {}

@@ -392,6 +392,19 @@ def _fresh(item: Any, path: tuple[str, ...], keys: MergeKeys) -> Any:
     return copy.deepcopy(item)
 
 
+def _go_value(value: Any) -> str:
+    """``value`` as Go's ``%v`` prints a decoded JSON value: ``map[name:web port:80]``."""
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_value(v)}" for k, v in sorted(value.items())) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(_go_value(v) for v in value) + "]"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _smp_list(original: list[Any], patch: list[Any], path: tuple[str, ...],
               keys: MergeKeys) -> list[Any]:
     key = _merge_key(keys, path)
@@ -407,8 +420,8 @@ def _smp_list(original: list[Any], patch: list[Any], path: tuple[str, ...],
         return result
     for item in items:
         if not isinstance(item, dict) or key not in item:
-            raise PatchError(f"map: {item!r} does not contain declared merge key: {key}",
-                             code=500)
+            raise PatchError(f"map: {_go_value(item)} does not contain declared merge key: "
+                             f"{key}", code=500)
         at = [i for i, o in enumerate(result) if isinstance(o, dict) and o.get(key) == item[key]]
         if item.get(_DIRECTIVE) == "delete":
             result = [o for i, o in enumerate(result) if i not in at]

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import validating
+from . import decoding, validating
 from .handlers import Api, Call, Reply
-from .kinds import KindSpec, jsonpath_value
-from .objects import Obj, check_type_meta, decode_body, deep_copy, for_version
+from .kinds import KindSpec, jsonpath_value, set_path
+from .objects import (
+    Obj,
+    check_type_meta,
+    decode_body,
+    deep_copy,
+    for_version,
+    yaml_as_json,
+)
 from .patching import (
     BUILTIN_MERGE_KEYS,
     PatchError,
@@ -22,7 +29,6 @@ from .patching import (
     apply_strategic_merge_patch,
 )
 from .status import StatusError, bad_request, conflict, unsupported_media_type
-from .storage import object_key
 
 __all__ = ["patch", "get_scale", "update_scale", "scale_of", "accepted_patch_types"]
 
@@ -30,6 +36,7 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 APPLY = "application/apply-patch+yaml"
+_SCALE_SCHEMA = "io.k8s.api.autoscaling.v1.Scale"
 
 
 def accepted_patch_types(api: Api, spec: KindSpec) -> list[str]:
@@ -44,9 +51,9 @@ def accepted_patch_types(api: Api, spec: KindSpec) -> list[str]:
 def _decode_apply(raw: bytes) -> Any:
     text = raw.decode("utf-8", "replace")
     try:
-        import yaml
-
-        value = yaml.safe_load(text)
+        value = yaml_as_json(text)
+    except StatusError:
+        raise
     except Exception as exc:  # yaml.YAMLError and friends: a 400 like the server's
         raise bad_request(f"error decoding YAML: {exc}") from None
     if not isinstance(value, dict):
@@ -75,19 +82,21 @@ def patch(api: Api, call: Call) -> Reply:
     if ctype == APPLY:
         return _apply(api, call)
     document = decode_body(call.body, spec, expect_object=False)
-    current = api.current(call)
-    base = for_version(current, spec)
+    with api.write_lock:  # patch the newest state: no 409 for a write that landed meanwhile
+        base = for_version(api.current(call), spec)
+        patched = _patched(ctype, base, document, BUILTIN_MERGE_KEYS.get(spec.kind))
+        if not isinstance(patched, dict):
+            raise bad_request("the patch did not produce an object")
+        check_type_meta(patched, spec, call.body)
+        return api.write(call, patched, operation="Update")
+
+
+def _patched(ctype: str, base: Obj, document: Any, merge_keys: Any) -> Any:
     if ctype == JSON_PATCH:
-        patched = _run(apply_json_patch, base, document)
-    elif ctype == MERGE_PATCH:
-        patched = _run(apply_merge_patch, base, document)
-    else:
-        patched = _run(apply_strategic_merge_patch, base, document,
-                       BUILTIN_MERGE_KEYS.get(spec.kind))
-    if not isinstance(patched, dict):
-        raise bad_request("the patch did not produce an object")
-    check_type_meta(patched, spec, call.body)
-    return api.write(call, patched, operation="Update")
+        return _run(apply_json_patch, base, document)
+    if ctype == MERGE_PATCH:
+        return _run(apply_merge_patch, base, document)
+    return _run(apply_strategic_merge_patch, base, document, merge_keys)
 
 
 def _apply(api: Api, call: Call) -> Reply:
@@ -98,28 +107,20 @@ def _apply(api: Api, call: Call) -> Reply:
     if name and name != call.name:
         raise bad_request(f"the name of the object ({name}) does not match the name on the URL "
                           f"({call.name})")
-    validating._check_manager(call, "PatchOptions", apply=True)
+    validating.check_manager(call, "PatchOptions", apply=True)
     warnings = validating.check_fields(applied, spec, call.query.get("fieldValidation"), api)
     with api.write_lock:
-        key = object_key(call.namespace if spec.namespaced else None, call.name or "")
-        live = api.store.get(api.bucket(spec), key)
+        live = api.store.get(api.bucket(spec), call.key)
         if live is None:
             result = validating.apply(None, applied, spec, call)
             result.setdefault("metadata", {})["name"] = call.name
             managed = result["metadata"].pop("managedFields", None)
-            created = _create_applied(api, call, result, managed, warnings)
-            return created
+            return api.create(call, result, managed=managed, warnings=warnings)
         result = validating.apply(for_version(live, spec), applied, spec, call)
         managed = result["metadata"].get("managedFields")
         result["metadata"]["resourceVersion"] = live["metadata"].get("resourceVersion")
         reply = api.write(call, result, operation="Apply", warnings=warnings,
                           managed=managed)
-    return reply
-
-
-def _create_applied(api: Api, call: Call, obj: Obj, managed: Any,
-                    warnings: list[str]) -> Reply:
-    reply = api.create(call, obj, managed=managed, warnings=warnings)
     return reply
 
 
@@ -166,21 +167,13 @@ def get_scale(api: Api, call: Call) -> Reply:
     return Reply(200, scale_of(api.current(call), call.spec))
 
 
-def _set_path(obj: Obj, path: str, value: Any) -> None:
-    parts = [p for p in path.strip().lstrip(".").split(".") if p]
-    node = obj
-    for part in parts[:-1]:
-        nxt = node.get(part)
-        if not isinstance(nxt, dict):
-            nxt = node[part] = {}
-        node = nxt
-    node[parts[-1]] = value
-
-
 def _write_scale(api: Api, call: Call, scale: Obj, current: Obj) -> Reply:
     spec = call.spec
     if not isinstance(scale, dict) or scale.get("kind") not in (None, "Scale"):
         raise bad_request("the body is not a Scale")
+    decoded = decoding.decode_builtin(scale, _SCALE_SCHEMA)
+    if decoded.error:
+        raise bad_request(decoding.cannot_handle_message("Scale", "v1", decoded.error))
     replicas = (scale.get("spec") or {}).get("replicas", 0)
     if not isinstance(replicas, int) or replicas < 0:
         from .status import cause, invalid
@@ -193,31 +186,25 @@ def _write_scale(api: Api, call: Call, scale: Obj, current: Obj) -> Reply:
         raise conflict(spec.plural, call.name or "", "the object has been modified; please "
                        "apply your changes to the latest version and try again", spec.group)
     updated = deep_copy(for_version(current, spec))
-    _set_path(updated, _paths(spec)[0], replicas)
+    set_path(updated, tuple(p for p in _paths(spec)[0].strip().split(".") if p), replicas)
     updated["metadata"]["resourceVersion"] = current["metadata"].get("resourceVersion")
     reply = api.write(call, updated, operation="Update", warnings=[])
-    stored = api.store.get(api.bucket(spec), object_key(
-        call.namespace if spec.namespaced else None, call.name or ""))
+    stored = api.store.get(api.bucket(spec), call.key)
     final = reply.body if call.dry_run or stored is None else stored
     return Reply(200, scale_of(final, spec), warnings=reply.warnings)
 
 
 def update_scale(api: Api, call: Call) -> Reply:
     scale = decode_body(call.body, call.spec)
-    current = api.current(call)
-    return _write_scale(api, call, scale, current)
+    with api.write_lock:
+        return _write_scale(api, call, scale, api.current(call))
 
 
 def _patch_scale(api: Api, call: Call, ctype: str) -> Reply:
-    current = api.current(call)
-    base = scale_of(current, call.spec)
-    if ctype == APPLY:
-        raise unsupported_media_type([JSON_PATCH, MERGE_PATCH])
-    document = decode_body(call.body, call.spec, expect_object=False)
-    if ctype == JSON_PATCH:
-        patched = _run(apply_json_patch, base, document)
-    elif ctype == MERGE_PATCH:
-        patched = _run(apply_merge_patch, base, document)
-    else:
-        patched = _run(apply_strategic_merge_patch, base, document, None)
-    return _write_scale(api, call, patched, current)
+    with api.write_lock:
+        current = api.current(call)
+        base = scale_of(current, call.spec)
+        if ctype == APPLY:
+            raise unsupported_media_type([JSON_PATCH, MERGE_PATCH])
+        document = decode_body(call.body, call.spec, expect_object=False)
+        return _write_scale(api, call, _patched(ctype, base, document, None), current)

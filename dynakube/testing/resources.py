@@ -9,13 +9,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from .kinds import BUILTIN_KINDS, KindSpec, kinds_from_crd, version_priority
 
 __all__ = ["ResourceTable", "bucket_name", "storage_version_hash", "BUILTIN_GROUP_ORDER"]
 
+_T = TypeVar("_T")
 BUILTIN_GROUP_ORDER = ("apps", "apiextensions.k8s.io", "coordination.k8s.io")
 
 
@@ -52,6 +53,16 @@ class ResourceTable:
         self._index = index
         self.generation += 1
         self.cache.clear()
+
+    def cached(self, key: str, build: Callable[[], _T]) -> _T:
+        """A document built from the served kinds, rebuilt after they change."""
+        generation = self.generation
+        hit = self.cache.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        value = build()
+        self.cache[key] = (generation, value)
+        return value
 
     def lookup(self, group: str, version: str, plural: str) -> KindSpec | None:
         return self._index.get((group, version, plural))
@@ -109,6 +120,3 @@ class ResourceTable:
             specs = self._crds.pop(name, [])
             self._rebuild()
         return specs
-
-    def all_crd_names(self) -> list[str]:
-        return list(self._crds)

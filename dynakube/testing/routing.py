@@ -12,9 +12,9 @@ from urllib.parse import unquote
 
 from .kinds import KindSpec
 from .resources import ResourceTable
-from .status import PlainNotFound, StatusError, status_body
+from .status import PlainNotFound, method_not_allowed
 
-__all__ = ["Route", "route", "verb_of", "method_not_allowed"]
+__all__ = ["Route", "route", "verb_of"]
 
 
 @dataclass
@@ -28,11 +28,6 @@ class Route:
     verb: str
     group: str
     version: str
-
-
-def method_not_allowed() -> StatusError:
-    return StatusError(405, status_body(405, "MethodNotAllowed", "the server does not allow this "
-                                        "method on the requested resource", {}))
 
 
 def verb_of(method: str, has_name: bool, watch: bool) -> str:

@@ -8,6 +8,7 @@ how a client copes with throttling, dropped watches, compaction and expired cred
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import secrets
@@ -49,11 +50,15 @@ class LoggedRequest:
 
 
 class RequestLog:
-    """Thread-safe log of every request the server answered (faulted ones included)."""
+    """Thread-safe log of the requests the server answered (faulted ones included).
 
-    def __init__(self) -> None:
+    It keeps the newest ``limit`` entries, so that a long-running server (``python -m
+    dynakube.testing serve``) does not grow without end.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
         self._lock = threading.Lock()
-        self._items: list[LoggedRequest] = []
+        self._items: collections.deque[LoggedRequest] = collections.deque(maxlen=max(1, limit))
 
     def add(self, entry: LoggedRequest) -> None:
         with self._lock:

@@ -71,30 +71,27 @@ def bad_request(message: str) -> StatusError:
     return _error(400, "BadRequest", message)
 
 
-def not_found(resource: str, name: str, group: str = "") -> StatusError:
-    qualified = f"{resource}.{group}" if group else resource
+def _about(resource: str, name: str, group: str) -> tuple[str, dict[str, Any]]:
+    """``resource.group`` and the ``details`` naming one object, in the real server's order."""
     details: dict[str, Any] = {"name": name}
     if group:
         details["group"] = group
     details["kind"] = resource
+    return (f"{resource}.{group}" if group else resource), details
+
+
+def not_found(resource: str, name: str, group: str = "") -> StatusError:
+    qualified, details = _about(resource, name, group)
     return _error(404, "NotFound", f'{qualified} "{name}" not found', details)
 
 
 def already_exists(resource: str, name: str, group: str = "") -> StatusError:
-    qualified = f"{resource}.{group}" if group else resource
-    details: dict[str, Any] = {"name": name}
-    if group:
-        details["group"] = group
-    details["kind"] = resource
+    qualified, details = _about(resource, name, group)
     return _error(409, "AlreadyExists", f'{qualified} "{name}" already exists', details)
 
 
 def conflict(resource: str, name: str, why: str, group: str = "") -> StatusError:
-    qualified = f"{resource}.{group}" if group else resource
-    details: dict[str, Any] = {"name": name}
-    if group:
-        details["group"] = group
-    details["kind"] = resource
+    qualified, details = _about(resource, name, group)
     return _error(409, "Conflict", f'Operation cannot be fulfilled on {qualified} "{name}": {why}',
                   details)
 
@@ -124,9 +121,9 @@ def unauthorized() -> StatusError:
     return _error(401, "Unauthorized", "Unauthorized")
 
 
-def method_not_allowed(verb: str, resource: str) -> StatusError:
+def method_not_allowed() -> StatusError:
     return _error(405, "MethodNotAllowed",
-                  "the server does not allow this method on the requested resource", None)
+                  "the server does not allow this method on the requested resource", {})
 
 
 def unsupported_media_type(accepted: list[str]) -> StatusError:

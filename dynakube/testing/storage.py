@@ -3,8 +3,9 @@
 It plays etcd plus the watch cache: one cluster-wide ``resourceVersion`` counter, objects kept
 per resource in key order (so a list with ``limit`` walks a slice instead of copying the world),
 old versions kept until compaction (so ``continue`` tokens read a consistent snapshot), a
-bounded event history to resume watches from, and fan-out of new events to open watches.
-Objects handed in are owned by the store afterwards and never mutated.
+bounded event history to resume watches from, and fan-out of new events to open watches (a
+watch too far behind is closed rather than buffered without end). Objects handed in are
+owned by the store afterwards and never mutated.
 """
 
 from __future__ import annotations
@@ -95,9 +96,13 @@ class Watcher:
 class Store:
     """Thread-safe versioned object store; every method takes the one lock briefly."""
 
-    def __init__(self, history_size: int = 10_000):
+    def __init__(self, history_size: int = 10_000, watch_buffer: int = 10_000):
         self.lock = threading.RLock()
         self.history_size = max(1, history_size)
+        # events an open watch may have waiting; one further behind (a client that stopped
+        # reading) is closed, as kube-apiserver closes unresponsive watchers, instead of
+        # buffering without end; its client resumes from the last resourceVersion it saw
+        self.watch_buffer = max(1, watch_buffer)
         self.rv = 1
         self.compacted = 0  # newest revision no longer readable from history
         self.history: collections.deque[Event] = collections.deque()
@@ -254,7 +259,11 @@ class Store:
             self._forget(self.history.popleft())
         for w in list(self.watchers):
             if w.bucket == event.bucket and not w.closed.is_set() and w.accept(event):
-                w.queue.put(event)
+                if w.queue.qsize() >= self.watch_buffer:
+                    self.watchers.discard(w)
+                    w.close()
+                else:
+                    w.queue.put(event)
         return event
 
     def _forget(self, event: Event) -> None:

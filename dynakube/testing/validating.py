@@ -1,9 +1,10 @@
 """Where the embedded server's verbs meet the kind-specific rules.
 
-Schema checks, defaulting and pruning (:mod:`.structural`), managedFields (:mod:`.fieldmanager`)
-and the lifecycle side effects of two kinds: a CustomResourceDefinition (serving and
-un-serving its resources) and a Namespace (deleting what it holds). The verbs in
-:mod:`.handlers` call these functions at fixed points and stay kind-agnostic.
+Schema checks, defaulting and pruning (:mod:`.structural`), managedFields (:mod:`.fieldmanager`
+with the field sets of :mod:`.fieldset`) and the lifecycle side effects of two kinds: a
+CustomResourceDefinition (serving and un-serving its resources) and a Namespace (deleting what
+it holds). The verbs in :mod:`.handlers` call these functions at fixed points and stay
+kind-agnostic.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import decoding, fieldmanager, structural
+from . import decoding, fieldmanager, fieldset, structural
+from .collector import delete_now
 from .kinds import KindSpec
 from .objects import Obj, deep_copy, has_status_subresource, now_rfc3339
+from .patching import PatchError
 from .resources import bucket_name
 from .status import StatusError, bad_request, cause, forbidden, invalid
 from .storage import object_key
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_fields",
+    "check_manager",
     "admit",
     "apply",
     "storage_defaults",
@@ -85,13 +89,14 @@ def storage_defaults(obj: Obj, spec: KindSpec, api: Api) -> None:
         structural.apply_defaults(obj, storage.schema)
 
 
-def _rules(spec: KindSpec) -> fieldmanager.FieldRules | None:
+def _rules(spec: KindSpec) -> fieldset.FieldRules | None:
     if spec.is_custom:
-        return fieldmanager.rules_from_schema(spec.schema or {})
-    return fieldmanager.BUILTIN_FIELD_RULES.get(spec.kind)
+        return fieldset.rules_from_schema(spec.schema or {})
+    return fieldset.BUILTIN_FIELD_RULES.get(spec.kind)
 
 
-def _check_manager(call: Call, options_kind: str, apply: bool) -> None:
+def check_manager(call: Call, options_kind: str, apply: bool) -> None:
+    """The ``422`` for a missing (apply) or too long ``fieldManager``."""
     problem = fieldmanager.check_field_manager(call.query.get("fieldManager"), apply=apply,
                                                options_kind=options_kind)
     if problem is not None:
@@ -111,7 +116,7 @@ def manage_fields(old: Obj | None, new: Obj, spec: KindSpec, call: Call, operati
     """Record ``call``'s manager in ``new``'s managedFields (an ``Update``)."""
     options_kind = {"POST": "CreateOptions", "PUT": "UpdateOptions"}.get(call.method,
                                                                           "PatchOptions")
-    _check_manager(call, options_kind, apply=False)
+    check_manager(call, options_kind, apply=False)
     if not tracked:
         if old is not None and old["metadata"].get("managedFields"):
             new["metadata"]["managedFields"] = old["metadata"]["managedFields"]
@@ -136,8 +141,9 @@ def manage_fields(old: Obj | None, new: Obj, spec: KindSpec, call: Call, operati
 
 
 def apply(live: Obj | None, applied: Obj, spec: KindSpec, call: Call) -> Obj:
-    """Server-side apply of ``applied`` onto ``live``; 409 with the conflicting fields."""
-    _check_manager(call, "PatchOptions", apply=True)
+    """Server-side apply of ``applied`` onto ``live``; 409 with the conflicting fields.
+
+    The caller has checked the ``fieldManager`` (:func:`check_manager`)."""
     try:
         return fieldmanager.server_side_apply(
             live, applied, manager=str(call.query["fieldManager"]),
@@ -145,6 +151,8 @@ def apply(live: Obj | None, applied: Obj, spec: KindSpec, call: Call) -> Obj:
             rules=_rules(spec), ignore_fields=_ignored(spec, call.subresource))
     except fieldmanager.ApplyConflictError as exc:
         raise StatusError(409, exc.status()) from None
+    except PatchError as exc:  # managedFields in the body, another apiVersion
+        raise StatusError(exc.code, exc.status()) from None
 
 
 # -- lifecycle hooks -------------------------------------------------------------------------
@@ -301,19 +309,7 @@ def _empty_namespace(api: Api, namespace: str) -> None:
         bucket = bucket_name(spec)
         items, _ = api.store.snapshot_items(bucket, f"/{namespace}")
         for obj in items:
-            key = object_key(namespace, str(obj["metadata"]["name"]))
-            meta = obj["metadata"]
-            if meta.get("finalizers"):
-                if not meta.get("deletionTimestamp"):
-                    updated = deep_copy(obj)
-                    updated["metadata"]["deletionTimestamp"] = now_rfc3339()
-                    updated["metadata"]["deletionGracePeriodSeconds"] = 0
-                    updated["metadata"]["resourceVersion"] = str(api.store.next_rv())
-                    api.store.put(bucket, key, updated)
-                continue
-            final = deep_copy(obj)
-            final["metadata"]["resourceVersion"] = str(api.store.next_rv())
-            api.remove(spec, key, final)
+            delete_now(api, spec, object_key(namespace, str(obj["metadata"]["name"])))
     try_finalize_namespace(api, namespace)
 
 

@@ -4,7 +4,9 @@ A watch resumes from a ``resourceVersion`` out of the bounded history (an ``ERRO
 ``410 Expired`` once that is compacted), or starts with the current state (``ADDED`` events,
 then the ``k8s.io/initial-events-end`` bookmark for ``sendInitialEvents=true``). Selectors are
 applied to the old and new state so objects moving in or out of the selection show up as
-``ADDED``/``DELETED``, as the watch cache does.
+``ADDED``/``DELETED``, as the watch cache does. An idle watch checks about once a second
+whether its client is still connected, so a client that went away does not keep a watcher
+(and a thread) until ``timeoutSeconds``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .handlers import Api, Call
@@ -24,6 +26,7 @@ from .storage import Event, TooOld, Watcher
 __all__ = ["WatchStream", "open_watch"]
 
 _DEFAULT_TIMEOUT = 1800.0
+_POLL = 1.0  # how often an idle watch asks whether its client is still there
 
 
 def _validate(api: Api, call: Call) -> None:
@@ -65,17 +68,15 @@ class WatchStream:
         self.namespace = call.namespace if call.spec.namespaced else None
         self.shape = wants(call.accept)
         self.bookmarks = call.flag("allowWatchBookmarks")
-        try:
-            timeout = float(call.query["timeoutSeconds"]) if call.query.get("timeoutSeconds") \
-                else _DEFAULT_TIMEOUT
-        except ValueError:
-            timeout = _DEFAULT_TIMEOUT
+        seconds = call.int_param("timeoutSeconds")
+        timeout = float(seconds) if seconds else _DEFAULT_TIMEOUT  # 0 means the default too
         self.deadline = time.monotonic() + timeout
         self.initial: list[Obj] = []
         self.initial_end: int | None = None
         self.backlog: list[Event] = []
         self.error: dict[str, Any] | None = None
         self.watcher: Watcher | None = None
+        self.client_gone: Callable[[], bool] = lambda: False  # set by the HTTP handler
         self._open()
 
     def _in_scope(self, obj: Obj | None) -> bool:
@@ -178,8 +179,10 @@ class WatchStream:
                     return
                 wait = min(self.deadline, next_bookmark if self.bookmarks else self.deadline) - now
                 try:
-                    item = watcher.queue.get(timeout=max(0.0, wait))
+                    item = watcher.queue.get(timeout=min(_POLL, max(0.0, wait)))
                 except queue.Empty:
+                    if self.client_gone():
+                        return  # nothing to write to: stop watching now, not at the deadline
                     if self.bookmarks and time.monotonic() >= next_bookmark:
                         yield self._bookmark(self.api.store.rv)
                         next_bookmark = time.monotonic() + interval
