@@ -18,6 +18,7 @@ from .errors import (
     DynakubeError,
     InvalidArgumentError,
     NotFoundError,
+    Problem,
     ServerWarning,
     ValidationError,
 )
@@ -127,7 +128,7 @@ class Client:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if not api_version or not kind:
             raise InvalidArgumentError("the object needs apiVersion and kind")
-        return self.resource(str(kind), api_version=str(api_version))
+        return Resource(self, self.discovery.for_kind(str(api_version), str(kind)))
 
     def get(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Re-read any object by its apiVersion, kind, namespace and name."""
@@ -162,7 +163,7 @@ class Client:
         return self._schemas
 
     def validate(self, obj: Mapping[str, Any], *, field_validation: str = "Strict",
-                 raise_errors: bool = False) -> list[Any]:
+                 raise_errors: bool = False) -> list[Problem]:
         """Check ``obj`` against the server's OpenAPI schema; a list of ``Problem``."""
         from .validation import validate
 
