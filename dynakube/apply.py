@@ -8,6 +8,7 @@ position and does not stop the others unless ``stop_on_error`` is set.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -59,6 +60,22 @@ class Document:
     source: str
 
 
+@functools.cache
+def _manifest_loader() -> type:
+    """A safe YAML loader that reads manifests as kubectl does.
+
+    Timestamps stay text (``2024-01-01`` is a string to the API, as kubectl's YAML-to-JSON
+    keeps it), and libyaml parses when PyYAML was built with it (the same documents, ~10x
+    faster).
+    """
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    resolvers = {first: [(tag, rx) for tag, rx in pairs if tag != "tag:yaml.org,2002:timestamp"]
+                 for first, pairs in base.yaml_implicit_resolvers.items()}
+    return type("ManifestLoader", (base,), {"yaml_implicit_resolvers": resolvers})
+
+
 def _parse_yaml(text: str, source: str,
                 failures: list[tuple[str, DynakubeError]]) -> list[Document]:
     import yaml
@@ -66,7 +83,7 @@ def _parse_yaml(text: str, source: str,
     docs: list[Document] = []
     index = 0
     try:
-        for index, obj in enumerate(yaml.safe_load_all(text), start=1):
+        for index, obj in enumerate(yaml.load_all(text, Loader=_manifest_loader()), start=1):
             if obj is None:
                 continue
             docs.extend(_expand(obj, f"{source}#{index}", failures))

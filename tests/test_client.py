@@ -380,3 +380,10 @@ def test_client_side_apply_twice_uses_the_documents_namespace(kube: Client) -> N
     assert kube.apply(doc, server_side=False)[0]["data"] == {"a": "2"}
     assert kube.resource("configmaps").get("twice", ns)["data"] == {"a": "2"}
     kube.resource("namespaces").delete(ns)
+
+
+def test_yaml_dates_are_applied_as_text_as_kubectl_does(kube: Client) -> None:
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dated}\n"
+            "data: {since: 2024-01-01, at: 2001-12-14t21:59:43.10-05:00}\n")
+    applied = kube.apply(text)[0]
+    assert applied["data"] == {"since": "2024-01-01", "at": "2001-12-14t21:59:43.10-05:00"}
