@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -185,6 +184,8 @@ class ExecPlugin:
         env.update(dict(cfg.env))
         env["KUBERNETES_EXEC_INFO"] = self._exec_info(interactive)
         hint = f"; {cfg.install_hint}" if cfg.install_hint else ""
+        import subprocess  # only exec-plugin users pay for importing it
+
         try:
             proc = subprocess.run(
                 [cfg.command, *cfg.args], env=env, stdout=subprocess.PIPE,

@@ -16,7 +16,6 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -274,6 +273,8 @@ class Discovery:
         if not missing:
             return docs
         workers = min(MAX_WORKERS, len(missing))
+        from concurrent.futures import ThreadPoolExecutor  # legacy servers only
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="discovery") as pool:
             results = list(pool.map(self._fetch_group_version, missing))
         for gv, (data, problem) in zip(missing, results, strict=True):

@@ -18,7 +18,6 @@ Choosing among matches:
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -339,6 +338,8 @@ class Registry:
                 keys += [r.qualified, f"{r.kind.lower()}.{r.group}"]
             for key in keys:
                 choices.setdefault(key.lower(), []).append(shown)
+        import difflib  # only when a name is not found
+
         close = difflib.get_close_matches(lname, list(choices), n=6, cutoff=0.6)
         return list(dict.fromkeys(s for c in close for s in choices[c]))[:3]
 

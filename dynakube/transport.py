@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import random
 import re
 import socket
+import sys
 import threading
 import time
 import warnings
@@ -42,7 +42,7 @@ __all__ = ["Transport", "Response", "USER_AGENT", "parse_warning_header"]
 
 log = logging.getLogger("dynakube.transport")
 
-USER_AGENT = f"dynakube/{__version__} python/{platform.python_version()}"
+USER_AGENT = "dynakube/{} python/{}.{}.{}".format(__version__, *sys.version_info[:3])
 MAX_RETRY_AFTER_TRIES = 10  # as client-go's rest.Request
 CONNECT_RETRIES = 3  # extra tries for a GET whose connection failed (not for a slow answer)
 
