@@ -31,6 +31,7 @@ class Cluster:
         self._proc: subprocess.Popen[str] | None = None
         self._namespaces: set[str] = set()
         self._loaded: dict[str, int] = {}
+        self.applied: list[str] = []  # namespaces the apply task used, one per run
         if self.embedded:
             self._proc = subprocess.Popen(
                 [sys.executable, str(BENCH_DIR / "serverproc.py"), "10000"],
@@ -41,6 +42,8 @@ class Cluster:
         else:
             self.conn = _conn_from_kubeconfig(kubeconfig, context)
         self._kube: Any = None
+        self._widget: tuple[str, str] | None = None
+        self._created_crd: str | None = None  # deleted at the end on a real cluster
 
     # -- embedded-server control -----------------------------------------------------------
     def _cmd(self, op: str, **args: Any) -> Any:
@@ -107,13 +110,22 @@ class Cluster:
 
     def widget(self) -> tuple[str, str]:
         """The Widget CRD and one Widget; ``(namespace, name)`` of the Widget."""
+        from dynakube.errors import NotFoundError
         from dynakube.testing.seed import WIDGET_CRD, widget
 
+        if self._widget is not None:
+            return self._widget
         ns = self.namespace(WIDGET_NAMESPACE)
+        crd_name = WIDGET_CRD["metadata"]["name"]
+        try:
+            self.kube.resource("customresourcedefinitions").get(crd_name)
+        except NotFoundError:
+            self._created_crd = crd_name
         self.kube.apply([copy.deepcopy(WIDGET_CRD),
                          widget(WIDGET_NAME, "small", ns, replicas=2)],
                         field_manager="dynakube-bench")
-        return ns, WIDGET_NAME
+        self._widget = (ns, WIDGET_NAME)
+        return self._widget
 
     def close(self) -> None:
         if self._kube is not None and not self.embedded:
@@ -123,6 +135,12 @@ class Cluster:
                     ns_res.delete(ns)
                 except Exception as e:  # cleaning up is best effort
                     print(f"could not delete namespace {ns}: {e}", file=sys.stderr)
+            if self._created_crd:
+                try:
+                    self._kube.resource("customresourcedefinitions").delete(self._created_crd)
+                except Exception as e:
+                    print(f"could not delete the CRD {self._created_crd}: {e}",
+                          file=sys.stderr)
         if self._kube is not None:
             self._kube.close()
         if self._proc is not None:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import Conn, WorkerError, count_requests, kr8s_api, run_worker
+from harness import Conn, WorkerError, count_requests, kr8s_api, lightkube_config, run_worker
 from report import DYNAKUBE, FLOOR, Row
 
 __all__ = ["fetch", "run"]
@@ -80,19 +80,19 @@ def fetch(client: str, conn: dict[str, Any], cache_dir: str, ns: str, name: str,
 
         t0 = time.perf_counter()
         api = kr8s_api(c)
-        obj = kr8s.get(KIND, name, namespace=ns, api=api)
+        obj = list(kr8s.get(KIND, name, namespace=ns, api=api))  # a lazy generator
     elif client == "lightkube":
-        from lightkube import Client, KubeConfig
+        from lightkube import Client
         from lightkube.generic_resource import create_namespaced_resource
 
-        config = KubeConfig.from_file(c.kubeconfig)
+        config = lightkube_config(c)
         t0 = time.perf_counter()
         widget = create_namespaced_resource(GROUP, "v1", KIND, "widgets")
         obj = Client(config).get(widget, name, namespace=ns)
     else:
         raise ValueError(client)
     wall = time.perf_counter() - t0
-    if obj is None:
+    if not obj:
         raise RuntimeError(f"{client} fetched nothing")
     return {"wall": wall, "client_requests": counted()}
 
@@ -102,6 +102,49 @@ def _age(cache_dir: str, seconds: float) -> None:
     for path in Path(cache_dir).rglob("*"):
         if path.is_file():
             os.utime(path, (past, past))
+
+
+def _measure(ctx: Any, rows: dict[str, Row], client: str, ns: str, name: str,
+             first: bool) -> bool:
+    """One cold, warm and stale round for ``client``; False when it crashed."""
+    cache_dir = tempfile.mkdtemp(prefix=f"bench-discovery-{client}-")
+    try:
+        for phase in ("cold", "warm", "stale"):
+            if phase == "stale":
+                if client not in (FLOOR, DYNAKUBE):
+                    continue  # no TTL-bound disk cache to age
+                _age(cache_dir, TTL + 60)
+            ctx.cluster.clear()
+            try:
+                result = run_worker("task_discovery", "fetch", client=client,
+                                    conn=ctx.cluster.conn.to_json(), cache_dir=cache_dir,
+                                    ns=ns, name=name, warm=phase != "cold",
+                                    timeout=ctx.timeout(client))
+            except WorkerError as e:
+                rows[f"{phase}_t"].errors[client] = e.short
+                ctx.failed(client, e)
+                return False
+            ms = result["wall"] * 1000
+            old = rows[f"{phase}_t"].values.get(client)
+            rows[f"{phase}_t"].values[client] = ms if old is None else min(old, ms)
+            if not first:
+                continue
+            log = ctx.cluster.request_log()
+            if log is not None:
+                discovery = [r for r in log if "/widgets" not in r[1]]  # the fetch: get or list
+                if client == DYNAKUBE and phase == "stale":
+                    not_modified = sum(1 for r in discovery if r[2] == 304)
+                    rows["stale_n"].note = f"{not_modified} of them answered 304"
+                ctx.extra.setdefault("discovery_paths", {})[f"{client} {phase}"] = [
+                    f"{m} {p} {s}" for m, p, s in discovery]
+                n: int | None = len(discovery)
+            else:
+                n = result["client_requests"] - 1 if client in (FLOOR, DYNAKUBE,
+                                                                "kubernetes") else None
+            rows[f"{phase}_n"].values[client] = n
+    finally:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    return True
 
 
 def run(ctx: Any) -> list[Row]:
@@ -117,38 +160,9 @@ def run(ctx: Any) -> list[Row]:
         "stale_n": Row("discovery", "after the TTL: discovery requests (304s)", "req",
                        target_max=2),
     }
+    rounds = 1 if ctx.smoke else 3  # fresh caches each round; the best time is kept
     for client in clients:
-        cache_dir = tempfile.mkdtemp(prefix=f"bench-discovery-{client}-")
-        try:
-            for phase in ("cold", "warm", "stale"):
-                if phase == "stale":
-                    if client not in (FLOOR, DYNAKUBE):
-                        continue  # no TTL-bound disk cache to age
-                    _age(cache_dir, TTL + 60)
-                ctx.cluster.clear()
-                try:
-                    result = run_worker("task_discovery", "fetch", client=client,
-                                        conn=ctx.cluster.conn.to_json(), cache_dir=cache_dir,
-                                        ns=ns, name=name, warm=phase != "cold",
-                                        timeout=ctx.timeout(client))
-                except WorkerError as e:
-                    rows[f"{phase}_t"].errors[client] = e.short
-                    ctx.failed(client, e)
-                    break
-                log = ctx.cluster.request_log()
-                if log is not None:
-                    discovery = [r for r in log if "/widgets/" not in r[1]]
-                    if client == DYNAKUBE and phase == "stale":
-                        not_modified = sum(1 for r in discovery if r[2] == 304)
-                        rows["stale_n"].note = f"{not_modified} of them answered 304"
-                    ctx.extra.setdefault("discovery_paths", {})[f"{client} {phase}"] = [
-                        f"{m} {p} {s}" for m, p, s in discovery]
-                    n = len(discovery)
-                else:
-                    n = result["client_requests"] - 1 if client in (FLOOR, DYNAKUBE,
-                                                                    "kubernetes") else None
-                rows[f"{phase}_t"].values[client] = result["wall"] * 1000
-                rows[f"{phase}_n"].values[client] = n
-        finally:
-            shutil.rmtree(cache_dir, ignore_errors=True)
+        for attempt in range(rounds):
+            if not _measure(ctx, rows, client, ns, name, first=attempt == 0):
+                break
     return list(rows.values())

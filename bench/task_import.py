@@ -3,8 +3,8 @@
 Each statement runs as ``python -c STMT`` and the best wall time of ``python -c pass`` is
 taken off. ``import dynakube`` alone is lazy (it loads nothing), so the rows that matter are
 ``dynakube.Client`` (client, discovery, transport: pulls in ``requests``) and "every module"
-(adds validation, apply, informer: pulls in ``jsonschema`` and ``yaml`` as a real program
-that uses them would), each beside importing the dependencies alone.
+(adds validation, apply, informer, and ``jsonschema`` and ``yaml``, which dynakube loads
+only when it needs them), each beside importing the dependencies alone.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ __all__ = ["run", "import_profile"]
 
 DEPS_CLIENT = "import requests"
 DEPS_ALL = "import requests, yaml, jsonschema, cachetools"
+# dynakube imports jsonschema and yaml only when it needs them; they are named here so
+# that the figure is "dynakube and all its dependencies" beside "the dependencies alone".
 DK_ALL = ("import dynakube; dynakube.Client; import dynakube.validation, dynakube.schema, "
-          "dynakube.apply, dynakube.informer, dynakube.watch, yaml")
+          "dynakube.apply, dynakube.informer, dynakube.watch, yaml, jsonschema, cachetools")
 PEER_IMPORTS = {"kubernetes": "import kubernetes", "kr8s": "import kr8s",
                 "lightkube": "import lightkube; from lightkube import Client"}
 
@@ -52,6 +54,8 @@ def import_profile(stmt: str, top: int = 8) -> list[tuple[str, int]]:
 
 def run(ctx: Any) -> list[Row]:
     repeat = 3 if ctx.smoke else 9
+    for stmt in (DK_ALL, DEPS_ALL, *(PEER_IMPORTS[p] for p in ctx.peers)):
+        _wall(stmt, 1)  # compiles into the bytecode cache (see run._bytecode_cache)
     base = _wall("pass", repeat)
 
     def ms(stmt: str) -> float:
@@ -63,7 +67,7 @@ def run(ctx: Any) -> list[Row]:
         Row("import", "dynakube.Client vs import requests", "ms",
             {FLOOR: ms(DEPS_CLIENT), DYNAKUBE: ms("import dynakube; dynakube.Client")},
             target_ratio=1.2),
-        Row("import", "every dynakube module vs all deps", "ms",
+        Row("import", "every dynakube module + deps vs all deps", "ms",
             {FLOOR: ms(DEPS_ALL), DYNAKUBE: ms(DK_ALL)}, target_ratio=1.2),
     ]
     for peer in ctx.peers:

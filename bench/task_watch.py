@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from harness import Conn, WorkerError, best_of, kr8s_api, run_worker, traced
+from harness import Conn, WorkerError, best_of, best_worker, kr8s_api, lightkube_client, traced
 from report import DYNAKUBE, FLOOR, Row
 
 __all__ = ["events", "informer", "run"]
@@ -94,10 +94,9 @@ def _watch_kr8s(conn: Conn, ns: str, n: int) -> Callable[[], int]:
 
 
 def _watch_lightkube(conn: Conn, ns: str, n: int) -> Callable[[], int]:
-    from lightkube import Client, KubeConfig
     from lightkube.resources.core_v1 import ConfigMap
 
-    lk = Client(KubeConfig.from_file(conn.kubeconfig))
+    lk = lightkube_client(conn)
 
     def go() -> int:
         count = 0
@@ -179,8 +178,9 @@ def run(ctx: Any) -> list[Row]:
     cpu = Row("watch", f"watch {n:,} events: client CPU per event", "µs", target_ratio=1.15)
     for client in [FLOOR, DYNAKUBE, *ctx.peers]:
         try:
-            r = run_worker("task_watch", "events", client=client, conn=conn, ns=ns, n=n,
-                           repeat=1 if ctx.smoke else 3, timeout=ctx.timeout(client))
+            r = best_worker(2 if client in (FLOOR, DYNAKUBE) and not ctx.smoke else 1,
+                            "task_watch", "events", client=client, conn=conn, ns=ns, n=n,
+                            repeat=1 if ctx.smoke else 3, timeout=ctx.timeout(client))
         except WorkerError as e:
             rate.errors[client] = e.short
             ctx.failed(client, e)
@@ -199,8 +199,9 @@ def run(ctx: Any) -> list[Row]:
                                       ("kept per object", "B/obj"))]
         for client in (FLOOR, DYNAKUBE, "dynakube-list"):
             try:
-                r = run_worker("task_watch", "informer", client=client, conn=conn, ns=ns, n=n,
-                               repeat=1 if ctx.smoke or n > 10_000 else 3, timeout=1800)
+                r = best_worker(1 if ctx.smoke else 2, "task_watch", "informer", client=client,
+                                conn=conn, ns=ns, n=n, timeout=1800,
+                                repeat=1 if ctx.smoke or n > 10_000 else 3)
             except WorkerError as e:
                 wall.errors[client] = e.short
                 ctx.failed(DYNAKUBE if client == "dynakube-list" else client, e)
