@@ -253,3 +253,14 @@ def test_a_body_past_the_real_limit_is_413_without_being_read(kube_server: ApiSe
                          json={"metadata": {"name": "fits"}, "data": {"a": "x" * 100_000}},
                          headers={"Authorization": f"Bearer {kube_server.token}"},
                          timeout=10).status_code == 201
+
+
+def test_version_is_served_with_and_without_a_trailing_slash() -> None:
+    import requests
+
+    from dynakube.testing import ApiServer
+
+    with ApiServer() as server:
+        bodies = [requests.get(server.url + path, timeout=10).json()
+                  for path in ("/version", "/version/")]
+    assert bodies[0] == bodies[1] and bodies[0]["major"] == "1"

@@ -242,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b"ok", "text/plain; charset=utf-8",
                        {"X-Content-Type-Options": "nosniff"})
             return
-        if path == "/version":
+        if path in ("/version", "/version/"):  # kube-apiserver serves both; kr8s asks for the 2nd
             self._json(200, VERSION_INFO)
             return
         user = self._user()
