@@ -19,7 +19,6 @@ from .request import (
     query_pairs,
     resource_path,
 )
-from .selector import format_field_selector, format_label_selector
 
 if TYPE_CHECKING:
     from .client import Client
@@ -55,11 +54,19 @@ def _selector_param(value: Selector, fmt: Callable[[Any], str], what: str) -> st
 
 def label_selector_param(value: Selector) -> str | None:
     """A label selector (string or mapping) as its query value; a bad one is refused."""
+    if value is None:
+        return None
+    from .selector import format_label_selector  # loaded only by calls that filter
+
     return _selector_param(value, format_label_selector, "label selector")
 
 
 def field_selector_param(value: Selector) -> str | None:
     """A field selector (string or mapping) as its query value; a bad one is refused."""
+    if value is None:
+        return None
+    from .selector import format_field_selector
+
     return _selector_param(value, format_field_selector, "field selector")
 
 
