@@ -55,6 +55,7 @@ class ScriptedServer:
 def _handler(script: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = 30  # a connection that stalls (even mid-handshake) gives up
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -91,11 +92,27 @@ def _handler(script: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    """Handshakes in each connection's own thread, never in the accept loop.
+
+    A client that stalls mid-handshake (a failed verification, a proxy tunnel torn down)
+    must not block every later connection, nor ``shutdown()``.
+    """
+
+    daemon_threads = True
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, addr = self.socket.accept()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+
 def _start(tls: bool, host: str = "127.0.0.1",
            client_certs: bool = False) -> Iterator[ScriptedServer]:
     script = ScriptedServer(url="")
-    httpd = ThreadingHTTPServer((host, 0), _handler(script))
-    httpd.daemon_threads = True
+    httpd = _Server((host, 0), _handler(script))
     scheme = "http"
     if tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -103,7 +120,7 @@ def _start(tls: bool, host: str = "127.0.0.1",
         if client_certs:
             ctx.load_verify_locations(PKI / "ca.crt")
             ctx.verify_mode = ssl.CERT_OPTIONAL
-        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+        httpd.tls = ctx
         scheme = "https"
     script.url = f"{scheme}://{host}:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
