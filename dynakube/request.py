@@ -50,20 +50,6 @@ class ApiRequest:
         """The path with its query string, as it goes on the request line."""
         return self.path + ("?" + urlencode(self.query) if self.query else "")
 
-    def header(self, name: str) -> str | None:
-        lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
-                return value
-        return None
-
-    def with_headers(self, **extra: str) -> ApiRequest:
-        """A copy with headers added or replaced (names use ``_`` for ``-``)."""
-        names = {k.replace("_", "-").lower(): (k.replace("_", "-"), v) for k, v in extra.items()}
-        kept = tuple((k, v) for k, v in self.headers if k.lower() not in names)
-        return ApiRequest(self.method, self.path, self.query, kept + tuple(names.values()),
-                          self.body)
-
 
 def check_name(value: str, what: str = "name") -> str:
     """Refuse names that would change the URL's meaning, before any request is sent.
