@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from dynakube.testing.kinds import (
     kinds_from_crd,
     version_priority,
 )
+from dynakube.testing.seed import WIDGET_CRD
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "k8s-api"
@@ -30,9 +32,7 @@ NOW = datetime(2026, 11, 22, 2, 26, 13, tzinfo=UTC).timestamp()
 
 
 def _fixture_crd() -> dict[str, Any]:
-    import yaml
-
-    return dict(yaml.safe_load((ROOT / "fixtures" / "crds" / "widget-crd.yaml").read_text()))
+    return copy.deepcopy(WIDGET_CRD)
 
 
 def _recorded(name: str) -> Any:
@@ -141,7 +141,8 @@ def test_kinds_from_crd_orders_versions_and_keeps_their_details() -> None:
 
 def test_kinds_from_crd_skips_unserved_versions_and_defaults_names() -> None:
     crd = _fixture_crd()
-    crd["spec"]["versions"][1]["served"] = False
+    beta = next(v for v in crd["spec"]["versions"] if v["name"] == "v1beta1")
+    beta["served"] = False
     del crd["spec"]["names"]["singular"], crd["spec"]["names"]["listKind"]
     (only,) = kinds_from_crd(crd)
     assert only.version == "v1" and only.singular == "widget" and only.list_kind == "WidgetList"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -19,6 +20,7 @@ from dynakube.testing.openapi import (
     openapi_hash,
     openapi_index,
 )
+from dynakube.testing.seed import WIDGET_CRD
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "k8s-api"
@@ -32,7 +34,7 @@ def _crd(path: Path) -> dict[str, Any]:
 
 
 def _widget_kinds() -> list[KindSpec]:
-    return kinds_from_crd(_crd(ROOT / "fixtures" / "crds" / "widget-crd.yaml"))
+    return kinds_from_crd(copy.deepcopy(WIDGET_CRD))
 
 
 def _documents() -> dict[str, dict[str, Any]]:

@@ -12,6 +12,7 @@ import pytest
 from dynakube.errors import InvalidArgumentError
 from dynakube.testing.cel import CelUnsupported, compile_rule
 from dynakube.testing.decoding import cannot_handle_message, decode_builtin
+from dynakube.testing.seed import WIDGET_CRD
 from dynakube.testing.structural import (
     Cause,
     apply_defaults,
@@ -31,10 +32,8 @@ SKIPPED = ("<nil>: Invalid value: null: some validation rules were not checked b
 
 
 def _schema() -> dict[str, Any]:
-    import yaml
-
-    crd = yaml.safe_load((ROOT / "fixtures" / "crds" / "widget-crd.yaml").read_text())
-    return dict(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+    v1 = next(v for v in WIDGET_CRD["spec"]["versions"] if v["name"] == "v1")
+    return copy.deepcopy(v1["schema"]["openAPIV3Schema"])
 
 
 def _widget(spec: dict[str, Any], **extra: Any) -> dict[str, Any]:
