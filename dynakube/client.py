@@ -225,10 +225,11 @@ class Client:
         handle = resource if isinstance(resource, Resource) else self.resource(resource)
         handle._verb("get" if name else "list")
         if name is not None:
-            path = handle._path(handle._namespace(namespace), name)
+            path = handle._item_path(handle._namespace(namespace), name)
             query: dict[str, Any] = {}
         else:
-            path = handle._path(handle._collection_namespace(namespace, all_namespaces))
+            path = handle._collection_path(
+                handle._collection_namespace(namespace, all_namespaces))
             query = handle._list_query(label_selector, field_selector)
         query["includeObject"] = include_object
         return handle._send("GET", path, query, accept=TABLE_ACCEPT)

@@ -51,7 +51,7 @@ class ApiRequest:
         return self.path + ("?" + urlencode(self.query) if self.query else "")
 
 
-def check_name(value: str, what: str = "name") -> str:
+def check_name(value: Any, what: str = "name") -> str:
     """Refuse names that would change the URL's meaning, before any request is sent.
 
     The server would reject them anyway, but ``a/b`` or ``..`` could address a different

@@ -15,6 +15,7 @@ from .request import (
     JSON,
     PATCH_CONTENT_TYPES,
     ApiRequest,
+    check_name,
     encode_body,
     query_pairs,
     resource_path,
@@ -135,7 +136,20 @@ class Resource:
             return None
         return self._namespace(namespace)
 
-    def _path(self, namespace: str | None, name: str | None = None) -> str:
+    def _collection_path(self, namespace: str | None) -> str:
+        """The collection URL: only list, watch, create and delete_collection use it."""
+        if self.subresource_name:
+            raise InvalidArgumentError(
+                f"subresource {self.subresource_name!r} needs an object name")
+        return resource_path(self.info.group, self.info.version, self.info.plural,
+                             namespace=namespace)
+
+    def _item_path(self, namespace: str | None, name: Any) -> str:
+        """One object's URL; a missing name is refused so it never becomes the collection's.
+
+        ``delete(None)`` sent to the collection URL would delete every object in it.
+        """
+        check_name(name)
         return resource_path(self.info.group, self.info.version, self.info.plural,
                              namespace=namespace, name=name, subresource=self.subresource_name)
 
@@ -175,7 +189,7 @@ class Resource:
     def get(self, name: str, namespace: str | None = None, *,
             resource_version: str | None = None) -> dict[str, Any]:
         self._verb("get")
-        return self._send("GET", self._path(self._namespace(namespace), name),
+        return self._send("GET", self._item_path(self._namespace(namespace), name),
                           {"resourceVersion": resource_version})
 
     def _list_query(self, label_selector: Selector, field_selector: Selector,
@@ -199,7 +213,7 @@ class Resource:
                                  resourceVersionMatch=resource_version_match,
                                  timeoutSeconds=timeout_seconds)
         query["continue"] = continue_token
-        path = self._path(self._collection_namespace(namespace, all_namespaces))
+        path = self._collection_path(self._collection_namespace(namespace, all_namespaces))
         accept = METADATA_ACCEPT if metadata_only else JSON
         return self._send("GET", path, query, accept=accept)
 
@@ -236,7 +250,7 @@ class Resource:
         from .watch import Watch
 
         self._verb("watch")
-        path = self._path(self._collection_namespace(namespace, all_namespaces))
+        path = self._collection_path(self._collection_namespace(namespace, all_namespaces))
         return Watch(self.client.transport, path, resource_version=resource_version,
                      label_selector=label_selector_param(label_selector),
                      field_selector=field_selector_param(field_selector),
@@ -256,7 +270,7 @@ class Resource:
                validate: bool | None = None) -> dict[str, Any]:
         self._verb("create")
         self._check(obj, validate, field_validation)
-        path = self._path(self._namespace(namespace, obj))
+        path = self._collection_path(self._namespace(namespace, obj))
         return self._send("POST", path, self._write_options(
             dry_run, field_manager, field_validation), body=obj)
 
@@ -266,11 +280,9 @@ class Resource:
                 validate: bool | None = None) -> dict[str, Any]:
         """PUT the whole object; a stale ``metadata.resourceVersion`` gets ConflictError."""
         self._verb("update")
-        name = object_metadata(obj).get("name")
-        if not name:
-            raise InvalidArgumentError("replace needs metadata.name in the object")
+        name = check_name(object_metadata(obj).get("name"), "metadata.name")
         self._check(obj, validate, field_validation)
-        path = self._path(self._namespace(namespace, obj), name)
+        path = self._item_path(self._namespace(namespace, obj), name)
         return self._send("PUT", path, self._write_options(
             dry_run, field_manager, field_validation), body=obj)
 
@@ -295,7 +307,7 @@ class Resource:
             field_manager = DEFAULT_FIELD_MANAGER
         query = self._write_options(dry_run, field_manager, field_validation)
         query["force"] = force
-        path = self._path(self._namespace(namespace), name)
+        path = self._item_path(self._namespace(namespace), name)
         try:
             return self._send("PATCH", path, query, body=patch,
                               content_type=PATCH_CONTENT_TYPES[patch_type])
@@ -312,9 +324,7 @@ class Resource:
               dry_run: bool = False, field_validation: str | None = None,
               validate: bool | None = None) -> dict[str, Any]:
         """Server-side apply ``obj`` (``managedFields``/``resourceVersion`` are not sent)."""
-        name = object_metadata(obj).get("name")
-        if not name:
-            raise InvalidArgumentError("apply needs metadata.name in the object")
+        name = check_name(object_metadata(obj).get("name"), "metadata.name")
         self._check(obj, validate, field_validation)
         body = dict(obj)
         meta = {k: v for k, v in object_metadata(obj).items()
@@ -355,7 +365,7 @@ class Resource:
         self._verb("delete")
         body = self._delete_options(propagation_policy, grace_period_seconds, preconditions,
                                     dry_run)
-        return self._send("DELETE", self._path(self._namespace(namespace), name),
+        return self._send("DELETE", self._item_path(self._namespace(namespace), name),
                           body=body)
 
     def delete_collection(self, namespace: Any = None, *, label_selector: Selector = None,
@@ -366,5 +376,5 @@ class Resource:
         self._verb("deletecollection")
         body = self._delete_options(propagation_policy, grace_period_seconds, None, dry_run)
         query = self._list_query(label_selector, field_selector)
-        path = self._path(self._collection_namespace(namespace, False))
+        path = self._collection_path(self._collection_namespace(namespace, False))
         return self._send("DELETE", path, query, body=body)

@@ -224,6 +224,39 @@ def test_bad_names_never_reach_the_wire(kube_server: Any, kube: Client, name: st
     assert kube_server.requests.count() == 0
 
 
+@pytest.mark.parametrize("name", [None, "", 5, b"cm0", ["cm0"]])
+def test_a_missing_name_never_addresses_the_collection(kube_server: Any, kube: Client,
+                                                       name: Any) -> None:
+    """``delete(None)`` once went to the collection URL and deleted every object there."""
+    cms = kube.resource("configmaps")
+    for i in range(5):
+        cms.create(configmap(f"cm{i}"))
+    deploy = kube.resource("deployments")
+    nameless = configmap("x")
+    nameless["metadata"] = {} if name is None else {"name": name}
+    kube_server.requests.clear()
+    calls = [
+        lambda: cms.delete(name),
+        lambda: cms.get(name),
+        lambda: cms.patch(name, {"data": {"a": "1"}}),
+        lambda: cms.patch(name, [], patch_type="json"),
+        lambda: cms.replace(nameless),
+        lambda: cms.apply(nameless),
+        lambda: deploy.scale.get(name),
+        lambda: deploy.scale.patch(name, {"spec": {"replicas": 0}}),
+        lambda: deploy.status.replace({"apiVersion": "apps/v1", "kind": "Deployment",
+                                       "metadata": nameless["metadata"]}),
+    ]
+    if name is not None:  # table(name=None) is the collection's table, by design
+        calls.append(lambda: kube.table("configmaps", name=name))
+    for call in calls:
+        with pytest.raises(errors.InvalidArgumentError, match="name"):
+            call()
+    assert kube_server.requests.count() == 0
+    assert sorted(o["metadata"]["name"] for o in cms.list()["items"]) == [
+        f"cm{i}" for i in range(5)]
+
+
 def test_namespace_for_cluster_scoped_resource_is_an_error(kube: Client) -> None:
     with pytest.raises(errors.InvalidArgumentError, match="cluster-scoped"):
         kube.resource("namespaces").get("default", namespace="kube-system")
