@@ -110,8 +110,8 @@ class Cluster:
 
     def widget(self) -> tuple[str, str]:
         """The Widget CRD and one Widget; ``(namespace, name)`` of the Widget."""
+        from dynakube.apiserver.seed import WIDGET_CRD, widget
         from dynakube.errors import NotFoundError
-        from dynakube.testing.seed import WIDGET_CRD, widget
 
         if self._widget is not None:
             return self._widget
@@ -154,8 +154,8 @@ class Cluster:
 
 def _conn_from_kubeconfig(kubeconfig: str | None, context: str | None) -> Conn:
     """The floor's connection details, from the same kubeconfig dynakube reads."""
-    from dynakube.auth import SecretFiles, credential_source
     from dynakube.config import load_config
+    from dynakube.transport.auth import SecretFiles, credential_source
 
     config = load_config(kubeconfig, context)
     files = SecretFiles()  # kept until exit: the floor reads inline certificates as files

@@ -31,14 +31,14 @@ def configmap(namespace: str, index: int, prefix: str = "cm") -> dict[str, Any]:
 
 class _Driver:
     def __init__(self, history_size: int):
-        from dynakube.testing.server import ApiServer
+        from dynakube.apiserver.server import ApiServer
 
         self.server = ApiServer(history_size=history_size)
         self.server.start()
 
     def _call(self, method: str, group: str, version: str, plural: str,
               namespace: str | None, body: dict[str, Any]) -> None:
-        from dynakube.testing.handlers import Call
+        from dynakube.apiserver.verbs.crud import Call
 
         spec = self.server.table.lookup(group, version, plural)
         if spec is None:

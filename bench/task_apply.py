@@ -39,7 +39,7 @@ def write_manifest(path: str, namespace: str, n: int) -> None:
     import yaml
     from serverproc import configmap
 
-    from dynakube.testing.seed import widget
+    from dynakube.apiserver.seed import widget
 
     docs = []
     for i in range(n):

@@ -22,8 +22,9 @@ DEPS_CLIENT = "import requests"
 DEPS_ALL = "import requests, yaml, jsonschema, cachetools"
 # dynakube imports jsonschema and yaml only when it needs them; they are named here so
 # that the figure is "dynakube and all its dependencies" beside "the dependencies alone".
-DK_ALL = ("import dynakube; dynakube.Client; import dynakube.validation, dynakube.schema, "
-          "dynakube.apply, dynakube.informer, dynakube.watch, yaml, jsonschema, cachetools")
+DK_ALL = ("import dynakube; dynakube.Client; import dynakube.schema.validate, dynakube.schema, "
+          "dynakube.apply, dynakube.controller.informer, dynakube.watch, yaml, jsonschema, "
+          "cachetools")
 PEER_IMPORTS = {"kubernetes": "import kubernetes", "kr8s": "import kr8s",
                 "lightkube": "import lightkube; from lightkube import Client"}
 

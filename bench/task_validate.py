@@ -42,7 +42,7 @@ def _deployment() -> dict[str, Any]:
 
 
 def _widget() -> dict[str, Any]:
-    from dynakube.testing.seed import widget
+    from dynakube.apiserver.seed import widget
 
     return widget("w1", "medium", "default", replicas=3, port="http", color="#00ff00",
                   tags=["blue", "green"], ports=[{"name": "http", "number": 80}],

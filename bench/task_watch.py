@@ -124,7 +124,7 @@ def informer(client: str, conn: dict[str, Any], ns: str, n: int, repeat: int) ->
     """Sync time, peak and kept memory of an informer (or the floor's dict cache)."""
     c = Conn.from_json(conn)
     if client in (DYNAKUBE, "dynakube-list"):
-        from dynakube.informer import Informer
+        from dynakube.controller.informer import Informer
 
         kube = c.dynakube()
         res = kube.resource("configmaps")

@@ -7,16 +7,19 @@ first use, so ``import dynakube`` stays cheap (no ``requests``, ``yaml`` or ``js
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from . import errors
     from ._version import __version__
     from .client import Client
-    from .config import ClusterConfig, load_config
-    from .informer import Informer
+    from .config.load import ClusterConfig, load_config
+    from .controller.informer import Informer
+    from .controller.leaderelection import LeaderElector
+    from .controller.retry import retry_on_conflict
+    from .controller.workqueue import WorkQueue
     from .resource import ALL, Resource
-    from .retry import retry_on_conflict
     from .watch import Watch, WatchEvent
 
 __all__ = [
@@ -25,9 +28,11 @@ __all__ = [
     "Client",
     "ClusterConfig",
     "Informer",
+    "LeaderElector",
     "Resource",
     "Watch",
     "WatchEvent",
+    "WorkQueue",
     "errors",
     "load_config",
     "retry_on_conflict",
@@ -38,13 +43,88 @@ _LAZY = {
     "ALL": "resource",
     "Client": "client",
     "Resource": "resource",
-    "ClusterConfig": "config",
-    "load_config": "config",
-    "Informer": "informer",
+    "ClusterConfig": "config.load",
+    "load_config": "config.load",
+    "Informer": "controller.informer",
+    "LeaderElector": "controller.leaderelection",
     "Watch": "watch",
     "WatchEvent": "watch",
-    "retry_on_conflict": "retry",
+    "WorkQueue": "controller.workqueue",
+    "retry_on_conflict": "controller.retry",
 }
+
+# Modules that moved into the layer packages in 0.2.0: their old paths keep working, with a
+# DeprecationWarning, until at least 0.3.0 (the README's deprecation policy).
+_MOVED = {f"dynakube.{old}": f"dynakube.{new}" for old, new in {
+    "auth": "transport.auth",
+    "ratelimit": "transport.ratelimit",
+    "kubeconfig": "config.kubeconfig",
+    "registry": "discovery.registry",
+    "openapi": "schema.openapi",
+    "validation": "schema.validate",
+    "fastcheck": "schema.fastcheck",
+    "keywords": "schema.keywords",
+    "formats": "schema.formats",
+    "explain": "schema.explain",
+    "reflector": "controller.reflector",
+    "store": "controller.store",
+    "informer": "controller.informer",
+    "workqueue": "controller.workqueue",
+    "leaderelection": "controller.leaderelection",
+    "retry": "controller.retry",
+    "cliget": "cli.get",
+    "climanifest": "cli.manifest",
+    "printing": "cli.printing",
+    "repl": "cli.repl",
+    "tour": "cli.tour",
+    "testing.builtin_schemas": "apiserver.kinds.schemas",
+    "testing.schema_apiext": "apiserver.kinds.schema_apiext",
+    "testing.schema_meta": "apiserver.kinds.schema_meta",
+    "testing.decoding": "apiserver.kinds.decoding",
+    "testing.kinds": "apiserver.kinds.specs",
+    "testing.printers": "apiserver.kinds.printers",
+    "testing.openapi": "apiserver.kinds.openapi",
+    "testing.cel": "apiserver.rules.cel",
+    "testing.collector": "apiserver.rules.collector",
+    "testing.schemacheck": "apiserver.rules.schemacheck",
+    "testing.structural": "apiserver.rules.structural",
+    "testing.validating": "apiserver.rules.validating",
+    "testing.fieldmanager": "apiserver.merge.fieldmanager",
+    "testing.fieldset": "apiserver.merge.fieldset",
+    "testing.patching": "apiserver.merge.patching",
+    "testing.handlers": "apiserver.verbs.crud",
+    "testing.listing": "apiserver.verbs.lists",
+    "testing.patchverb": "apiserver.verbs.patch",
+    "testing.watchers": "apiserver.verbs.watch",
+    "testing.discoveryserve": "apiserver.http.discovery",
+    "testing.httpapi": "apiserver.http.handler",
+    "testing.openapiserve": "apiserver.http.openapi",
+    "testing.protobuf": "apiserver.http.protobuf",
+    "testing.routing": "apiserver.http.routing",
+    "testing.resources": "apiserver.storage.resources",
+    "testing.storage": "apiserver.storage.store",
+    "testing.objects": "apiserver.objects",
+    "testing.seed": "apiserver.seed",
+    "testing.server": "apiserver.server",
+    "testing.status": "apiserver.status",
+    "testing.tlsfiles": "apiserver.tlsfiles",
+}.items()}
+
+
+class _MovedModules:
+    """Meta-path finder for the old module paths; cheap until one of them is imported."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in _MOVED:
+            return None
+        from .deprecation import moved_module_spec
+
+        return moved_module_spec(name, _MOVED[name], since="0.2.0")
+
+
+if not any(getattr(f, "__name__", "") == "_MovedModules" for f in sys.meta_path):
+    sys.meta_path.insert(0, _MovedModules)
 
 
 def __getattr__(name: str) -> Any:

@@ -16,16 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
-    AlreadyExistsError,
-    ApplyError,
-    DynakubeError,
-    InvalidArgumentError,
-)
+from .errors import AlreadyExistsError, ApplyError, DynakubeError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from .client import Client
-    from .registry import ResourceInfo
+    from .discovery.registry import ResourceInfo
     from .resource import Resource
 
 __all__ = ["Document", "load_documents", "apply_order", "apply_documents", "crd_kinds"]

@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .cache import DiskCache
-from .config import ClusterConfig, KubeconfigPaths, load_config
-from .discovery import Discovery
+from .config.load import ClusterConfig, KubeconfigPaths, load_config
+from .discovery.loader import Discovery
+from .discovery.registry import ResourceInfo
 from .errors import (
     DynakubeError,
     InvalidArgumentError,
@@ -22,7 +23,6 @@ from .errors import (
     ServerWarning,
     ValidationError,
 )
-from .registry import ResourceInfo
 from .resource import (
     ALL,
     DEFAULT_FIELD_MANAGER,
@@ -33,11 +33,11 @@ from .resource import (
     label_selector_param,
     object_metadata,
 )
-from .transport import Transport
+from .transport.http import Transport
 
 if TYPE_CHECKING:
-    from .informer import Informer
-    from .schema import SchemaStore
+    from .controller.informer import Informer
+    from .schema.store import SchemaStore
 
 __all__ = ["ALL", "Client", "Resource"]
 
@@ -157,7 +157,7 @@ class Client:
     @property
     def schemas(self) -> SchemaStore:
         if self._schemas is None:
-            from .schema import SchemaStore
+            from .schema.store import SchemaStore
 
             self._schemas = SchemaStore(self.transport, self._cache)
         return self._schemas
@@ -165,7 +165,7 @@ class Client:
     def validate(self, obj: Mapping[str, Any], *, field_validation: str = "Strict",
                  raise_errors: bool = False) -> list[Problem]:
         """Check ``obj`` against the server's OpenAPI schema; a list of ``Problem``."""
-        from .validation import validate
+        from .schema.validate import validate
 
         name = object_metadata(obj).get("name")  # also refuses what is not a dict
         problems = validate(self.schemas, dict(obj), field_validation=field_validation)
@@ -183,7 +183,7 @@ class Client:
         if errors:
             raise ValidationError(problems, kind=obj.get("kind"),
                                   name=object_metadata(obj).get("name"))
-        from .validation import ValidationWarning
+        from .schema.validate import ValidationWarning
 
         for problem in problems:
             warnings.warn(str(problem), ValidationWarning, stacklevel=4)
@@ -191,7 +191,7 @@ class Client:
     def explain(self, path: str, *, recursive: bool = False,
                 api_version: str | None = None) -> str:
         """``kubectl explain``: ``kube.explain("deployment.spec.strategy")``."""
-        from .explain import explain
+        from .schema.explain import explain
 
         info, fields = self._split_field_path(path, api_version)
         return explain(self.schemas, info, fields, recursive=recursive)
@@ -255,7 +255,7 @@ class Client:
                  indexers: Mapping[str, Callable[[dict[str, Any]], list[str]]] | None = None,
                  watch_list: bool = True) -> Informer:
         """An informer (reflector, store, handlers) over one resource; call ``start()``."""
-        from .informer import Informer
+        from .controller.informer import Informer
 
         handle = resource if isinstance(resource, Resource) else self.resource(resource)
         return Informer(handle, namespace=namespace,

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["deprecated", "renamed_parameter"]
+__all__ = ["deprecated", "moved_module_spec", "renamed_parameter"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,3 +55,48 @@ def renamed_parameter(old: str, new: str, *, since: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+class _MovedModuleLoader:
+    """Loads an old module path as the module's new home, with a warning.
+
+    ``import dynakube.workqueue`` gives :mod:`dynakube.controller.workqueue` itself (the same
+    module object, so monkeypatching and ``is`` checks keep working).
+    """
+
+    def __init__(self, new: str, since: str):
+        self.new = new
+        self.since = since
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        import importlib
+        import sys
+
+        warnings.warn(_message(module.__name__, self.since, self.new), DeprecationWarning,
+                      stacklevel=_importer_stacklevel())
+        sys.modules[module.__name__] = importlib.import_module(self.new)
+
+
+def _importer_stacklevel() -> int:
+    """The stack level of the ``import`` statement, past the import machinery's frames."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (frame.f_code.co_filename.startswith("<frozen importlib")
+                                 or frame.f_code.co_filename == __file__):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
+
+
+def moved_module_spec(old: str, new: str, *, since: str) -> Any:
+    """The import spec that keeps the old path ``old`` of a moved module working for a while.
+
+    A meta-path finder returns it for ``old``; importing it warns and gives module ``new``.
+    """
+    from importlib.machinery import ModuleSpec
+
+    loader: Any = _MovedModuleLoader(new, since)  # duck-typed: importlib.abc costs an import
+    return ModuleSpec(old, loader)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .discovery.registry import BUILTIN_GROUPS, ResourceInfo
 from .errors import InvalidArgumentError, UnsupportedMediaTypeError
-from .registry import BUILTIN_GROUPS, ResourceInfo
 from .request import (
     JSON,
     PATCH_CONTENT_TYPES,

@@ -58,9 +58,9 @@ def kube_server_factory() -> Any:
 
 @pytest.fixture(scope="module")
 def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One embedded server per test module, holding ``dynakube.testing.seed``'s content."""
+    """One embedded server per test module, holding ``dynakube.apiserver.seed``'s content."""
+    from dynakube.apiserver.seed import seed
     from dynakube.testing import ApiServer
-    from dynakube.testing.seed import seed
 
     with ApiServer() as server:
         with server.client(cache_dir=str(tmp_path_factory.mktemp("seedcache"))) as kube:

@@ -22,8 +22,7 @@ from typing import Any
 
 import pytest
 
-from dynakube import printing
-from dynakube.cli import main
+from dynakube.cli import main, printing
 from dynakube.errors import NotFoundError
 
 GOOD = """\

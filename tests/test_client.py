@@ -14,8 +14,8 @@ import pytest
 
 import dynakube
 from dynakube import errors
+from dynakube.apiserver.seed import WIDGET_CRD, widget
 from dynakube.client import ALL, Client
-from dynakube.testing.seed import WIDGET_CRD, widget
 
 
 def configmap(name: str, **data: str) -> dict[str, Any]:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from dynakube.apiserver.seed import WIDGET_CRD, widget
 from dynakube.client import ALL, Client
 from dynakube.request import ApiRequest
-from dynakube.testing.seed import WIDGET_CRD, widget
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "client_requests.json"
 KEPT_HEADERS = ("Accept", "Content-Type")

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from dynakube import errors
+from dynakube.apiserver.seed import WIDGET_CRD, widget
 from dynakube.testing import ApiServer
-from dynakube.testing.seed import WIDGET_CRD, widget
 
 MODES: dict[str, dict[str, Any]] = {
     "newest": {},

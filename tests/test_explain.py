@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from dynakube.discovery.registry import ResourceInfo
 from dynakube.errors import InvalidArgumentError, NotFoundError
-from dynakube.explain import explain
-from dynakube.registry import ResourceInfo
 from dynakube.schema import DocumentSchemas
+from dynakube.schema.explain import explain
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "k8s-api"
 OPENAPI = SHARED / "v1.36" / "openapi" / "v3"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from test_watch_fakes import FakeCluster, quick_backoff, wait_until
 
+from dynakube.controller.informer import DeletedFinalStateUnknown, Informer
+from dynakube.controller.store import NAMESPACE_INDEX
 from dynakube.errors import InvalidArgumentError, ServerError
-from dynakube.informer import DeletedFinalStateUnknown, Informer
-from dynakube.store import NAMESPACE_INDEX
 
 
 class Recorder:
@@ -165,7 +165,7 @@ def test_failing_handler_is_logged_and_others_still_called(
 
     informer.add_handler(on_add=boom)
     rec.register(informer)
-    with caplog.at_level(logging.ERROR, logger="dynakube.informer"), informer:
+    with caplog.at_level(logging.ERROR, logger="dynakube.controller.informer"), informer:
         assert informer.wait_for_sync(30)
         cluster.create("a")
         cluster.create("b")
@@ -299,7 +299,7 @@ def test_store_converges_under_churn_with_dropped_watches_and_compaction() -> No
 
 
 def test_small_controller_informer_feeds_a_work_queue() -> None:
-    from dynakube.workqueue import ItemExponentialRateLimiter, WorkQueue
+    from dynakube.controller.workqueue import ItemExponentialRateLimiter, WorkQueue
 
     cluster = FakeCluster()
     for i in range(5):

@@ -11,8 +11,8 @@ from test_informer import Recorder, versions, wait_until
 from test_watch_server import NS, PATH, Saboteur, churn, watch_requests
 
 from dynakube.client import Client, Resource
-from dynakube.informer import DeletedFinalStateUnknown, Informer
-from dynakube.leaderelection import LeaderElector, LeaseRecord
+from dynakube.controller.informer import DeletedFinalStateUnknown, Informer
+from dynakube.controller.leaderelection import LeaderElector, LeaseRecord
 from dynakube.request import ApiRequest
 from dynakube.testing import ApiServer
 from dynakube.watch import Backoff, Watch

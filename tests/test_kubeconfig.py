@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dynakube.config import ClusterConfig, list_contexts, load_config
+from dynakube.config.kubeconfig import Kubeconfig
 from dynakube.errors import ConfigError
-from dynakube.kubeconfig import Kubeconfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 KC = FIXTURES / "kubeconfig"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from dynakube.controller.leaderelection import LeaderElector, LeaseRecord
 from dynakube.errors import AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError
-from dynakube.leaderelection import LeaderElector, LeaseRecord
 
 
 class FakeLeases:

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from dynakube.errors import AmbiguousResourceError, DiscoveryError, UnknownResourceError
-from dynakube.registry import (
+from dynakube.discovery.registry import (
     Registry,
     ResourceInfo,
     SubresourceInfo,
@@ -19,6 +18,7 @@ from dynakube.registry import (
     registry_from_documents,
     registry_from_legacy,
 )
+from dynakube.errors import AmbiguousResourceError, DiscoveryError, UnknownResourceError
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dynakube.repl import ResourceCompleter, banner, repl_namespace
+from dynakube.cli.repl import ResourceCompleter, banner, repl_namespace
 
 
 def test_repl_reads_python_from_stdin(seeded_server: Any) -> None:

@@ -19,11 +19,11 @@ import pytest
 
 from dynakube.cache import DiskCache
 from dynakube.config import ClusterConfig
-from dynakube.openapi import Converter
 from dynakube.request import ApiRequest
 from dynakube.schema import SchemaStore, SchemaWarning, document_path
+from dynakube.schema.openapi import Converter
+from dynakube.schema.validate import validate
 from dynakube.transport import Transport
-from dynakube.validation import validate
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "k8s-api"
 OPENAPI = SHARED / "v1.36" / "openapi" / "v3"

@@ -226,7 +226,7 @@ def test_bad_switch_values_are_refused() -> None:
 def test_a_body_past_the_real_limit_is_413_without_being_read(kube_server: ApiServer) -> None:
     import socket
 
-    from dynakube.testing.httpapi import MAX_BODY_BYTES
+    from dynakube.apiserver.http.handler import MAX_BODY_BYTES
 
     host, port = kube_server.url.removeprefix("http://").split(":")
     for framing in (f"Content-Length: {MAX_BODY_BYTES + 1}",

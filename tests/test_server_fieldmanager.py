@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dynakube.testing.fieldmanager import (
+from dynakube.apiserver.merge.fieldmanager import (
     ApplyConflictError,
     check_field_manager,
     default_manager,
@@ -17,7 +17,7 @@ from dynakube.testing.fieldmanager import (
     server_side_apply,
     update_managed_fields,
 )
-from dynakube.testing.fieldset import (
+from dynakube.apiserver.merge.fieldset import (
     BUILTIN_FIELD_RULES,
     FieldRules,
     fields_to_set,
@@ -26,7 +26,7 @@ from dynakube.testing.fieldset import (
     rules_from_schema,
     set_to_fields,
 )
-from dynakube.testing.patching import (
+from dynakube.apiserver.merge.patching import (
     BUILTIN_MERGE_KEYS,
     PatchError,
     apply_json_patch,

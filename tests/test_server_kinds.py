@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from dynakube.errors import InvalidArgumentError
-from dynakube.testing.kinds import (
+from dynakube.apiserver.kinds.specs import (
     BUILTIN_KINDS,
     BUILTIN_SCHEMAS,
     KindSpec,
@@ -23,7 +22,8 @@ from dynakube.testing.kinds import (
     kinds_from_crd,
     version_priority,
 )
-from dynakube.testing.seed import WIDGET_CRD
+from dynakube.apiserver.seed import WIDGET_CRD
+from dynakube.errors import InvalidArgumentError
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "k8s-api"

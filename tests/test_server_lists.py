@@ -197,7 +197,7 @@ def test_list_across_namespaces(k: Kube) -> None:
 
 
 def test_many_objects_page_without_copying(kube_server: ApiServer) -> None:
-    from dynakube.testing.handlers import Call
+    from dynakube.apiserver.verbs.crud import Call
 
     spec = kube_server.table.lookup("", "v1", "configmaps")
     assert spec is not None

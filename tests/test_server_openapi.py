@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from dynakube.testing.kinds import BUILTIN_KINDS, KindSpec, kinds_from_crd
-from dynakube.testing.openapi import (
+from dynakube.apiserver.kinds.openapi import (
     crd_kind_schema,
     crd_list_schema,
     encode_document,
@@ -20,7 +19,8 @@ from dynakube.testing.openapi import (
     openapi_hash,
     openapi_index,
 )
-from dynakube.testing.seed import WIDGET_CRD
+from dynakube.apiserver.kinds.specs import BUILTIN_KINDS, KindSpec, kinds_from_crd
+from dynakube.apiserver.seed import WIDGET_CRD
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "k8s-api"

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from dynakube.errors import DynakubeError
-from dynakube.testing.patching import (
+from dynakube.apiserver.merge.patching import (
     BUILTIN_MERGE_KEYS,
     PRIMITIVE_MERGE,
     PatchError,
@@ -18,6 +17,7 @@ from dynakube.testing.patching import (
     apply_merge_patch,
     apply_strategic_merge_patch,
 )
+from dynakube.errors import DynakubeError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "k8s-api"
 POD = BUILTIN_MERGE_KEYS["Pod"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from dynakube.apiserver.http.protobuf import ProtobufError, decode_kubernetes_protobuf
 from dynakube.testing import ApiServer
-from dynakube.testing.protobuf import ProtobufError, decode_kubernetes_protobuf
 
 
 def varint(n: int) -> bytes:

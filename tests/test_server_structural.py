@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 
-from dynakube.errors import InvalidArgumentError
-from dynakube.testing.cel import CelUnsupported, compile_rule
-from dynakube.testing.decoding import cannot_handle_message, decode_builtin
-from dynakube.testing.seed import WIDGET_CRD
-from dynakube.testing.structural import (
+from dynakube.apiserver.kinds.decoding import cannot_handle_message, decode_builtin
+from dynakube.apiserver.rules.cel import CelUnsupported, compile_rule
+from dynakube.apiserver.rules.structural import (
     Cause,
     apply_defaults,
     go_value,
@@ -24,6 +22,8 @@ from dynakube.testing.structural import (
     unknown_field_warning,
     validate_custom_resource,
 )
+from dynakube.apiserver.seed import WIDGET_CRD
+from dynakube.errors import InvalidArgumentError
 
 ROOT = Path(__file__).resolve().parents[1]
 BEHAVIOUR = ROOT.parent / "shared" / "k8s-api" / "v1.36" / "behaviour.json"

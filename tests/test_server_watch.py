@@ -282,7 +282,7 @@ def test_bad_timeout_seconds_is_a_bad_request(k: Kube, kube_server: ApiServer,
 
 def test_a_watch_that_falls_too_far_behind_is_closed() -> None:
     """A client that stops reading does not make the server buffer events without end."""
-    from dynakube.testing.storage import Store, object_key
+    from dynakube.apiserver.storage.store import Store, object_key
 
     store = Store(watch_buffer=3)
     slow, _ = store.watch("configmaps", None, lambda event: True)
@@ -299,7 +299,7 @@ def test_a_watch_that_falls_too_far_behind_is_closed() -> None:
 
 
 def test_request_log_keeps_the_newest_entries() -> None:
-    from dynakube.testing.server import LoggedRequest, RequestLog
+    from dynakube.apiserver.server import LoggedRequest, RequestLog
 
     log = RequestLog(limit=3)
     for n in range(5):

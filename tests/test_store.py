@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from test_watch_fakes import cm
 
+from dynakube.controller.store import NAMESPACE_INDEX, Store
 from dynakube.errors import InvalidArgumentError
-from dynakube.store import NAMESPACE_INDEX, Store
 
 
 def labelled(name: str, rv: int, ns: str = "ns", **labels: str) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from dynakube.cli.tour import NAMESPACE, run_tour
 from dynakube.errors import NotFoundError, UnknownResourceError
-from dynakube.tour import NAMESPACE, run_tour
 
 
 def test_tour_runs_end_to_end_without_a_cluster() -> None:
@@ -62,9 +62,9 @@ def test_tour_on_a_given_cluster_cleans_up_after_itself(tmp_path: Path) -> None:
 
 
 def test_cleanup_removes_the_crd_even_when_the_namespace_is_gone(tmp_path: Path) -> None:
+    from dynakube.apiserver.seed import WIDGET_CRD
+    from dynakube.cli.tour import _Tour
     from dynakube.testing import ApiServer
-    from dynakube.testing.seed import WIDGET_CRD
-    from dynakube.tour import _Tour
 
     with ApiServer() as server, server.client(cache_dir=str(tmp_path)) as kube:
         crds = kube.resource("customresourcedefinitions")
@@ -79,9 +79,9 @@ def test_cleanup_removes_the_crd_even_when_the_namespace_is_gone(tmp_path: Path)
 
 def test_the_python_the_tour_prints_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from dynakube.apiserver.seed import TOUR_MANIFEST
+    from dynakube.cli.tour import PYTHON_STEPS
     from dynakube.testing import ApiServer
-    from dynakube.testing.seed import TOUR_MANIFEST
-    from dynakube.tour import PYTHON_STEPS
 
     (tmp_path / "tour.yaml").write_text(TOUR_MANIFEST)
     monkeypatch.chdir(tmp_path)

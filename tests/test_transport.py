@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 
 from dynakube import errors
-from dynakube.auth import ExecPlugin, SecretFiles, TokenFile
 from dynakube.config import ClusterConfig, ExecConfig
 from dynakube.request import ApiRequest
 from dynakube.transport import USER_AGENT, Transport, parse_warning_header
+from dynakube.transport.auth import ExecPlugin, SecretFiles, TokenFile
 
 PKI = Path(__file__).resolve().parents[1] / "fixtures" / "pki"
 PLUGIN = Path(__file__).resolve().parents[1] / "fixtures" / "exec" / "credential-plugin.py"
@@ -258,7 +258,7 @@ def test_tls_server_name_is_checked_through_a_proxy() -> None:
 
 
 def test_insecure_skip_verify_warns_once(https: ScriptedServer) -> None:
-    import dynakube.transport as module
+    import dynakube.transport.http as module
 
     module._insecure_warned = False
     with pytest.warns(errors.InsecureTLSWarning):
@@ -270,7 +270,7 @@ def test_insecure_skip_verify_warns_once(https: ScriptedServer) -> None:
 def test_insecure_requests_do_not_make_other_warnings_repeat(
         https: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     # Each change to warnings.filters resets the "show once" registries of every module.
-    import dynakube.transport as module
+    import dynakube.transport.http as module
 
     monkeypatch.setattr(module, "_insecure_warned", True)  # the one-time warning is tested above
     transport = Transport(ClusterConfig(server=https.url, insecure_skip_tls_verify=True))

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from dynakube.errors import InvalidArgumentError, Problem, ValidationError
-from dynakube.openapi import COMPONENTS, document_kinds
 from dynakube.schema import DocumentSchemas, document_path
-from dynakube.validation import check, format_path, validate
+from dynakube.schema.openapi import COMPONENTS, document_kinds
+from dynakube.schema.validate import check, format_path, validate
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "k8s-api"
 OPENAPI = SHARED / "v1.36" / "openapi" / "v3"
@@ -438,7 +438,7 @@ def test_importing_the_schema_modules_stays_light() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, dynakube.schema, dynakube.validation, dynakube.explain; "
+    code = ("import sys, dynakube.schema, dynakube.schema.validate, dynakube.schema.explain; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('jsonschema', 'referencing', 'yaml', 'requests')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -7,8 +7,7 @@ from collections.abc import Hashable
 
 import pytest
 
-from dynakube.errors import InvalidArgumentError
-from dynakube.workqueue import (
+from dynakube.controller.workqueue import (
     BucketRateLimiter,
     ItemExponentialRateLimiter,
     MaxOfRateLimiter,
@@ -16,6 +15,7 @@ from dynakube.workqueue import (
     WorkQueue,
     default_rate_limiter,
 )
+from dynakube.errors import InvalidArgumentError
 
 
 class FakeClock:

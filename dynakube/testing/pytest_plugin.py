@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from dynakube.apiserver.server import ApiServer
     from dynakube.client import Client
-    from dynakube.testing.server import ApiServer
 
 __all__ = ["kube_server", "kube", "KUBECONFIG_ENV"]
 
@@ -27,7 +27,7 @@ KUBECONFIG_ENV = "DYNAKUBE_TEST_KUBECONFIG"
 @pytest.fixture
 def kube_server() -> Iterator[ApiServer]:
     """A fresh embedded API server for this test (plain HTTP, random port)."""
-    from dynakube.testing.server import ApiServer
+    from dynakube.apiserver.server import ApiServer
 
     server = ApiServer().start()
     try:

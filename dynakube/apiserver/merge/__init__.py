@@ -1,0 +1,3 @@
+"""Patches and field ownership: JSON, merge and strategic patches, field sets, managedFields."""
+
+__all__: list[str] = []

@@ -1,0 +1,362 @@
+"""``ApiServer``: an in-memory Kubernetes API server on 127.0.0.1, speaking the real HTTP API.
+
+For the tour, for this repository's tests and for users' own tests: start it in a background
+thread (``with ApiServer() as server:``), point any client at ``server.kubeconfig_path``, and
+use the fault controls (``server.faults``) and the request log (``server.requests``) to test
+how a client copes with throttling, dropped watches, compaction and expired credentials.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import secrets
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from dynakube.errors import ConfigError
+
+from .http.handler import Handler
+from .storage.resources import ResourceTable
+from .storage.store import Store
+from .tlsfiles import throwaway_pki
+from .verbs.crud import Api, Options
+
+if TYPE_CHECKING:
+    from dynakube.client import Client
+
+__all__ = ["ApiServer", "Faults", "RequestLog", "LoggedRequest"]
+
+_BOOT_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    user_agent: str
+
+
+class RequestLog:
+    """Thread-safe log of the requests the server answered (faulted ones included).
+
+    It keeps the newest ``limit`` entries, so that a long-running server (``python -m
+    dynakube.testing serve``) does not grow without end.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._lock = threading.Lock()
+        self._items: collections.deque[LoggedRequest] = collections.deque(maxlen=max(1, limit))
+
+    def add(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self._items.append(entry)
+
+    def __iter__(self) -> Iterator[LoggedRequest]:
+        with self._lock:
+            return iter(list(self._items))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def count(self, method: str | None = None, path: str | None = None,
+              prefix: str | None = None) -> int:
+        """Requests matching all given filters (``path`` exact, ``prefix`` a path prefix)."""
+        with self._lock:
+            return sum(1 for r in self._items
+                       if (method is None or r.method == method.upper())
+                       and (path is None or r.path == path)
+                       and (prefix is None or r.path.startswith(prefix)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class Faults:
+    """Misbehaviour on demand, to test clients' reliability."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._lock = threading.Lock()
+        self._failures: list[tuple[int, float | None]] = []
+        self.delay_seconds = 0.0
+        self.rejected: set[str] = set()
+        self.forbidden_token = ""  # a token that may read but not write (set by ApiServer)
+
+    def close_watches(self) -> int:
+        """End every open watch stream now; returns how many were open."""
+        return self._store.close_watches()
+
+    def compact(self) -> None:
+        """Forget the event history: resuming a watch from any older version gets 410."""
+        self._store.compact()
+
+    def fail_next(self, n: int = 1, status: int = 429, retry_after: float | None = None) -> None:
+        """Answer the next ``n`` requests with ``status`` (429, 500, 503...)."""
+        with self._lock:
+            self._failures.extend([(status, retry_after)] * n)
+
+    def delay(self, seconds: float) -> None:
+        """Hold every answer for ``seconds`` (0 turns it off)."""
+        self.delay_seconds = max(0.0, float(seconds))
+
+    def reject_token(self, token: str) -> None:
+        """From now on, requests with this bearer token get 401 Unauthorized."""
+        self.rejected.add(token)
+
+    def take_failure(self) -> tuple[int, float | None] | None:
+        with self._lock:
+            return self._failures.pop(0) if self._failures else None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._failures.clear()
+        self.delay_seconds = 0.0
+        self.rejected.clear()
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], owner: ApiServer):
+        self.owner = owner
+        self.connections: set[socket.socket] = set()
+        self.conn_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, addr = self.socket.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        ctx = self.owner._ssl_context
+        if ctx is not None:
+            sock = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        with self.conn_lock:
+            self.connections.add(sock)
+        return sock, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.conn_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that went away mid-answer is not the server's problem
+
+
+class ApiServer:
+    """An in-memory Kubernetes API server on ``127.0.0.1`` (a random free port by default).
+
+    ``tls``: serve HTTPS, with ``cert_file``/``key_file``/``ca_file`` or a throwaway CA made
+    with ``openssl``. ``token``: the bearer token accepted (random by default); the read-only
+    ``forbidden_token`` gets ``403`` on writes; ``anonymous`` lets requests without any
+    credentials in (kubectl sends no token over plain HTTP). ``history_size``: watch events
+    kept for resuming (older resourceVersions get ``410``). The switches make it behave like
+    an older server: ``aggregated_discovery`` ("v2", "v2beta1" or None for legacy only),
+    ``openapi_v3=False`` (no ``/openapi/v3``), ``watch_list=False`` (``sendInitialEvents``
+    refused), ``server_side_apply=False`` (apply patches get ``415``).
+    """
+
+    def __init__(self, *, tls: bool = False, token: str | None = None, port: int = 0,
+                 aggregated_discovery: str | None = "v2", openapi_v3: bool = True,
+                 watch_list: bool = True, server_side_apply: bool = True,
+                 history_size: int = 10_000, cert_file: str | None = None,
+                 key_file: str | None = None, ca_file: str | None = None,
+                 bookmark_interval: float = 60.0, anonymous: bool = False):
+        if aggregated_discovery not in ("v2", "v2beta1", None):
+            raise ValueError('aggregated_discovery must be "v2", "v2beta1" or None, '
+                             f"not {aggregated_discovery!r}")
+        self.tls = tls
+        self.anonymous = anonymous
+        self.token = token or secrets.token_urlsafe(24)
+        self.forbidden_token = "readonly-" + secrets.token_urlsafe(12)
+        self.port = port
+        self.options = Options(aggregated_discovery, openapi_v3, watch_list, server_side_apply,
+                               bookmark_interval)
+        self.store = Store(history_size)
+        self.table = ResourceTable()
+        self.api = Api(self.store, self.table, self.options)
+        self.faults = Faults(self.store)
+        self.faults.forbidden_token = self.forbidden_token
+        self.requests = RequestLog()
+        self._cert_file, self._key_file, self.ca_file = cert_file, key_file, ca_file
+        self._ssl_context: ssl.SSLContext | None = None
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._dir: str | None = None
+        self._throwaway_pki = False
+        self.kubeconfig_path = ""
+        self.url = ""
+        self._bootstrap()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _bootstrap(self) -> None:
+        from .verbs.crud import Call
+
+        ns_spec = self.table.lookup("", "v1", "namespaces")
+        assert ns_spec is not None
+        for name in _BOOT_NAMESPACES:
+            body = json.dumps({"apiVersion": "v1", "kind": "Namespace",
+                               "metadata": {"name": name}}).encode()
+            self.api.create(Call("POST", ns_spec, None, None, None, {}, {}, body,
+                                 "kube-apiserver"))
+        # A fresh real server's history before start-up is gone: old versions get 410.
+        self.store.compact()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if not (self._cert_file and self._key_file):
+            if self._dir is None:
+                self._dir = tempfile.mkdtemp(prefix="dynakube-server-")
+            try:
+                self.ca_file, self._cert_file, self._key_file = throwaway_pki(self._dir)
+                self._throwaway_pki = True
+            except OSError as exc:
+                raise ConfigError(
+                    "ApiServer(tls=True) needs the openssl command to make a throwaway "
+                    f"certificate ({exc}); install openssl or pass cert_file=, key_file= and "
+                    "ca_file=") from exc
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self._cert_file, self._key_file)
+        if self.ca_file:
+            ctx.load_verify_locations(self.ca_file)
+            ctx.verify_mode = ssl.CERT_OPTIONAL
+        return ctx
+
+    def start(self) -> ApiServer:
+        """Listen and serve in a background thread; returns self."""
+        if self._httpd is not None:
+            return self
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="dynakube-server-")
+        if self.tls:
+            self._ssl_context = self._tls_context()
+        httpd = _HTTPServer(("127.0.0.1", self.port), self)
+        self._httpd = httpd
+        self.port = httpd.server_address[1]
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        self.kubeconfig_path = os.path.join(self._dir, "kubeconfig")
+        self._write_kubeconfig()
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"dynakube-apiserver-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: open watches end, connections close, the kubeconfig is removed."""
+        httpd = self._httpd
+        if httpd is None:
+            return
+        self._httpd = None
+        self.store.close_watches()
+        stopper = threading.Thread(target=httpd.shutdown, daemon=True)
+        stopper.start()
+        try:  # wake the accept loop now instead of at its next poll
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            pass
+        stopper.join()
+        with httpd.conn_lock:
+            open_now = list(httpd.connections)
+        for conn in open_now:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        if self._throwaway_pki:  # made in the directory just removed: make anew on restart
+            self.ca_file = self._cert_file = self._key_file = None
+            self._throwaway_pki = False
+
+    def __enter__(self) -> ApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    # -- clients -------------------------------------------------------------------------
+
+    def _write_kubeconfig(self) -> None:
+        cluster = [f"    server: {self.url}"]
+        if self.tls and self.ca_file:
+            cluster.append(f"    certificate-authority: {self.ca_file}")
+        text = "\n".join([
+            "apiVersion: v1",
+            "kind: Config",
+            "clusters:",
+            "- name: dynakube-embedded",
+            "  cluster:",
+            *cluster,
+            "users:",
+            "- name: dynakube-embedded",
+            "  user:",
+            f"    token: {self.token}",
+            "contexts:",
+            "- name: dynakube-embedded",
+            "  context:",
+            "    cluster: dynakube-embedded",
+            "    user: dynakube-embedded",
+            "    namespace: default",
+            "current-context: dynakube-embedded",
+            "",
+        ])
+        fd = os.open(self.kubeconfig_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+
+    def config(self, *, token: str | None = None, namespace: str = "default") -> Any:
+        """A :class:`dynakube.config.ClusterConfig` for this server."""
+        from dynakube.config import ClusterConfig
+
+        return ClusterConfig(server=self.url, namespace=namespace,
+                             token=token or self.token,
+                             certificate_authority=self.ca_file if self.tls else None,
+                             context="dynakube-embedded", source=self.kubeconfig_path)
+
+    def client(self, **kw: Any) -> Client:
+        """A dynakube ``Client`` bound to this server (keywords go to ``Client``)."""
+        from dynakube.client import Client
+
+        if not self.running:
+            self.start()
+        namespace = kw.pop("namespace", "default")
+        token = kw.pop("token", None)
+        return Client(self.config(token=token, namespace=namespace), **kw)
+
+    # -- used by the HTTP handler --------------------------------------------------------
+
+    def user_for(self, token: str | None) -> str | None:
+        """``"admin"``, ``"readonly"``, or None when the token is not accepted."""
+        if not token:
+            return "admin" if self.anonymous else None
+        if token in self.faults.rejected:
+            return None
+        if secrets.compare_digest(token, self.token):
+            return "admin"
+        if secrets.compare_digest(token, self.forbidden_token):
+            return "readonly"
+        return None

@@ -1,0 +1,206 @@
+"""Watch streams of the embedded server: newline-delimited JSON events, as kube-apiserver sends.
+
+A watch resumes from a ``resourceVersion`` out of the bounded history (an ``ERROR`` event with
+``410 Expired`` once that is compacted), or starts with the current state (``ADDED`` events,
+then the ``k8s.io/initial-events-end`` bookmark for ``sendInitialEvents=true``). Selectors are
+applied to the old and new state so objects moving in or out of the selection show up as
+``ADDED``/``DELETED``, as the watch cache does. An idle watch checks about once a second
+whether its client is still connected, so a client that went away does not keep a watcher
+(and a thread) until ``timeoutSeconds``.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..objects import Obj
+from ..status import cause, invalid, status_body
+from ..storage.store import Event, TooOld, Watcher
+from .crud import Api, Call
+from .lists import Selection, as_table, partial, selection, wants
+
+__all__ = ["WatchStream", "open_watch"]
+
+_DEFAULT_TIMEOUT = 1800.0
+_POLL = 1.0  # how often an idle watch asks whether its client is still there
+
+
+def _validate(api: Api, call: Call) -> None:
+    q = call.query
+    problems = []
+    initial = q.get("sendInitialEvents")
+    match = q.get("resourceVersionMatch")
+    if initial is not None:
+        if match != "NotOlderThan":
+            problems.append(cause("resourceVersionMatch", "FieldValueForbidden",
+                                  "Forbidden: sendInitialEvents requires setting "
+                                  "resourceVersionMatch to NotOlderThan"))
+        if not api.options.watch_list:
+            problems.append(cause("sendInitialEvents", "FieldValueForbidden",
+                                  "Forbidden: sendInitialEvents is forbidden for watch unless the "
+                                  "WatchList feature gate is enabled"))
+    if match:
+        if initial is None:
+            problems.append(cause("resourceVersionMatch", "FieldValueForbidden",
+                                  "Forbidden: resourceVersionMatch is forbidden for watch unless "
+                                  "sendInitialEvents is provided"))
+        if match != "NotOlderThan":
+            problems.append(cause("resourceVersionMatch", "FieldValueNotSupported",
+                                  f'Unsupported value: "{match}": supported values: '
+                                  '"NotOlderThan"'))
+    if problems:
+        raise invalid("ListOptions", "", problems, "meta.k8s.io")
+
+
+class WatchStream:
+    """An open watch; iterate it for the encoded event lines."""
+
+    def __init__(self, api: Api, call: Call, sel: Selection):
+        self.api = api
+        self.call = call
+        self.sel = sel
+        self.spec = call.spec
+        self.bucket = api.bucket(api.table.storage_spec(call.spec))
+        self.namespace = call.namespace if call.spec.namespaced else None
+        self.shape = wants(call.accept)
+        self.bookmarks = call.flag("allowWatchBookmarks")
+        seconds = call.int_param("timeoutSeconds")
+        timeout = float(seconds) if seconds else _DEFAULT_TIMEOUT  # 0 means the default too
+        self.deadline = time.monotonic() + timeout
+        self.initial: list[Obj] = []
+        self.initial_end: int | None = None
+        self.backlog: list[Event] = []
+        self.error: dict[str, Any] | None = None
+        self.watcher: Watcher | None = None
+        self.client_gone: Callable[[], bool] = lambda: False  # set by the HTTP handler
+        self._open()
+
+    def _in_scope(self, obj: Obj | None) -> bool:
+        if obj is None:
+            return False
+        if self.namespace and obj.get("metadata", {}).get("namespace") != self.namespace:
+            return False
+        return self.sel.matches(obj)
+
+    def _accept(self, event: Event) -> bool:
+        return self._in_scope(event.obj) or self._in_scope(event.old)
+
+    def _open(self) -> None:
+        q = self.call.query
+        rv_text = q.get("resourceVersion") or ""
+        initial = q.get("sendInitialEvents")
+        store = self.api.store
+        with store.lock:
+            want_state = (initial == "true") or (initial is None and rv_text in ("", "0"))
+            if want_state:
+                prefix = f"/{self.namespace}" if self.namespace else ""
+                items, _, _, snapshot = store.page(
+                    self.bucket, prefix, rv=None, start=None, limit=None,
+                    accept=None if self.sel.empty else self.sel.matches)
+                self.initial = items
+                if initial == "true":
+                    self.initial_end = snapshot
+                self.watcher, self.backlog = store.watch(self.bucket, snapshot, self._accept)
+                return
+            since: int | None = None
+            if rv_text not in ("", "0"):
+                try:
+                    since = int(rv_text)
+                except ValueError:
+                    self.error = status_body(400, "BadRequest",
+                                             f"invalid resource version: {rv_text}")
+                    return
+            try:
+                self.watcher, self.backlog = store.watch(self.bucket, since, self._accept)
+            except TooOld as exc:
+                self.error = status_body(410, "Expired", str(exc))
+
+    def _encode(self, kind: str, obj: Obj) -> bytes:
+        if self.shape == "Table" and kind != "BOOKMARK" and kind != "ERROR":
+            shown: Obj = as_table(self.spec, [obj], {}, self.call.query.get("includeObject"))
+            shown["metadata"] = {"resourceVersion": obj.get("metadata", {}).get(
+                "resourceVersion", "")}
+        elif self.shape in ("PartialObjectMetadata", "PartialObjectMetadataList") \
+                and kind not in ("ERROR",):
+            shown = partial(obj) if kind != "BOOKMARK" else dict(
+                obj, apiVersion="meta.k8s.io/v1", kind="PartialObjectMetadata")
+        elif kind == "ERROR":
+            shown = obj
+        else:
+            shown = dict(obj, apiVersion=self.spec.api_version)
+        return json.dumps({"type": kind, "object": shown}, separators=(",", ":")).encode() + b"\n"
+
+    def _bookmark(self, rv: int, end: bool = False) -> bytes:
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        return self._encode("BOOKMARK", {"kind": self.spec.kind,
+                                         "apiVersion": self.spec.api_version, "metadata": meta})
+
+    def _translate(self, event: Event) -> tuple[str, Obj] | None:
+        new_in = event.type != "DELETED" and self._in_scope(event.obj)
+        old_in = self._in_scope(event.old)
+        if event.type == "DELETED":
+            return ("DELETED", event.obj) if old_in or self._in_scope(event.obj) else None
+        if new_in and old_in:
+            return "MODIFIED", event.obj
+        if new_in:
+            return "ADDED", event.obj
+        if old_in:
+            return "DELETED", event.obj
+        return None
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.error is not None:
+            yield self._encode("ERROR", self.error)
+            return
+        watcher = self.watcher
+        assert watcher is not None
+        try:
+            for obj in self.initial:
+                yield self._encode("ADDED", obj)
+            if self.initial_end is not None and self.bookmarks:
+                yield self._bookmark(self.initial_end, end=True)
+            for event in self.backlog:
+                shown = self._translate(event)
+                if shown:
+                    yield self._encode(*shown)
+            interval = max(0.05, self.api.options.bookmark_interval)
+            next_bookmark = time.monotonic() + interval
+            while True:
+                now = time.monotonic()
+                if now >= self.deadline:
+                    if self.bookmarks:
+                        yield self._bookmark(self.api.store.rv)
+                    return
+                wait = min(self.deadline, next_bookmark if self.bookmarks else self.deadline) - now
+                try:
+                    item = watcher.queue.get(timeout=min(_POLL, max(0.0, wait)))
+                except queue.Empty:
+                    if self.client_gone():
+                        return  # nothing to write to: stop watching now, not at the deadline
+                    if self.bookmarks and time.monotonic() >= next_bookmark:
+                        yield self._bookmark(self.api.store.rv)
+                        next_bookmark = time.monotonic() + interval
+                    continue
+                if item is None:
+                    return
+                shown = self._translate(item)
+                if shown:
+                    yield self._encode(*shown)
+        finally:
+            self.api.store.unwatch(watcher)
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.api.store.unwatch(self.watcher)
+
+
+def open_watch(api: Api, call: Call) -> WatchStream:
+    """Validate the watch options (raising ``StatusError``) and open the stream."""
+    _validate(api, call)
+    return WatchStream(api, call, selection(call))

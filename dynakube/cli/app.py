@@ -1,0 +1,340 @@
+"""The ``dynakube`` command: kubectl's reading verbs plus apply, validate, a REPL and a tour.
+
+Parsing and dispatch live here; ``get`` and ``api-resources`` in :mod:`dynakube.cli.get`, the
+verbs that read manifests (apply, delete -f, validate) in :mod:`dynakube.cli.manifest`, what
+gets printed in :mod:`dynakube.cli.printing`. Every expected failure (a ``DynakubeError``)
+becomes one ``error: ...`` line on stderr and exit code 1; a usage mistake exits 2; no
+traceback unless something truly unexpected happens. ``import dynakube.cli`` stays light:
+the client, YAML and the embedded server load only when a command needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+from .._version import __version__
+from ..errors import DynakubeError, ValidationError
+
+if TYPE_CHECKING:
+    from ..apiserver.server import ApiServer
+    from ..client import Client
+
+__all__ = ["main", "build_parser", "UsageError", "Session", "report_error"]
+
+OUTPUTS = ("table", "wide", "yaml", "json", "name")
+
+
+class UsageError(Exception):
+    """The command line is wrong; exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """The same flags before or after the subcommand (``dynakube get cm -n shop``)."""
+    default = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("global options")
+    group.add_argument("--kubeconfig", metavar="PATH", default=default,
+                       help="the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+    group.add_argument("--context", metavar="NAME", default=default,
+                       help="the kubeconfig context to use")
+    group.add_argument("-n", "--namespace", metavar="NS", default=default,
+                       help="the namespace (default: the context's, else 'default')")
+    group.add_argument("-v", "--verbose", action="count",
+                       default=argparse.SUPPRESS if suppress else 0,
+                       help="log each request to stderr (credentials never shown); -vv: all")
+    group.add_argument("--embedded", action="store_true",
+                       default=argparse.SUPPRESS if suppress else False,
+                       help="run against a fresh embedded API server with sample content")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dynakube", description=(
+        "A Kubernetes client that learns what the cluster serves at run time."))
+    parser.add_argument("--version", action="version", version=f"dynakube {__version__}")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _global_options(p, suppress=True)
+        return p
+
+    p = command("api-resources", "list the resources the server serves, like kubectl")
+    p.add_argument("-o", "--output", choices=("wide", "name"))
+    p.add_argument("--api-group", metavar="GROUP", help="only this group ('' for core)")
+    p.add_argument("--namespaced", type=_bool, metavar="true|false")
+    p.add_argument("--no-headers", action="store_true")
+
+    p = command("get", "show objects (tables from the server, custom columns included)")
+    p.add_argument("resource", help="a resource name, kind, short name or category; "
+                   "several separated by commas")
+    p.add_argument("names", nargs="*", metavar="NAME", default=[])
+    p.add_argument("-A", "--all-namespaces", action="store_true")
+    p.add_argument("-l", "--selector", metavar="SEL", help="label selector")
+    p.add_argument("--field-selector", metavar="SEL")
+    p.add_argument("-o", "--output", choices=OUTPUTS, default="table")
+    p.add_argument("-w", "--watch", action="store_true", help="then stream changes")
+    p.add_argument("--no-headers", action="store_true")
+
+    p = command("explain", "describe a resource or one of its fields")
+    p.add_argument("path", metavar="RESOURCE[.field.path]")
+    p.add_argument("--recursive", action="store_true")
+    p.add_argument("--api-version", metavar="GROUP/VERSION")
+
+    p = command("apply", "create or update objects from files, directories or stdin")
+    _file_option(p)
+    p.add_argument("--dry-run", action="store_true", help="let the server check, store nothing")
+    p.add_argument("--server-side", action="store_true", help="server-side apply")
+    p.add_argument("--field-manager", metavar="NAME", default="dynakube")
+    p.add_argument("--force-conflicts", action="store_true",
+                   help="server-side apply: take over fields other managers own")
+    p.add_argument("--validate", choices=("strict", "warn", "ignore"), default="strict",
+                   help="strict: unknown fields are errors; warn: warnings; ignore: no "
+                        "client-side checks (default strict)")
+
+    p = command("delete", "delete objects by name, by selector or as listed in files")
+    p.add_argument("resource", nargs="?")
+    p.add_argument("names", nargs="*", metavar="NAME", default=[])
+    p.add_argument("-f", "--filename", metavar="PATH", action="append")
+    p.add_argument("-l", "--selector", metavar="SEL")
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--ignore-not-found", action="store_true")
+
+    p = command("validate", "check documents against the cluster's schemas (writes nothing)")
+    _file_option(p)
+    p.add_argument("--validate", choices=("strict", "warn"), default="strict",
+                   help="strict: unknown fields are errors (default); warn: warnings")
+
+    p = command("repl", "an interactive Python console with `kube` bound to a client")
+    p.add_argument("--plain", action="store_true", help="the standard console even if "
+                   "IPython is installed")
+
+    command("tour", "a guided walk through dynakube on an embedded server (no cluster needed)")
+    return parser
+
+
+def _file_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--filename", metavar="PATH", action="append", required=True,
+                   help="a file, a directory of .yaml/.yml/.json files, or - for stdin")
+
+
+class Session:
+    """The client a command talks to, made on first use; ``--embedded`` owns its server."""
+
+    def __init__(self, args: argparse.Namespace, *, stdout: IO[str], stderr: IO[str],
+                 stdin: IO[str] | None = None):
+        self.args = args
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.server: ApiServer | None = None
+        self._client: Client | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def warn(self, text: str) -> None:
+        self.stderr.write(f"Warning: {text}\n")
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> Client:
+        from ..client import Client
+
+        args = self.args
+        if args.embedded and self.server is None:
+            if args.kubeconfig or args.context:
+                raise UsageError("--embedded runs its own server: drop --kubeconfig/--context")
+            self.start_embedded(seeded=True)
+        if self.server is not None and self._tmp is not None:
+            return Client(kubeconfig=self.server.kubeconfig_path,
+                          namespace=args.namespace, cache_dir=self._tmp.name,
+                          warning_handler=self.warn)
+        return Client(kubeconfig=args.kubeconfig, context=args.context,
+                      namespace=args.namespace, warning_handler=self.warn)
+
+    def start_embedded(self, *, seeded: bool) -> ApiServer:
+        """Start a fresh embedded server (seeded with sample content when asked)."""
+        from ..apiserver.seed import seed
+        from ..testing import ApiServer
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="dynakube-cli-")
+        self.server = ApiServer().start()
+        if seeded:
+            seeder = self.server.client(cache_dir=self._tmp.name)
+            try:
+                seed(seeder)
+            finally:
+                seeder.close()
+        return self.server
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self.server is not None:
+            self.server.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+# -- explain ------------------------------------------------------------------------------
+
+def cmd_explain(session: Session) -> int:
+    args = session.args
+    text = session.client.explain(args.path, recursive=args.recursive,
+                                  api_version=args.api_version)
+    session.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+# -- repl and tour ------------------------------------------------------------------------
+
+def cmd_repl(session: Session) -> int:
+    from .repl import run_repl
+
+    return run_repl(session.client, plain=session.args.plain, stdout=session.stdout,
+                    stdin=session.stdin)
+
+
+def cmd_tour(session: Session) -> int:
+    from .tour import run_tour
+
+    args = session.args
+    if args.kubeconfig or args.context:
+        return run_tour(session.client, out=session.stdout, embedded=False)
+    session.start_embedded(seeded=False)
+    return run_tour(session.client, out=session.stdout, embedded=True)
+
+
+def _commands() -> dict[str, Callable[[Session], int]]:
+    from . import get as cliget
+    from . import manifest as climanifest
+
+    return {
+        "api-resources": cliget.cmd_api_resources,
+        "get": cliget.cmd_get,
+        "explain": cmd_explain,
+        "apply": climanifest.cmd_apply,
+        "delete": climanifest.cmd_delete,
+        "validate": climanifest.cmd_validate,
+        "repl": cmd_repl,
+        "tour": cmd_tour,
+    }
+
+
+# -- errors and the entry point -----------------------------------------------------------
+
+def report_error(error: BaseException, stream: IO[str], source: str | None = None) -> None:
+    """``error: [SOURCE: ]...`` lines: one per problem for validation, notes after."""
+    if isinstance(error, ValidationError):
+        subject = " ".join(p for p in (error.kind, f'"{error.name}"' if error.name else None)
+                           if p) or "object"
+        source = error.source or source
+        where = f"{source}: " if source else ""
+        for problem in error.problems:
+            if problem.severity == "error":
+                stream.write(f"error: {where}{subject}: {problem}\n")
+    else:
+        where = f"{source}: " if source else ""
+        stream.write(f"error: {where}{error}\n")
+    for note in getattr(error, "__notes__", ()):
+        stream.write(f"  note: {note}\n")
+
+
+def _configure_logging(verbosity: int, stream: IO[str]) -> Callable[[], None]:
+    """Log requests (``-v``) or everything (``-vv``) to ``stream``; returns the undo."""
+    if verbosity <= 0:
+        return lambda: None
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("dynakube" if verbosity > 1 else "dynakube.transport")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+    def undo() -> None:  # main() may run again in this process, with other streams
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    return undo
+
+
+def _show_warning(stream: IO[str]) -> Callable[..., None]:
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        stream.write(f"Warning: {message}\n")
+
+    return show
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None,
+         stderr: IO[str] | None = None, stdin: IO[str] | None = None) -> int:
+    """Run one command; returns the exit code (0 ok, 1 failure, 2 usage)."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as e:
+        err.write(f"error: {e}\n")
+        return 2
+    if args.command is None:
+        build_parser().print_help(out)
+        return 2
+    undo_logging = _configure_logging(args.verbose, err)
+    session = Session(args, stdout=out, stderr=err, stdin=stdin)
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning(err)
+    try:
+        code = _commands()[args.command](session)
+        out.flush()  # now, not at exit, so that a reader gone early is handled below
+        return code
+    except UsageError as e:
+        err.write(f"error: {e}\n")
+        return 2
+    except DynakubeError as e:
+        report_error(e, err)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `dynakube get ... | head -1`: the reader left, nothing to say
+        _silence(out)
+        return 0
+    finally:
+        warnings.showwarning = previous
+        try:
+            session.close()
+        except DynakubeError as e:  # closing must not hide the command's own result
+            report_error(e, err)
+        undo_logging()
+
+
+def _silence(stream: IO[str]) -> None:
+    """Point ``stream``'s file at /dev/null, so that flushing it at exit cannot fail."""
+    try:
+        target = stream.fileno()
+    except (OSError, ValueError):  # not a real file (a StringIO): nothing to flush at exit
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, target)
+    os.close(devnull)

@@ -1,0 +1,216 @@
+"""What the command line prints, kept apart from what it does: tables, YAML, JSON, names.
+
+Output meant for scripts follows kubectl to the character: columns aligned the way Go's
+``tabwriter`` aligns them (three spaces of padding, six characters at least, the last
+column never padded), headers in capitals, ``<none>`` for a missing cell, keys sorted in
+YAML and JSON. The progress bar writes to a terminal only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..discovery.registry import ResourceInfo
+
+__all__ = [
+    "ProgressBar",
+    "api_resource_rows",
+    "column_widths",
+    "format_cell",
+    "format_row",
+    "format_table",
+    "kind_group",
+    "object_name",
+    "table_rows",
+    "to_json",
+    "to_yaml",
+]
+
+_MIN_WIDTH = 6
+_PADDING = 3
+
+
+def column_widths(rows: Sequence[Sequence[str]],
+                  widths: Sequence[int] = ()) -> list[int]:
+    """Each column's width (padding included), at least ``widths`` (to keep a layout)."""
+    out = list(widths)
+    for row in rows:
+        out += [0] * (len(row) - len(out))
+        for i, cell in enumerate(row[:-1]):
+            out[i] = max(out[i], len(cell) + _PADDING, _MIN_WIDTH)
+    return out
+
+
+def format_row(row: Sequence[str], widths: Sequence[int]) -> str:
+    """One aligned line (no newline); the last cell is never padded."""
+    if not row:
+        return ""
+    return "".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + row[-1]
+
+
+def format_table(rows: Sequence[Sequence[str]]) -> str:
+    """Align rows like kubectl's tabwriter; each line ends with a newline."""
+    if not rows:
+        return ""
+    widths = column_widths(rows)
+    return "\n".join(format_row(row, widths) for row in rows) + "\n"
+
+
+def format_cell(value: Any) -> str:
+    """A Table cell as kubectl prints it: ``<none>`` for null, ``true``/``false``."""
+    if value is None:
+        return "<none>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    text = str(value)
+    for stop in ("\n", "\r", "\f"):  # kubectl cuts a cell at its first line break
+        if stop in text:
+            text = text.split(stop, 1)[0] + "..."
+    return text
+
+
+def _row_namespace(row: Mapping[str, Any]) -> str:
+    obj = row.get("object")
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
+    return str(meta.get("namespace") or "") if isinstance(meta, Mapping) else ""
+
+
+def table_rows(table: Mapping[str, Any], *, wide: bool = False, namespace_column: bool = False,
+               name_prefix: str = "", headers: bool = True) -> list[list[str]]:
+    """Header and cell rows of a server-side ``Table``; ``priority > 0`` columns only when
+    ``wide``; a leading NAMESPACE column for ``-A``; ``name_prefix`` before each name."""
+    definitions = table.get("columnDefinitions") or []
+    keep = [i for i, c in enumerate(definitions) if wide or not c.get("priority")]
+    name_columns = {i for i, c in enumerate(definitions) if c.get("format") == "name"}
+    if not name_columns and definitions:
+        name_columns = {0}
+    out: list[list[str]] = []
+    if headers:
+        head = [str(definitions[i].get("name", "")).upper() for i in keep]
+        out.append((["NAMESPACE"] if namespace_column else []) + head)
+    for row in table.get("rows") or []:
+        cells = row.get("cells") or []
+        shown = []
+        for i in keep:
+            text = format_cell(cells[i] if i < len(cells) else None)
+            if i in name_columns and name_prefix:
+                text = name_prefix + text
+            shown.append(text)
+        out.append(([_row_namespace(row)] if namespace_column else []) + shown)
+    return out
+
+
+def kind_group(kind: str, group: str) -> str:
+    """``deployment.apps``, ``configmap``: how kubectl names a type in its messages."""
+    return f"{kind.lower()}.{group}" if group else kind.lower()
+
+
+def object_name(info: ResourceInfo, name: str) -> str:
+    """``-o name``: ``deployment.apps/web``, ``configmap/settings``."""
+    return f"{kind_group(info.kind, info.group)}/{name}"
+
+
+def api_resource_rows(resources: Iterable[ResourceInfo], *, wide: bool = False,
+                      deprecated: Mapping[tuple[str, str], Sequence[str]] | None = None,
+                      headers: bool = True) -> list[list[str]]:
+    """``kubectl api-resources`` rows; ``wide`` adds VERBS, CATEGORIES and DEPRECATED (the
+    deprecated versions served for that group-resource, from ``deprecated``)."""
+    out: list[list[str]] = []
+    if headers:
+        out.append(["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
+                   + (["VERBS", "CATEGORIES", "DEPRECATED"] if wide else []))
+    for r in resources:
+        row = [r.plural, ",".join(r.short_names), r.api_version,
+               "true" if r.namespaced else "false", r.kind]
+        if wide:
+            versions = (deprecated or {}).get((r.group, r.plural), ())
+            row += [",".join(r.verbs), ",".join(r.categories), ",".join(versions)]
+        out.append(row)
+    return out
+
+
+_DUMPER: Any = None
+
+
+def _dumper() -> Any:
+    """A SafeDumper quoting like Go's YAML (double quotes where quotes are needed)."""
+    global _DUMPER
+    if _DUMPER is None:
+        import yaml
+
+        class KubeDumper(yaml.SafeDumper):
+            def choose_scalar_style(self) -> Any:
+                style = super().choose_scalar_style()
+                return '"' if style == "'" else style
+
+        def multiline_literal(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+            # Go's YAML writes a text with line breaks as a ``|`` block (where YAML allows)
+            style = "|" if "\n" in data else None
+            return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+        KubeDumper.add_representer(str, multiline_literal)
+        _DUMPER = KubeDumper
+    return _DUMPER
+
+
+def to_yaml(obj: Any) -> str:
+    """YAML with sorted keys, block style, double quotes, ``|`` for multi-line text: as
+    kubectl prints it."""
+    import yaml
+
+    return str(yaml.dump(obj, Dumper=_dumper(), sort_keys=True, default_flow_style=False,
+                         allow_unicode=True, width=float("inf")))
+
+
+#: What Go's encoding/json escapes inside strings (kubectl's -o json goes through it).
+_GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                  "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def to_json(obj: Any) -> str:
+    """JSON indented by four, keys sorted, ``<>&`` escaped: as kubectl prints it."""
+    text = json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False)
+    return text.translate(_GO_JSON_ESCAPES) + "\n"  # they occur only inside strings
+
+
+class ProgressBar:
+    """``[#######.......] 12/40 Widget/alpha`` redrawn in place on a terminal.
+
+    On anything that is not a terminal it writes nothing (the caller prints plain lines).
+    """
+
+    def __init__(self, stream: IO[str], *, width: int = 28):
+        self.stream = stream
+        self.width = width
+        self.active = _isatty(stream)
+        self._last = 0
+
+    def update(self, done: int, total: int, label: str = "") -> None:
+        if not self.active or total <= 0:
+            return
+        filled = self.width * min(done, total) // total
+        bar = "#" * filled + "." * (self.width - filled)
+        text = f"[{bar}] {done}/{total} {label}"[:120]
+        pad = " " * max(0, self._last - len(text))
+        self.stream.write("\r" + text + pad)
+        self.stream.flush()
+        self._last = len(text)
+
+    def finish(self) -> None:
+        """Erase the bar so the lines printed next start clean."""
+        if self.active and self._last:
+            self.stream.write("\r" + " " * self._last + "\r")
+            self.stream.flush()
+            self._last = 0
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or not a real file
+        return False

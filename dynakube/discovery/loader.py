@@ -1,0 +1,334 @@
+"""Finding out what the server serves: two requests cold, none warm, and never stale for long.
+
+Aggregated discovery (``apidiscovery.k8s.io`` v2, or v2beta1 on 1.26–1.29 servers) answers
+``/api`` and ``/apis`` with every group, version and resource at once; older servers get the
+legacy walk (``/api``, ``/apis``, then each group-version, fetched concurrently). Documents are
+kept in memory and on disk (:class:`~dynakube.cache.DiskCache`) with their ``Etag``: within
+the TTL a new process asks nothing; after it, ``If-None-Match`` makes an unchanged server cost
+two ``304`` answers. A lookup miss refreshes once, so a CRD created a second ago is found.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..cache import DiskCache
+from ..errors import (
+    ApiError,
+    DiscoveryError,
+    DynakubeError,
+    DynakubeWarning,
+    NotFoundError,
+    UnknownResourceError,
+)
+from ..request import ApiRequest
+from .registry import (
+    Registry,
+    ResourceInfo,
+    legacy_group_versions,
+    parse_api_version,
+    registry_from_documents,
+)
+
+__all__ = [
+    "ACCEPT_AGGREGATED",
+    "DEFAULT_TTL",
+    "Discovery",
+    "DiscoveryWarning",
+    "deprecation_from_warning",
+]
+
+ACCEPT_AGGREGATED = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+    "application/json"
+)
+DEFAULT_TTL = 6 * 3600.0  # as kubectl's disk cache
+MISS_MEMORY = 5.0  # seconds a failed lookup is remembered (no refetch for the same name)
+MAX_WORKERS = 8  # concurrent group-version fetches in legacy discovery
+
+_API_KEY = "discovery/api.json"
+_APIS_KEY = "discovery/apis.json"
+_DEPRECATED = re.compile(
+    r"^\s*(?P<gv>[a-z0-9][a-z0-9.-]*/v\w+|v\d\w*)\s+(?P<kind>[A-Za-z][A-Za-z0-9]*)\s+"
+    r"is deprecated")
+
+
+class DiscoveryWarning(DynakubeWarning):
+    """Part of the server could not be discovered (an aggregated API server is down)."""
+
+
+class _Sender(Protocol):
+    def send(self, request: ApiRequest) -> Any: ...
+
+
+def deprecation_from_warning(text: str) -> tuple[str, str, str] | None:
+    """``(group, version, kind)`` from a server warning such as
+    ``example.dynakube.io/v1beta1 Widget is deprecated; use v1``, else ``None``."""
+    match = _DEPRECATED.match(text)
+    if not match:
+        return None
+    group, version = parse_api_version(match["gv"])
+    return group, version, match["kind"]
+
+
+@dataclass
+class _Doc:
+    data: Any
+    stored_at: float
+    from_server: bool
+
+
+class Discovery:
+    """Discovery for one server, cached in memory and on disk; thread-safe."""
+
+    def __init__(self, transport: _Sender, cache: DiskCache, *, ttl: float = DEFAULT_TTL,
+                 on_invalidate: Callable[[], None] | None = None):
+        self.transport = transport
+        self._on_invalidate = on_invalidate  # what else must forget (the OpenAPI index)
+        self.cache = cache
+        self.ttl = ttl
+        self._lock = threading.RLock()
+        self._registry: Registry | None = None
+        self._expires = 0.0
+        self._revalidate = False
+        self._loads = 0  # how many times documents came from the server
+        self._misses: dict[tuple[str, str | None], float] = {}
+        self._deprecations: dict[tuple[str, str, str], str | None] = {}
+        self._warned: frozenset[tuple[str, str]] = frozenset()
+
+    def __repr__(self) -> str:
+        return f"<Discovery {self.cache.directory or 'no disk cache'} ttl={self.ttl:g}s>"
+
+    # -- public -------------------------------------------------------------------------
+
+    def registry(self) -> Registry:
+        """The current registry: memory, else disk (fresh), else revalidated, else fetched."""
+        with self._lock:
+            if self._registry is not None and time.time() < self._expires:
+                return self._registry
+            return self._load()
+
+    def resolve(self, name: str, api_version: str | None = None) -> ResourceInfo:
+        """What ``name`` means on this server; a miss refreshes discovery once, then raises
+        ``UnknownResourceError`` (misses are remembered for a few seconds)."""
+        return self._lookup((name.strip().lower(), api_version),
+                            lambda reg: reg.resolve(name, api_version))
+
+    def for_kind(self, api_version: str, kind: str) -> ResourceInfo:
+        """The resource for an object's ``apiVersion``/``kind``; a miss refreshes once."""
+        return self._lookup((f"{kind}\0kind", api_version),
+                            lambda reg: reg.for_kind(api_version, kind))
+
+    def invalidate(self) -> None:
+        """Forget what is known: the next use revalidates every document with the server."""
+        with self._lock:
+            self._registry = None
+            self._revalidate = True
+            self._misses.clear()
+        if self._on_invalidate is not None:
+            self._on_invalidate()
+
+    def version(self) -> dict[str, Any]:
+        """``GET /version``: ``{"major": "1", "minor": "36", "gitVersion": ...}``."""
+        body = self.transport.send(ApiRequest("GET", "/version")).json()
+        if not isinstance(body, dict):
+            raise DiscoveryError(f"/version answered {type(body).__name__}, not an object")
+        return body
+
+    def mark_deprecated(self, group: str, version: str, plural: str = "*",
+                        warning: str | None = None) -> None:
+        """Record that a version (or one resource in it) is deprecated, so lookups avoid it
+        while another version serves the resource; ``plural="*"`` covers the group-version."""
+        with self._lock:
+            self._deprecations[(group, version, plural)] = warning
+            if self._registry is not None:
+                self._registry = self._registry.with_deprecations(self._deprecations)
+
+    def note_warning(self, text: str) -> ResourceInfo | None:
+        """Feed a server ``Warning``; a deprecation warning marks that resource's version
+        deprecated and returns it (else ``None``). Suitable as a transport warning handler."""
+        found = deprecation_from_warning(text)
+        if found is None:
+            return None
+        group, version, kind = found
+        with self._lock:
+            try:
+                info = self.registry().for_kind(f"{group}/{version}" if group else version, kind)
+            except UnknownResourceError:
+                return None
+            self.mark_deprecated(group, version, info.plural, text)
+            return self.registry().for_kind(info.api_version, kind)
+
+    # -- lookups with one refresh ------------------------------------------------------
+
+    def _lookup(self, key: tuple[str, str | None],
+                find: Callable[[Registry], ResourceInfo]) -> ResourceInfo:
+        with self._lock:
+            loads = self._loads
+            registry = self.registry()
+            try:
+                return find(registry)
+            except UnknownResourceError:
+                now = time.monotonic()
+                self._misses = {k: t for k, t in self._misses.items()
+                                if now - t < MISS_MEMORY}
+                if self._loads != loads or key in self._misses:
+                    self._misses.setdefault(key, now)
+                    raise  # just fetched, or asked a moment ago: refreshing cannot help
+                self._misses[key] = now
+            self._registry = None
+            self._revalidate = True
+            if self._on_invalidate is not None:
+                self._on_invalidate()
+            result = find(self.registry())
+            self._misses.pop(key, None)
+            return result
+
+    # -- loading ------------------------------------------------------------------------
+
+    def _load(self) -> Registry:
+        revalidate = self._revalidate
+        api = self._root("/api", _API_KEY, revalidate)
+        try:
+            apis = self._root("/apis", _APIS_KEY, revalidate)
+        except NotFoundError:  # a server without API groups (very old, or a stripped proxy)
+            apis = _Doc({"kind": "APIGroupList", "groups": []}, time.time(), True)
+        docs = [api, apis]
+        lists: dict[str, Mapping[str, Any]] = {}
+        failed: dict[str, str] = {}
+        gvs = legacy_group_versions(api.data, apis.data)
+        if gvs:
+            docs += self._legacy_lists(gvs, revalidate, lists, failed)
+        registry = registry_from_documents(api.data, apis.data, lists, failed)
+        if self._deprecations:
+            registry = registry.with_deprecations(self._deprecations)
+        if any(d.from_server for d in docs):
+            self._loads += 1
+        self._registry = registry
+        self._expires = min(d.stored_at for d in docs) + self.ttl
+        self._revalidate = False
+        self._warn_failures(registry.failed)
+        return registry
+
+    def _fresh(self, stored_at: float) -> bool:
+        """Stored within the TTL (a file dated in the future, after a clock jump, is not)."""
+        age = time.time() - stored_at
+        return -60.0 < age < self.ttl
+
+    def _root(self, path: str, key: str, revalidate: bool) -> _Doc:
+        """``/api`` or ``/apis``, asked in aggregated form (either form may come back)."""
+        cached = self.cache.read(key)
+        data = _decode(cached.body) if cached is not None else None
+        if cached is not None and data is not None:
+            if not revalidate and self._fresh(cached.stored_at):
+                return _Doc(data, cached.stored_at, False)
+        headers = [("Accept", ACCEPT_AGGREGATED)]
+        etag = cached.etag if cached is not None and data is not None else None
+        if etag:
+            headers.append(("If-None-Match", etag))
+        try:
+            response = self.transport.send(ApiRequest("GET", path, headers=tuple(headers)))
+        except NotFoundError as e:
+            if path == "/api":
+                raise DiscoveryError(
+                    f"{path} is not found: the server URL does not point at a Kubernetes API "
+                    "server (check the cluster's 'server' in the kubeconfig)") from e
+            raise
+        if response.status == 304 and data is not None:
+            self.cache.touch(key)
+            return _Doc(data, time.time(), True)
+        body = response.content
+        fresh = _decode(body)
+        if fresh is None:
+            raise DiscoveryError(
+                f"{path} answered a body that is not a JSON object: {body[:200]!r}")
+        content_type = response.headers.get("Content-Type") or ""
+        if _is_aggregated(content_type) and fresh.get("kind") != "APIGroupDiscoveryList":
+            raise DiscoveryError(f"{path} claimed aggregated discovery ({content_type}) but "
+                                 f"sent a {fresh.get('kind')!r}")
+        self.cache.write(key, body, etag=response.headers.get("Etag"))
+        return _Doc(fresh, time.time(), True)
+
+    def _legacy_lists(self, gvs: list[str], revalidate: bool,
+                      lists: dict[str, Mapping[str, Any]], failed: dict[str, str]) -> list[_Doc]:
+        docs: list[_Doc] = []
+        missing: list[str] = []
+        for gv in gvs:
+            cached = self.cache.read(_gv_key(gv))
+            data = _decode(cached.body) if cached is not None else None
+            if (cached is not None and data is not None and not revalidate
+                    and self._fresh(cached.stored_at)):
+                lists[gv] = data
+                docs.append(_Doc(data, cached.stored_at, False))
+            else:
+                missing.append(gv)
+        if not missing:
+            return docs
+        workers = min(MAX_WORKERS, len(missing))
+        from concurrent.futures import ThreadPoolExecutor  # legacy servers only
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="discovery") as pool:
+            results = list(pool.map(self._fetch_group_version, missing))
+        for gv, (data, problem) in zip(missing, results, strict=True):
+            if data is None:
+                failed[gv] = problem or "no answer"
+            else:
+                lists[gv] = data
+                docs.append(_Doc(data, time.time(), True))
+        if not docs:  # every group-version failed: still a load from the server
+            docs.append(_Doc(None, time.time(), True))
+        return docs
+
+    def _fetch_group_version(self, gv: str) -> tuple[dict[str, Any] | None, str | None]:
+        path = "/api/" + gv if "/" not in gv else "/apis/" + gv
+        try:
+            response = self.transport.send(
+                ApiRequest("GET", path, headers=(("Accept", "application/json"),)))
+            body = response.content
+        except ApiError as e:
+            return None, f"{e.code} {e.reason or 'error'}: {e.message}"
+        except DynakubeError as e:
+            return None, str(e)
+        data = _decode(body)
+        if data is None or data.get("kind") != "APIResourceList":
+            return None, "the answer is not an APIResourceList"
+        self.cache.write(_gv_key(gv), body)
+        return data, None
+
+    def _warn_failures(self, failed: Mapping[str, str]) -> None:
+        current = frozenset(failed.items())
+        if not current or current == self._warned:
+            self._warned = current
+            return
+        self._warned = current
+        listed = "; ".join(f"{gv}: {why}" for gv, why in sorted(failed.items()))
+        warnings.warn(
+            f"discovery could not list {len(failed)} group-version(s), their resources are "
+            f"unavailable until they answer: {listed}", DiscoveryWarning, stacklevel=4)
+
+
+def _gv_key(gv: str) -> str:
+    return f"discovery/api/{gv}.json" if "/" not in gv else f"discovery/apis/{gv}.json"
+
+
+def _decode(body: bytes) -> dict[str, Any] | None:
+    """A JSON object, or ``None`` for anything else (corrupt cache files included)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _is_aggregated(content_type: str) -> bool:
+    params = {k.strip().lower(): v.strip() for k, _, v in
+              (p.partition("=") for p in content_type.split(";")[1:])}
+    return params.get("as") == "APIGroupDiscoveryList" and params.get("g") == "apidiscovery.k8s.io"
