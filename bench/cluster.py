@@ -83,7 +83,7 @@ class Cluster:
         return name
 
     def configmaps(self, n: int) -> str:
-        """A namespace holding exactly ``n`` benchmark ConfigMaps; its name."""
+        """A namespace holding exactly ``n`` benchmark ConfigMaps (and ``kube-root-ca.crt``)."""
         ns = self.namespace(f"bench-{n}")
         have = self._loaded.get(ns, 0)
         if have >= n:
@@ -155,11 +155,12 @@ class Cluster:
 def _conn_from_kubeconfig(kubeconfig: str | None, context: str | None) -> Conn:
     """The floor's connection details, from the same kubeconfig dynakube reads."""
     from dynakube.config import load_config
-    from dynakube.transport.auth import SecretFiles, credential_source
+    from dynakube.transport.auth import credential_source
+    from dynakube.transport.tls import SecretFiles
 
     config = load_config(kubeconfig, context)
     files = SecretFiles()  # kept until exit: the floor reads inline certificates as files
-    creds = credential_source(config, files)
+    creds = credential_source(config)
     current = creds.current() if creds is not None else None
     verify: bool | str = True
     if config.insecure_skip_tls_verify:
@@ -170,7 +171,7 @@ def _conn_from_kubeconfig(kubeconfig: str | None, context: str | None) -> Conn:
         verify = config.certificate_authority
     cert = None
     if current is not None and current.cert:
-        cert = list(current.cert)
+        cert = [files.write("exec.crt", current.cert[0]), files.write("exec.key", current.cert[1])]
     elif config.client_certificate_data and config.client_key_data:
         cert = [files.write("client.crt", config.client_certificate_data),
                 files.write("client.key", config.client_key_data)]

@@ -38,7 +38,7 @@ class _Driver:
 
     def _call(self, method: str, group: str, version: str, plural: str,
               namespace: str | None, body: dict[str, Any]) -> None:
-        from dynakube.apiserver.verbs.crud import Call
+        from dynakube.apiserver.call import Call
 
         spec = self.server.table.lookup(group, version, plural)
         if spec is None:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from . import errors
     from ._version import __version__
     from .client import Client
-    from .config.load import ClusterConfig, load_config
+    from .config.cluster import ClusterConfig
+    from .config.load import load_config
     from .controller.informer import Informer
     from .controller.leaderelection import LeaderElector
     from .controller.retry import retry_on_conflict
@@ -43,7 +44,7 @@ _LAZY = {
     "ALL": "resource",
     "Client": "client",
     "Resource": "resource",
-    "ClusterConfig": "config.load",
+    "ClusterConfig": "config.cluster",
     "load_config": "config.load",
     "Informer": "controller.informer",
     "LeaderElector": "controller.leaderelection",
@@ -77,9 +78,9 @@ _MOVED = {f"dynakube.{old}": f"dynakube.{new}" for old, new in {
     "printing": "cli.printing",
     "repl": "cli.repl",
     "tour": "cli.tour",
-    "testing.builtin_schemas": "apiserver.kinds.schemas",
-    "testing.schema_apiext": "apiserver.kinds.schema_apiext",
-    "testing.schema_meta": "apiserver.kinds.schema_meta",
+    "testing.builtin_schemas": "apiserver.kinds.data",
+    "testing.schema_apiext": "apiserver.kinds.data",
+    "testing.schema_meta": "apiserver.kinds.data",
     "testing.decoding": "apiserver.kinds.decoding",
     "testing.kinds": "apiserver.kinds.specs",
     "testing.printers": "apiserver.kinds.printers",

@@ -2,28 +2,45 @@
 
 ``kube.apply(source)`` accepts a dict, a list of dicts, YAML text (multi-document) or a path
 to a file or directory. Namespaces and CRDs go first; objects of a CRD created in the same
-batch wait until discovery serves its kind. A bad document is reported with its file and
-position and does not stop the others unless ``stop_on_error`` is set.
+batch wait until discovery serves its kind.
+
+Every document is read and validated before any is sent. Files are split at ``---`` lines
+first (as kubectl splits them), so a YAML error in one document neither hides the documents
+after it nor renumbers them. A bad document (one that does not load, an alias bomb, one
+that fails validation or that the server refuses) is reported with its file and position
+(``file.yaml#3``) and does not stop the others unless ``stop_on_error`` is set.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import AlreadyExistsError, ApplyError, DynakubeError, InvalidArgumentError
+from .discovery.registry import BUILTIN_GROUPS
+from .errors import (
+    AlreadyExistsError,
+    ApplyError,
+    DynakubeError,
+    InvalidArgumentError,
+    ManifestError,
+    ManifestWarning,
+)
+from .resource import Resource, ResourceClient
 
 if TYPE_CHECKING:
-    from .client import Client
+    from .discovery.loader import Discovery
     from .discovery.registry import ResourceInfo
-    from .resource import Resource
 
-__all__ = ["Document", "load_documents", "apply_order", "apply_documents", "crd_kinds"]
+__all__ = ["ApplyClient", "Document", "MAX_ALIAS_NODES", "MAX_DOCUMENT_NODES", "load_documents",
+           "apply_order", "apply_documents", "crd_kinds"]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -55,39 +72,211 @@ class Document:
     source: str
 
 
+# Bounds on what one manifest may make the loader build. YAML aliases let a few hundred bytes
+# stand for billions of nodes (the "billion laughs"): every later step (validation, JSON
+# encoding) would expand them. Nodes are counted as they are composed, aliases counted
+# at their full expanded size, so a bomb fails before it is built, with the document named.
+MAX_DOCUMENT_NODES = 1_000_000
+"""Nodes one document may hold, each alias counted as the nodes it stands for."""
+MAX_ALIAS_NODES = 1_000_000
+"""Nodes all the aliases of one file or text may stand for, together."""
+
+_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?\r?$", re.MULTILINE)
+_CONTENT = re.compile(r"^[ \t]*[^ \t\r\n#%]", re.MULTILINE)
+
+
+class _Refused(Exception):
+    """Raised inside the composer; becomes a ``ManifestError`` naming the document."""
+
+
+class _Budget:
+    """How many nodes the aliases of one source stood for so far, across its documents."""
+
+    def __init__(self) -> None:
+        self.alias_nodes = 0
+
+
+class _BoundedComposer:
+    """A YAML composer (PyYAML's, in Python, over libyaml's events when available) that
+    counts nodes while it composes them and refuses a document past the bounds.
+
+    It also notes keys given twice in one mapping: YAML keeps the last value silently.
+    """
+
+    budget: _Budget
+    duplicates: list[tuple[str, int, int]]
+
+    def _start_bounds(self) -> None:
+        self.budget = _Budget()
+        self.duplicates = []
+        self._nodes = 0
+        self._sizes: dict[str, int] = {}
+
+    def compose_document(self) -> Any:
+        self._nodes = 0
+        self._sizes = {}
+        return super().compose_document()  # type: ignore[misc]
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        from yaml.events import AliasEvent
+
+        event = self.peek_event()  # type: ignore[attr-defined]
+        if isinstance(event, AliasEvent):
+            size = self._sizes.get(str(event.anchor))
+            if size is None and event.anchor in self.anchors:  # type: ignore[attr-defined]
+                raise _Refused(f"the alias *{event.anchor} refers to a node that contains it")
+            if size is not None:
+                self.budget.alias_nodes += size
+                if self.budget.alias_nodes > MAX_ALIAS_NODES:
+                    raise _Refused(f"its aliases stand for more than {MAX_ALIAS_NODES:,} "
+                                    "nodes (a YAML alias bomb?)")
+                self._count(size)
+            return super().compose_node(parent, index)  # type: ignore[misc]
+        before = self._nodes
+        node = super().compose_node(parent, index)  # type: ignore[misc]
+        self._count(1)
+        if event.anchor is not None:
+            self._sizes[event.anchor] = self._nodes - before
+        return node
+
+    def _count(self, nodes: int) -> None:
+        self._nodes += nodes
+        if self._nodes > MAX_DOCUMENT_NODES:
+            raise _Refused(f"it has more than {MAX_DOCUMENT_NODES:,} nodes, aliases expanded")
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        from yaml.nodes import MappingNode, ScalarNode
+
+        if isinstance(node, MappingNode):
+            seen: dict[tuple[str, str], int] = {}
+            for key, _ in node.value:
+                if not isinstance(key, ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                    continue
+                line = key.start_mark.line + 1
+                first = seen.get((key.tag, key.value))
+                if first is None:
+                    seen[(key.tag, key.value)] = line
+                else:
+                    self.duplicates.append((key.value, line, first))
+        return super().construct_mapping(node, deep)  # type: ignore[misc]
+
+
 @functools.cache
 def _manifest_loader() -> type:
-    """A safe YAML loader that reads manifests as kubectl does.
+    """A safe, bounded YAML loader that reads manifests as kubectl does.
 
     Timestamps stay text (``2024-01-01`` is a string to the API, as kubectl's YAML-to-JSON
-    keeps it), and libyaml parses when PyYAML was built with it (the same documents, ~10x
-    faster).
+    keeps it). libyaml scans and parses when PyYAML was built with it (~5x faster); the
+    composer is always the bounded Python one.
     """
-    import yaml
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
+    from yaml.resolver import Resolver
 
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     resolvers = {first: [(tag, rx) for tag, rx in pairs if tag != "tag:yaml.org,2002:timestamp"]
-                 for first, pairs in base.yaml_implicit_resolvers.items()}
-    return type("ManifestLoader", (base,), {"yaml_implicit_resolvers": resolvers})
+                 for first, pairs in Resolver.yaml_implicit_resolvers.items()}
+    try:
+        from yaml._yaml import CParser
+    except ImportError:  # pragma: no cover - PyYAML without libyaml
+        from yaml.parser import Parser
+        from yaml.reader import Reader
+        from yaml.scanner import Scanner
+
+        bases: tuple[type, ...] = (_BoundedComposer, Reader, Scanner, Parser, Composer,
+                                   SafeConstructor, Resolver)
+
+        def start(self: Any, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+    else:
+        bases = (_BoundedComposer, Composer, CParser, SafeConstructor, Resolver)
+
+        def start(self: Any, stream: str) -> None:
+            CParser.__init__(self, stream)
+
+    def __init__(self: Any, stream: str) -> None:
+        start(self, stream)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self._start_bounds()
+
+    return type("ManifestLoader", bases, {"yaml_implicit_resolvers": resolvers,
+                                          "__init__": __init__})
+
+
+def _split_documents(text: str) -> list[tuple[int, str]]:
+    """``(first line, text)`` of each part between ``---`` lines, as kubectl splits a file.
+
+    Each part is parsed alone, so a syntax error in one document neither hides the ones
+    after it nor shifts their numbers. Comments alone before the first ``---`` are no
+    document (as in YAML).
+    """
+    parts: list[tuple[int, str]] = []
+    line = pos = 0
+    for match in _SEPARATOR.finditer(text):
+        parts.append((line, text[pos:match.start()]))
+        line += text.count("\n", pos, match.end()) + 1
+        pos = match.end() + 1
+    parts.append((line, text[pos:]))
+    if len(parts) > 1 and not _CONTENT.search(parts[0][1]):
+        parts.pop(0)
+    return parts
+
+
+def _load_part(loader_class: type, part: str, budget: _Budget) -> tuple[list[Any], Any]:
+    """The documents of one part (usually one), and the loader for its duplicate keys."""
+    loader = loader_class(part)
+    loader.budget = budget
+    try:
+        out = []
+        while loader.check_data():
+            out.append(loader.get_data())
+        return out, loader
+    finally:
+        loader.dispose()
 
 
 def _parse_yaml(text: str, source: str,
                 failures: list[tuple[str, DynakubeError]]) -> list[Document]:
+    """Every document of ``text``: one that fails to load is a failure, and the others
+    are still read (and numbered as they stand in the file)."""
     import yaml
 
+    loader_class = _manifest_loader()
+    budget = _Budget()
     docs: list[Document] = []
     index = 0
-    try:
-        for index, obj in enumerate(yaml.load_all(text, Loader=_manifest_loader()), start=1):
-            if obj is None:
-                continue
-            docs.extend(_expand(obj, f"{source}#{index}", failures))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e)
-        failures.append((f"{source}#{index + 1}", InvalidArgumentError(
-            f"YAML does not parse at{where}: {problem}")))
+    for offset, part in _split_documents(text):
+        try:
+            objs, loader = _load_part(loader_class, part, budget)
+        except _Refused as e:
+            index += 1
+            failures.append((f"{source}#{index}", ManifestError(
+                f"{source}#{index}", f"refused: {e}")))
+            continue
+        except RecursionError:
+            index += 1
+            failures.append((f"{source}#{index}", ManifestError(
+                f"{source}#{index}", "refused: it is nested too deeply to load")))
+            continue
+        except yaml.YAMLError as e:
+            index += 1
+            mark = getattr(e, "problem_mark", None)
+            where = f" line {mark.line + offset + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(e, "problem", None) or str(e)
+            failures.append((f"{source}#{index}", ManifestError(
+                f"{source}#{index}", f"YAML does not parse at{where}: {problem}")))
+            continue
+        for key, line, first in loader.duplicates:
+            warnings.warn(f"{source}#{index + 1}: line {line + offset}: key {json.dumps(key)} "
+                          f"already set in map (at line {first + offset}); the last value "
+                          "is used", ManifestWarning, stacklevel=4)
+        for obj in objs or [None]:
+            index += 1
+            if obj is not None:
+                docs.extend(_expand(obj, f"{source}#{index}", failures))
     return docs
 
 
@@ -172,6 +361,14 @@ def crd_kinds(docs: Iterable[Document]) -> set[tuple[str, str]]:
 
 
 
+class ApplyClient(ResourceClient, Protocol):
+    """What applying needs from a client (``dynakube.Client`` is one): a resource's needs,
+    plus discovery to find each document's kind and wait for kinds a CRD adds."""
+
+    @property
+    def discovery(self) -> Discovery: ...
+
+
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -180,7 +377,8 @@ def _group_of(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def _wait_for_kind(client: Client, api_version: str, kind: str, timeout: float) -> ResourceInfo:
+def _wait_for_kind(client: ApplyClient, api_version: str, kind: str,
+                   timeout: float) -> ResourceInfo:
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
@@ -196,7 +394,7 @@ def _wait_for_kind(client: Client, api_version: str, kind: str, timeout: float) 
 
 def _send_one(resource: Resource, doc: Document, options: dict[str, Any],
               server_side: bool, namespace: str | None) -> dict[str, Any]:
-    ns = resource._namespace(namespace, doc.obj)  # the call's, else the document's, else default
+    ns = resource.namespace_of(doc.obj, namespace)  # the call's, the document's, the default
     if server_side:
         return resource.apply(doc.obj, ns, validate=False, **options)
     common = {k: options[k] for k in ("dry_run", "field_validation")}
@@ -205,17 +403,22 @@ def _send_one(resource: Resource, doc: Document, options: dict[str, Any],
     except AlreadyExistsError:
         name = doc.obj["metadata"]["name"]
         body = {k: v for k, v in doc.obj.items() if k != "status"}
-        return resource.patch(name, body, ns, patch_type="merge", **common)
+        # as kubectl: a strategic patch keeps list items the server added (a Pod's
+        # kube-api-access mount), which a merge patch would drop; custom resources take none
+        kind = "strategic" if resource.info.group in BUILTIN_GROUPS else "merge"
+        return resource.patch(name, body, ns, patch_type=kind, validate=False, **common)
 
 
-def apply_documents(client: Client, source: Any, *, field_manager: str, force: bool,
+def apply_documents(client: ApplyClient, source: Any, *, field_manager: str, force: bool,
                     dry_run: bool, server_side: bool, field_validation: str | None,
                     validate: bool | None, stop_on_error: bool, namespace: str | None,
                     crd_timeout: float,
                     progress: Callable[[int, int, str], None] | None) -> list[dict[str, Any]]:
-    """Validate every document first, then apply them in order; see the module docstring."""
-    from .resource import Resource
+    """Read and validate every document first, then apply them in order.
 
+    A document that does not load (bad YAML, an alias bomb, no kind) is a failure like one
+    that fails validation: reported, and the others still go unless ``stop_on_error``.
+    """
     docs, failures = load_documents(source)
     docs = apply_order(docs)
     pending_crds = crd_kinds(docs)
@@ -227,7 +430,8 @@ def apply_documents(client: Client, source: Any, *, field_manager: str, force: b
         try:
             info = client.discovery.registry().for_kind(api_version, kind)
             resolved[i] = Resource(client, info)
-            resolved[i]._check(doc.obj, validate, field_validation)
+            resolved[i].check(doc.obj, validate=validate, field_validation=field_validation,
+                              partial=True)
         except DynakubeError as e:
             resolved.pop(i, None)
             failures.append((doc.source, e))
@@ -255,7 +459,8 @@ def apply_documents(client: Client, source: Any, *, field_manager: str, force: b
                 info = _wait_for_kind(client, str(doc.obj["apiVersion"]), str(doc.obj["kind"]),
                                       crd_timeout)
                 resource = Resource(client, info)
-                resource._check(doc.obj, validate, field_validation)
+                resource.check(doc.obj, validate=validate, field_validation=field_validation,
+                               partial=True)
             results.append(_send_one(resource, doc, options, server_side, namespace))
         except DynakubeError as e:
             failures.append((doc.source, e))

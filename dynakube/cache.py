@@ -4,7 +4,9 @@ A new process should not have to ask the server again what it asked a minute ago
 cached answer must never be the reason a program fails. So: one private directory per
 server, every write atomic (a temporary file in the same directory, then ``os.replace``),
 directories ``0700`` and files ``0600``, the server's ``Etag`` kept with each document, and
-anything unreadable or corrupt treated as a miss (the next write replaces it).
+anything unreadable or corrupt treated as a miss (the next write replaces it). Only regular
+files are read, and only up to a size cap: a cache file that is a FIFO, a link to
+``/dev/zero`` or absurdly large is a miss too, never a hang or an unbounded read.
 
 File format (one file per key, so body and Etag can never disagree): a one-line JSON header
 ``{"format": 1, "etag": ..., "length": N, "sha256": ...}`` followed by the body bytes. The
@@ -18,6 +20,7 @@ import json
 import logging
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +28,15 @@ from urllib.parse import urlsplit
 
 from .errors import InvalidArgumentError
 
-__all__ = ["CacheEntry", "DiskCache", "default_cache_base"]
+__all__ = ["CacheEntry", "DiskCache", "MAX_FILE_BYTES", "default_cache_base"]
 
 log = logging.getLogger(__name__)
 
 _FORMAT = 1
 _MAX_HEADER = 64 * 1024
+#: The largest cache file read (header included); big CRD-heavy OpenAPI documents stay under.
+MAX_FILE_BYTES = 128 * 1024 * 1024
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -76,10 +82,15 @@ def _server_dir_name(server_url: str) -> str:
 
 
 class DiskCache:
-    """Documents stored under one directory; ``DiskCache(None)`` is a cache that keeps nothing."""
+    """Documents stored under one directory; ``DiskCache(None)`` is a cache that keeps nothing.
 
-    def __init__(self, directory: str | os.PathLike[str] | None):
+    ``max_bytes`` caps the size of a file that is read (a larger one is a miss) or written.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] | None, *,
+                 max_bytes: int = MAX_FILE_BYTES):
         self.directory: Path | None = Path(directory) if directory is not None else None
+        self.max_bytes = max_bytes
 
     @classmethod
     def for_server(cls, server_url: str, base: str | os.PathLike[str] | None = None) -> DiskCache:
@@ -102,23 +113,45 @@ class DiskCache:
         return self.directory.joinpath(*_split_key(key))
 
     def read(self, key: str) -> CacheEntry | None:
-        """The stored document, or ``None`` when absent, unreadable or corrupt."""
+        """The stored document, or ``None`` when absent, unreadable, corrupt, too large or
+        not a regular file."""
         path = self.path(key)
         if path is None:
             return None
         try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-                stored_at = os.fstat(fh.fileno()).st_mtime
+            raw, stored_at = self._read_regular(path)
         except FileNotFoundError:
             return None
         except OSError as exc:
             log.debug("ignoring unreadable cache file %s: %s", path, exc)
             return None
+        if raw is None:
+            return None
         entry = _decode(raw, stored_at)
         if entry is None:
             log.debug("ignoring corrupt cache file %s", path)
         return entry
+
+    def _read_regular(self, path: Path) -> tuple[bytes | None, float]:
+        """The bytes of a regular file of at most ``max_bytes`` (``None`` for anything else).
+
+        ``O_NONBLOCK`` makes opening a FIFO return at once instead of waiting for a writer;
+        the type and size are checked on the opened file, so a swap in between cannot fool it.
+        """
+        fd = os.open(path, _READ_FLAGS)
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                log.debug("ignoring cache file %s: not a regular file", path)
+                return None, 0.0
+            if info.st_size > self.max_bytes:
+                log.debug("ignoring cache file %s: %d bytes, more than %d", path,
+                          info.st_size, self.max_bytes)
+                return None, 0.0
+            raw = fh.read(self.max_bytes + 1)  # it may have grown since fstat
+        if len(raw) > self.max_bytes:
+            return None, 0.0
+        return raw, info.st_mtime
 
     def write(self, key: str, body: bytes, etag: str | None = None) -> None:
         """Store ``body`` (and its ``Etag``) atomically; failures are logged, never raised."""
@@ -134,6 +167,9 @@ class DiskCache:
             },
             separators=(",", ":"),
         ).encode("utf-8")
+        if len(header) + 1 + len(body) > self.max_bytes:
+            log.debug("not caching %s: %d bytes, more than %d", key, len(body), self.max_bytes)
+            return
         tmp: str | None = None
         try:
             _make_private_dirs(path.parent)

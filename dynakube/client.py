@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -21,17 +22,16 @@ from .errors import (
     NotFoundError,
     Problem,
     ServerWarning,
-    ValidationError,
 )
+from .meta import object_metadata
+from .request import Sender
 from .resource import (
     ALL,
     DEFAULT_FIELD_MANAGER,
-    TABLE_ACCEPT,
     Resource,
     Selector,
     field_selector_param,
     label_selector_param,
-    object_metadata,
 )
 from .transport.http import Transport
 
@@ -65,14 +65,23 @@ class _ResourceNames:
 
 
 class Client:
-    """A client for one API server: ``kube.resource("deployments").get("web")``."""
+    """A client for one API server: ``kube.resource("deployments").get("web")``.
+
+    ``transport`` is the one seam for I/O: by default the client builds a
+    :class:`~dynakube.transport.http.Transport` from ``config`` (with ``qps``, ``burst``,
+    ``timeout``); pass any :class:`~dynakube.request.Sender` instead (a recorder wrapping a
+    real transport, a fake) and every request, discovery and schemas included, goes through
+    it. A transport passed in stays the caller's to close, and surfaces the server's
+    ``Warning`` headers itself (``qps``, ``burst``, ``timeout`` do not apply to it).
+    """
 
     def __init__(self, config: ClusterConfig | None = None, *,
                  kubeconfig: KubeconfigPaths = None,
                  context: str | None = None, namespace: str | None = None,
                  validate: bool = True, cache_dir: str | os.PathLike[str] | None = None,
                  discovery_ttl: float = 6 * 3600, qps: float | None = 100.0, burst: int = 300,
-                 timeout: float = 60.0, warning_handler: Callable[[str], None] | None = None):
+                 timeout: float = 60.0, warning_handler: Callable[[str], None] | None = None,
+                 transport: Sender | None = None):
         if config is None:
             config = load_config(kubeconfig, context)
         elif kubeconfig is not None or context is not None:
@@ -81,8 +90,13 @@ class Client:
         self.namespace: str = namespace or config.namespace or "default"
         self.validate_objects = validate
         self._warning_handler = warning_handler
-        self.transport = Transport(config, qps=qps, burst=burst, timeout=timeout,
-                                   warning_handler=self._server_warning)
+        self._warned: set[str] = set()
+        self._warned_lock = threading.Lock()
+        self._owned: Transport | None = None
+        if transport is None:
+            transport = self._owned = Transport(config, qps=qps, burst=burst, timeout=timeout,
+                                                warning_handler=self.warn)
+        self.transport: Sender = transport
         self._cache = DiskCache.for_server(config.server, base=cache_dir)
         self.discovery = Discovery(self.transport, self._cache, ttl=discovery_ttl,
                                    on_invalidate=self._forget_schemas)
@@ -100,18 +114,23 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        self.transport.close()
+        """Close the transport the client built (one passed in is left to its owner)."""
+        if self._owned is not None:
+            self._owned.close()
 
     # -- discovery ---------------------------------------------------------------------------
     def resource(self, name: str, api_version: str | None = None) -> Resource:
         """A handle on a resource by any name kubectl accepts (kind, plural, short name...)."""
+        _check_text(name, "a resource name", "deployments")
+        _check_text(api_version, "api_version", "apps/v1", optional=True)
         return Resource(self, self.discovery.resolve(name, api_version))
 
     def version(self) -> dict[str, Any]:
         return self.discovery.version()
 
-    def api_resources(self) -> list[ResourceInfo]:
-        return self.discovery.registry().api_resources()
+    def api_resources(self, *, sort_by: str = "group") -> list[ResourceInfo]:
+        """What ``kubectl api-resources`` lists, sorted by ``group``, ``name`` or ``kind``."""
+        return self.discovery.registry().api_resources(sort_by=sort_by)
 
     def resources_in_category(self, category: str) -> list[ResourceInfo]:
         return self.discovery.registry().in_category(category)
@@ -139,19 +158,21 @@ class Client:
         namespace = meta.get("namespace") if resource.info.namespaced else None
         return resource.get(meta["name"], namespace)
 
-    def _server_warning(self, text: str) -> None:
-        """A server ``Warning`` (shown once): a deprecation also marks the registry."""
+    def warn(self, text: str, *, stacklevel: int = 6) -> None:
+        """Surface a server ``Warning`` once: to ``warning_handler``, else as
+        :class:`~dynakube.errors.ServerWarning` (``stacklevel`` counts from the caller, as
+        in ``warnings.warn``). A deprecation also marks the registry, so the handles made
+        afterwards know it.
+        """
+        with self._warned_lock:
+            if text in self._warned:
+                return
+            self._warned.add(text)
         self.discovery.note_warning(text)
         if self._warning_handler is not None:
             self._warning_handler(text)
         else:
-            warnings.warn(text, ServerWarning, stacklevel=7)
-
-    def _deprecation_warning(self, info: ResourceInfo) -> None:
-        """Say once that a deprecated version is used, in the words the server uses."""
-        if info.deprecated:
-            self.transport.warn(info.deprecation_warning
-                                or f"{info.api_version} {info.kind} is deprecated", stacklevel=5)
+            warnings.warn(text, ServerWarning, stacklevel=stacklevel + 1)
 
     # -- schemas -----------------------------------------------------------------------------
     @property
@@ -163,36 +184,29 @@ class Client:
         return self._schemas
 
     def validate(self, obj: Mapping[str, Any], *, field_validation: str = "Strict",
-                 raise_errors: bool = False) -> list[Problem]:
-        """Check ``obj`` against the server's OpenAPI schema; a list of ``Problem``."""
-        from .schema.validate import validate
+                 raise_errors: bool = False, partial: bool = False) -> list[Problem]:
+        """Check ``obj`` against the server's OpenAPI schema; a list of ``Problem``.
 
-        name = object_metadata(obj).get("name")  # also refuses what is not a dict
-        problems = validate(self.schemas, dict(obj), field_validation=field_validation)
-        if raise_errors and any(p.severity == "error" for p in problems):
-            raise ValidationError(problems, kind=obj.get("kind"), name=name)
+        A malformed object (not a dict, ``metadata`` a list...) is a problem like any
+        other, never an exception. ``partial``: ``obj`` is an apply configuration or a
+        patch, so nothing that the server's merge may fill in is required of it.
+        """
+        from .schema.validate import raise_for_problems, validate
+
+        body = dict(obj) if isinstance(obj, Mapping) else obj
+        problems = validate(self.schemas, body, field_validation=field_validation,
+                            partial=partial)
+        if raise_errors:
+            raise_for_problems(problems, obj)
         return problems
-
-    def _validate_before_send(self, obj: Mapping[str, Any], validate: bool | None,
-                              field_validation: str | None) -> None:
-        if not (self.validate_objects if validate is None else validate):
-            return
-        # the server's default is Warn: unknown fields warn, they do not stop the request
-        problems = self.validate(obj, field_validation=field_validation or "Warn")
-        errors = [p for p in problems if p.severity == "error"]
-        if errors:
-            raise ValidationError(problems, kind=obj.get("kind"),
-                                  name=object_metadata(obj).get("name"))
-        from .schema.validate import ValidationWarning
-
-        for problem in problems:
-            warnings.warn(str(problem), ValidationWarning, stacklevel=4)
 
     def explain(self, path: str, *, recursive: bool = False,
                 api_version: str | None = None) -> str:
         """``kubectl explain``: ``kube.explain("deployment.spec.strategy")``."""
         from .schema.explain import explain
 
+        _check_text(path, "a field path", "deployment.spec.strategy")
+        _check_text(api_version, "api_version", "apps/v1", optional=True)
         info, fields = self._split_field_path(path, api_version)
         return explain(self.schemas, info, fields, recursive=recursive)
 
@@ -209,7 +223,7 @@ class Client:
 
     def schema(self, name: str, api_version: str | None = None) -> dict[str, Any]:
         """The resolved JSON Schema of a resource's kind (for forms or docs)."""
-        info = self.discovery.resolve(name, api_version)
+        info = self.resource(name, api_version).info
         schema = self.schemas.kind_schema(info.group, info.version, info.kind)
         if schema is None:
             raise NotFoundError(404, {"reason": "NotFound", "message": (
@@ -220,19 +234,12 @@ class Client:
     def table(self, resource: str | Resource, namespace: Any = None, *,
               name: str | None = None, label_selector: Selector = None,
               field_selector: Selector = None, all_namespaces: bool = False,
-              include_object: str = "PartialObjectMetadata") -> dict[str, Any]:
-        """The server-side Table for a resource: its own columns, custom kinds included."""
+              include_object: str = "Metadata") -> dict[str, Any]:
+        """The server-side Table for a resource: see :meth:`Resource.table`."""
         handle = resource if isinstance(resource, Resource) else self.resource(resource)
-        handle._verb("get" if name else "list")
-        if name is not None:
-            path = handle._item_path(handle._namespace(namespace), name)
-            query: dict[str, Any] = {}
-        else:
-            path = handle._collection_path(
-                handle._collection_namespace(namespace, all_namespaces))
-            query = handle._list_query(label_selector, field_selector)
-        query["includeObject"] = include_object
-        return handle._send("GET", path, query, accept=TABLE_ACCEPT)
+        return handle.table(namespace, name=name, label_selector=label_selector,
+                            field_selector=field_selector, all_namespaces=all_namespaces,
+                            include_object=include_object)
 
     def apply(self, source: Any, *, field_manager: str = DEFAULT_FIELD_MANAGER,
               force: bool = False, dry_run: bool = False, server_side: bool = True,
@@ -263,3 +270,12 @@ class Client:
                         field_selector=field_selector_param(field_selector),
                         resync_period=resync_period,
                         indexers=dict(indexers) if indexers else None, watch_list=watch_list)
+
+
+def _check_text(value: Any, what: str, example: str, *, optional: bool = False) -> None:
+    """Refuse a non-string where a name goes: it would fail deep inside a lookup."""
+    if optional and value is None:
+        return
+    if not isinstance(value, str) or not value:
+        raise InvalidArgumentError(
+            f"{what} must be a non-empty string such as {example!r}, got {value!r}")

@@ -26,6 +26,7 @@ __all__ = [
     "AlreadyExistsError",
     "ConflictError",
     "GoneError",
+    "ResourceVersionTooLargeError",
     "UnsupportedMediaTypeError",
     "InvalidError",
     "TooManyRequestsError",
@@ -37,9 +38,14 @@ __all__ = [
     "ValidationError",
     "ApplyError",
     "error_from_response",
+    "ManifestError",
     "DynakubeWarning",
     "ServerWarning",
     "InsecureTLSWarning",
+    "DiscoveryWarning",
+    "ValidationWarning",
+    "SchemaWarning",
+    "ManifestWarning",
 ]
 
 _MAX_TEXT = 500
@@ -61,6 +67,22 @@ class InsecureTLSWarning(DynakubeWarning):
     """TLS verification is off (``insecure-skip-tls-verify``)."""
 
 
+class DiscoveryWarning(DynakubeWarning):
+    """Part of the server could not be discovered (an aggregated API server is down)."""
+
+
+class ValidationWarning(DynakubeWarning):
+    """A schema problem that does not stop the request (an unknown field in ``Warn`` mode...)."""
+
+
+class SchemaWarning(ValidationWarning):
+    """Client-side schema validation could not run (the server publishes no OpenAPI v3...)."""
+
+
+class ManifestWarning(DynakubeWarning):
+    """A manifest loads, but not as written reads (a key given twice: the last one wins)."""
+
+
 class ConfigError(DynakubeError):
     """A kubeconfig or in-cluster configuration that cannot be used; says what to fix."""
 
@@ -74,6 +96,17 @@ class InvalidArgumentError(DynakubeError, ValueError):
 
     Raised before any request is sent.
     """
+
+
+class ManifestError(InvalidArgumentError):
+    """A manifest document cannot be loaded (bad YAML, too many aliases or nodes).
+
+    ``source`` names the document (``file.yaml#3``), counted from 1 as ``---`` separates them.
+    """
+
+    def __init__(self, source: str, message: str):
+        self.source = source
+        super().__init__(f"{source}: {message}")
 
 
 class ApiError(DynakubeError):
@@ -126,6 +159,15 @@ class AlreadyExistsError(ConflictError):
 
 class GoneError(ApiError):
     """410 / Expired: the resourceVersion or continue token is too old; relist."""
+
+
+class ResourceVersionTooLargeError(GoneError):
+    """504 ResourceVersionTooLarge, or a resourceVersion seen to go backwards.
+
+    The server is behind the resourceVersion asked for: it was restored from a backup, its
+    etcd was replaced, or it restarted empty. Retrying cannot help; like ``GoneError`` (its
+    base, so ``except GoneError`` handlers relist) only a fresh list recovers.
+    """
 
 
 class UnsupportedMediaTypeError(ApiError):
@@ -204,9 +246,22 @@ def error_from_response(code: int, body: bytes | str | Mapping[str, Any] | None)
         status = {"kind": "Status", "status": "Failure", "code": code, "message": text or ""}
     reason = str(status.get("reason") or "")
     cls = _BY_REASON.get(reason) or _BY_CODE.get(code)
+    if _too_large(code, status):
+        cls = ResourceVersionTooLargeError
     if cls is None:
         cls = ServerError if code >= 500 else ApiError
     return cls(code, status, text=text)
+
+
+def _too_large(code: int, status: Mapping[str, Any]) -> bool:
+    """kube-apiserver's "Too large resource version": by cause, or by message (older ones)."""
+    details = status.get("details")
+    causes = details.get("causes") if isinstance(details, Mapping) else None
+    if isinstance(causes, list) and any(
+            isinstance(c, Mapping) and c.get("reason") == "ResourceVersionTooLarge"
+            for c in causes):
+        return True
+    return code == 504 and "Too large resource version" in str(status.get("message") or "")
 
 
 class DiscoveryError(DynakubeError):

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from .errors import InvalidArgumentError
 
 __all__ = [
     "ApiRequest",
+    "Sender",
     "JSON",
     "PATCH_CONTENT_TYPES",
     "api_prefix",
@@ -49,6 +50,19 @@ class ApiRequest:
     def target(self) -> str:
         """The path with its query string, as it goes on the request line."""
         return self.path + ("?" + urlencode(self.query) if self.query else "")
+
+
+class Sender(Protocol):
+    """What sends an :class:`ApiRequest`: the one seam between dynakube and the network.
+
+    ``dynakube.transport.http.Transport`` is one; ``Client(transport=...)`` takes any other
+    (a recorder wrapping the real one, a fake). It raises ``dynakube.errors`` for error
+    answers and returns a response with ``json()``, ``content``, ``headers`` and, when
+    ``stream`` is true, ``iter_lines()`` and ``close()``.
+    """
+
+    def send(self, request: ApiRequest, *, stream: bool = False,
+             read_timeout: float | None = None) -> Any: ...
 
 
 def check_name(value: Any, what: str = "name") -> str:

@@ -6,15 +6,24 @@ plain dicts; names and namespaces that would change a URL's meaning never reach 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .discovery.registry import BUILTIN_GROUPS, ResourceInfo
-from .errors import InvalidArgumentError, UnsupportedMediaTypeError
+from .errors import (
+    InvalidArgumentError,
+    Problem,
+    UnsupportedMediaTypeError,
+    ValidationError,
+    ValidationWarning,
+)
+from .meta import object_metadata
 from .request import (
     JSON,
     PATCH_CONTENT_TYPES,
     ApiRequest,
+    Sender,
     check_name,
     encode_body,
     query_pairs,
@@ -22,11 +31,11 @@ from .request import (
 )
 
 if TYPE_CHECKING:
-    from .client import Client
     from .watch import Watch
 
-__all__ = ["ALL", "Resource", "DEFAULT_FIELD_MANAGER", "TABLE_ACCEPT", "METADATA_ACCEPT",
-           "Selector", "label_selector_param", "field_selector_param", "object_metadata"]
+__all__ = ["ALL", "Resource", "ResourceClient", "DEFAULT_FIELD_MANAGER", "TABLE_ACCEPT",
+           "INCLUDE_OBJECT", "METADATA_ACCEPT", "Selector", "label_selector_param",
+           "field_selector_param", "object_metadata"]
 
 Selector = str | Mapping[str, Any] | None
 
@@ -44,6 +53,8 @@ TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 METADATA_ACCEPT = ("application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,"
                    "application/json")
 DEFAULT_FIELD_MANAGER = "dynakube"
+# What a Table's rows may carry as ``object``: the values kube-apiserver accepts.
+INCLUDE_OBJECT = ("Metadata", "Object", "None")
 
 
 def _selector_param(value: Selector, fmt: Callable[[Any], str], what: str) -> str | None:
@@ -71,20 +82,34 @@ def field_selector_param(value: Selector) -> str | None:
     return _selector_param(value, format_field_selector, "field selector")
 
 
-def object_metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    """An object's metadata, checking that the object and its metadata are mappings."""
-    if not isinstance(obj, Mapping):
-        raise InvalidArgumentError(f"an object must be a dict, got {type(obj).__name__}")
-    meta = obj.get("metadata") or {}
-    if not isinstance(meta, Mapping):
-        raise InvalidArgumentError("the object's metadata must be a mapping")
-    return meta
+class ResourceClient(Protocol):
+    """What a :class:`Resource` needs from its client (``dynakube.Client`` is one).
+
+    A handle sends through the client's transport, falls back to its default namespace,
+    validates with its schemas and surfaces warnings through it, and needs nothing else:
+    so the client module can depend on this one and never the other way round.
+    """
+
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def transport(self) -> Sender: ...
+
+    @property
+    def validate_objects(self) -> bool: ...
+
+    def validate(self, obj: Mapping[str, Any], *, field_validation: str = "Strict",
+                 raise_errors: bool = False, partial: bool = False) -> list[Problem]: ...
+
+    def warn(self, text: str, *, stacklevel: int = 6) -> None: ...
 
 
 class Resource:
     """A handle on one resource (or one subresource of it) of one server."""
 
-    def __init__(self, client: Client, info: ResourceInfo, subresource: str | None = None):
+    def __init__(self, client: ResourceClient, info: ResourceInfo,
+                 subresource: str | None = None):
         self.client = client
         self.info = info
         self.subresource_name = subresource
@@ -116,6 +141,14 @@ class Resource:
         return self.subresource("scale")
 
     # -- request building (pure) -----------------------------------------------------------
+    def namespace_of(self, obj: Mapping[str, Any] | None = None,
+                     namespace: Any = None) -> str | None:
+        """The namespace a call about ``obj`` goes to: the call's ``namespace``, else the
+        object's ``metadata.namespace``, else the client's default; ``None`` when the
+        resource is cluster-scoped. A call and an object that disagree are refused.
+        """
+        return self._namespace(namespace, obj)
+
     def _namespace(self, namespace: Any, obj: Mapping[str, Any] | None = None) -> str | None:
         if not self.info.namespaced:
             if namespace is not None and namespace is not ALL:
@@ -172,8 +205,15 @@ class Resource:
             data = encode_body(body)
             headers += (("Content-Type", content_type),)
         request = ApiRequest(method, path, query_pairs(query or {}), headers, data)
-        self.client._deprecation_warning(self.info)
+        self._deprecation_warning()
         return self.client.transport.send(request).json()
+
+    def _deprecation_warning(self) -> None:
+        """Say once that a deprecated version is used, in the words the server uses."""
+        if self.info.deprecated:
+            self.client.warn(self.info.deprecation_warning
+                             or f"{self.info.api_version} {self.info.kind} is deprecated",
+                             stacklevel=4)
 
     @staticmethod
     def _write_options(dry_run: bool, field_manager: str | None,
@@ -191,6 +231,31 @@ class Resource:
         self._verb("get")
         return self._send("GET", self._item_path(self._namespace(namespace), name),
                           {"resourceVersion": resource_version})
+
+    def table(self, namespace: Any = None, *, name: str | None = None,
+              label_selector: Selector = None, field_selector: Selector = None,
+              all_namespaces: bool = False,
+              include_object: str = "Metadata") -> dict[str, Any]:
+        """The server-side Table (``kubectl get``'s columns, custom kinds' included).
+
+        One object's row with ``name``, else the collection's (filtered like :meth:`list`).
+        ``include_object`` is what each row carries as ``object``: ``Metadata`` (its
+        ``PartialObjectMetadata``), the whole ``Object``, or ``None``.
+        """
+        if include_object not in INCLUDE_OBJECT:
+            raise InvalidArgumentError(
+                "include_object must be 'Metadata', 'Object' or 'None', not "
+                f"{include_object!r}")
+        if name is not None:
+            self._verb("get")
+            path = self._item_path(self._namespace(namespace), name)
+            query: dict[str, Any] = {}
+        else:
+            self._verb("list")
+            path = self._collection_path(self._collection_namespace(namespace, all_namespaces))
+            query = self._list_query(label_selector, field_selector)
+        query["includeObject"] = include_object
+        return self._send("GET", path, query, accept=TABLE_ACCEPT)
 
     def _list_query(self, label_selector: Selector, field_selector: Selector,
                     **extra: Any) -> dict[str, Any]:
@@ -241,7 +306,7 @@ class Resource:
               label_selector: Selector = None, field_selector: Selector = None,
               send_initial_events: bool | None = None, bookmarks: bool = False,
               timeout: float | None = None, all_namespaces: bool = False,
-              read_timeout: float = 120.0) -> Watch:
+              read_timeout: float = 75.0) -> Watch:
         """A :class:`~dynakube.watch.Watch` that resumes by itself; iterate it for events.
 
         ``read_timeout`` is how long a silent connection is trusted (servers send a bookmark
@@ -258,18 +323,45 @@ class Resource:
                      timeout=timeout, read_timeout=read_timeout)
 
     # -- writes ------------------------------------------------------------------------------
-    def _check(self, obj: Mapping[str, Any], validate: bool | None,
-               field_validation: str | None) -> None:
+    def check(self, obj: Mapping[str, Any], *, validate: bool | None = None,
+              field_validation: str | None = None, partial: bool = False) -> None:
+        """Validate ``obj`` as a write does before sending it (what ``kube.apply`` calls
+        for every document before applying any).
+
+        ``validate=None`` follows the client's ``validate`` setting. Errors raise
+        :class:`~dynakube.errors.ValidationError`; warnings are emitted as
+        :class:`~dynakube.errors.ValidationWarning`. The server's default ``fieldValidation``
+        is ``Warn``, so unknown fields warn unless ``field_validation="Strict"``.
+        ``partial``: ``obj`` is an apply configuration or a patch, which the server merges
+        with the stored object before it validates, so nothing is required of it.
+        An ``obj`` without apiVersion or kind is checked as this resource's kind.
+        Subresources (``status``, ``scale``) are not checked: their bodies are partial.
+        """
         if self.subresource_name:
             return
-        self.client._validate_before_send(obj, validate, field_validation)
+        if not (self.client.validate_objects if validate is None else validate):
+            return
+        if not isinstance(obj, Mapping):
+            raise InvalidArgumentError(f"an object must be a dict, got {type(obj).__name__}")
+        if not (obj.get("apiVersion") and obj.get("kind")):
+            obj = {**obj, "apiVersion": obj.get("apiVersion") or self.info.api_version,
+                   "kind": obj.get("kind") or self.info.kind}
+        problems = self.client.validate(obj, field_validation=field_validation or "Warn",
+                                        partial=partial)
+        if any(p.severity == "error" for p in problems):
+            meta = obj.get("metadata")
+            name = meta.get("name") if isinstance(meta, Mapping) else None
+            raise ValidationError(problems, kind=str(obj["kind"]),
+                                  name=str(name) if name else None)
+        for problem in problems:
+            warnings.warn(str(problem), ValidationWarning, stacklevel=3)
 
     def create(self, obj: Mapping[str, Any], namespace: str | None = None, *,
                dry_run: bool = False, field_manager: str | None = None,
                field_validation: str | None = None,
                validate: bool | None = None) -> dict[str, Any]:
         self._verb("create")
-        self._check(obj, validate, field_validation)
+        self.check(obj, validate=validate, field_validation=field_validation)
         path = self._collection_path(self._namespace(namespace, obj))
         return self._send("POST", path, self._write_options(
             dry_run, field_manager, field_validation), body=obj)
@@ -281,7 +373,7 @@ class Resource:
         """PUT the whole object; a stale ``metadata.resourceVersion`` gets ConflictError."""
         self._verb("update")
         name = check_name(object_metadata(obj).get("name"), "metadata.name")
-        self._check(obj, validate, field_validation)
+        self.check(obj, validate=validate, field_validation=field_validation)
         path = self._item_path(self._namespace(namespace, obj), name)
         return self._send("PUT", path, self._write_options(
             dry_run, field_manager, field_validation), body=obj)
@@ -289,8 +381,13 @@ class Resource:
     def patch(self, name: str, patch: Any, namespace: str | None = None, *,
               patch_type: str = "merge", dry_run: bool = False,
               field_manager: str | None = None, field_validation: str | None = None,
-              force: bool | None = None) -> dict[str, Any]:
-        """Patch by ``patch_type``: ``merge`` (default), ``json``, ``strategic`` or ``apply``."""
+              force: bool | None = None, validate: bool | None = None) -> dict[str, Any]:
+        """Patch by ``patch_type``: ``merge`` (default), ``json``, ``strategic`` or ``apply``.
+
+        A merge, strategic or apply patch given as a dict is checked as a partial object
+        (see :meth:`check`; a strategic patch's ``$patch``-style directives aside); a JSON
+        patch, or a body already encoded, is left to the server.
+        """
         self._verb("patch")
         if patch_type not in PATCH_CONTENT_TYPES:
             raise InvalidArgumentError(
@@ -308,8 +405,12 @@ class Resource:
         query = self._write_options(dry_run, field_manager, field_validation)
         query["force"] = force
         path = self._item_path(self._namespace(namespace), name)
+        data = encode_body(patch)  # what JSON cannot carry is refused before it is judged
+        if patch_type != "json" and isinstance(patch, Mapping):
+            self.check(_without_directives(patch) if patch_type == "strategic" else patch,
+                       validate=validate, field_validation=field_validation, partial=True)
         try:
-            return self._send("PATCH", path, query, body=patch,
+            return self._send("PATCH", path, query, body=data,
                               content_type=PATCH_CONTENT_TYPES[patch_type])
         except UnsupportedMediaTypeError as e:
             if patch_type != "apply":
@@ -323,9 +424,13 @@ class Resource:
               field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False,
               dry_run: bool = False, field_validation: str | None = None,
               validate: bool | None = None) -> dict[str, Any]:
-        """Server-side apply ``obj`` (``managedFields``/``resourceVersion`` are not sent)."""
+        """Server-side apply ``obj`` (``managedFields``/``resourceVersion`` are not sent).
+
+        ``obj`` is an apply configuration: only the fields this manager owns, checked as a
+        partial object (see :meth:`check`).
+        """
         name = check_name(object_metadata(obj).get("name"), "metadata.name")
-        self._check(obj, validate, field_validation)
+        self.check(obj, validate=validate, field_validation=field_validation, partial=True)
         body = dict(obj)
         meta = {k: v for k, v in object_metadata(obj).items()
                 if k not in ("managedFields", "resourceVersion")}
@@ -333,7 +438,7 @@ class Resource:
         namespace = self._namespace(namespace, obj)  # the object's namespace is a default
         return self.patch(name, body, namespace, patch_type="apply", dry_run=dry_run,
                           field_manager=field_manager, field_validation=field_validation,
-                          force=force or None)
+                          force=force or None, validate=False)
 
     @staticmethod
     def _delete_options(propagation_policy: str | None, grace_period_seconds: int | None,
@@ -378,3 +483,18 @@ class Resource:
         query = self._list_query(label_selector, field_selector)
         path = self._collection_path(self._collection_namespace(namespace, False))
         return self._send("DELETE", path, query, body=body)
+
+
+def _without_directives(value: Any) -> Any:
+    """A strategic merge patch without its directives (``$patch``, ``$retainKeys``,
+    ``$setElementOrder/...``, ``$deleteFromPrimitiveList/...``): the part a schema judges.
+
+    No built-in field, label, annotation or data key may start with ``$``, and custom
+    resources take no strategic patches, so nothing else is dropped.
+    """
+    if isinstance(value, Mapping):
+        return {k: _without_directives(v) for k, v in value.items()
+                if not (isinstance(k, str) and k.startswith("$"))}
+    if isinstance(value, list):
+        return [_without_directives(v) for v in value]
+    return value

@@ -3,11 +3,15 @@
 A Kubernetes watch is a long HTTP response of newline-delimited JSON events. Servers end it
 at their ``timeoutSeconds``, proxies drop it, compaction expires its resourceVersion. This
 module turns that into one iterator: :class:`Watch` resumes from the last resourceVersion it
-saw (bookmarks included) with exponential backoff and jitter, so it never re-delivers nor
-skips an event; a ``410``/``Expired`` is raised as :class:`~dynakube.errors.GoneError`,
-because only a relist (the informer's job) can recover from it.
-
-The decoding is pure (:func:`decode_event`, :class:`WatchDecoder`) and unit-tested alone.
+saw (bookmarks included), so it never re-delivers nor skips an event. Reconnects back off
+exponentially with jitter (client-go's 0.8 s doubling to 30 s) unless the stream that broke
+had stayed up a while: a proxy that cuts every stream after one chunk costs a few requests a
+minute, not hundreds a second. A ``410``/``Expired`` is raised as
+:class:`~dynakube.errors.GoneError`, and a resourceVersion the server no longer reaches (an
+ERROR ``ResourceVersionTooLarge``, events older than the watch's own position, or, after a
+broken connection, a server whose current resourceVersion is below it: the server was
+restored or restarted empty) as :class:`~dynakube.errors.ResourceVersionTooLargeError`,
+because only a relist (the informer's job) can recover from either.
 """
 
 from __future__ import annotations
@@ -17,20 +21,24 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .backoff import Backoff
 from .errors import (
     ApiError,
+    DynakubeError,
     GoneError,
     InvalidArgumentError,
+    ResourceVersionTooLargeError,
     ServerError,
     TooManyRequestsError,
     TransportError,
     error_from_response,
 )
-from .request import ApiRequest, query_pairs
+from .meta import object_key
+from .request import ApiRequest, Sender, query_pairs
 
 __all__ = [
     "INITIAL_EVENTS_END",
@@ -84,15 +92,6 @@ class WatchEvent:
         return error_from_response(code if isinstance(code, int) else 500, self.object)
 
 
-def object_key(obj: dict[str, Any]) -> str:
-    """``namespace/name`` for namespaced objects, ``name`` for cluster-scoped ones."""
-    meta = obj.get("metadata")
-    if not isinstance(meta, dict) or not meta.get("name"):
-        raise InvalidArgumentError(f"object has no metadata.name: {str(obj)[:200]}")
-    ns = meta.get("namespace")
-    return f"{ns}/{meta['name']}" if ns else str(meta["name"])
-
-
 def decode_event(line: bytes | str) -> WatchEvent:
     """Decode one line of a watch stream; an undecodable line is a ``TransportError``.
 
@@ -111,17 +110,22 @@ def decode_event(line: bytes | str) -> WatchEvent:
 
 
 class WatchDecoder:
-    """Incremental decoder for raw chunks of a watch stream, split anywhere."""
+    """Deprecated since 0.2.0 (nothing in dynakube uses it): split lines, then :func:`decode_event`.
+
+    Incremental decoder for raw chunks of a watch stream, split anywhere.
+    """
 
     def __init__(self) -> None:
+        import warnings
+
+        warnings.warn("dynakube.watch.WatchDecoder is deprecated since dynakube 0.2.0; split "
+                      "the stream into lines and use decode_event", DeprecationWarning,
+                      stacklevel=2)
         self._pending = b""
 
     def feed(self, chunk: bytes) -> list[WatchEvent]:
         """Events completed by ``chunk``; a partial last line waits for the next chunk."""
-        self._pending += chunk
-        if b"\n" not in chunk:
-            return []
-        *lines, self._pending = self._pending.split(b"\n")
+        *lines, self._pending = (self._pending + chunk).split(b"\n")
         return [decode_event(line) for line in lines if line.strip()]
 
     def finish(self) -> list[WatchEvent]:
@@ -130,48 +134,10 @@ class WatchDecoder:
         return [decode_event(rest)] if rest.strip() else []
 
 
-class Backoff:
-    """Exponential backoff with jitter, reset after a quiet period (client-go's defaults)."""
-
-    def __init__(self, initial: float = 0.8, maximum: float = 30.0, *, factor: float = 2.0,
-                 jitter: float = 1.0, reset_after: float = 120.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 rng: Callable[[], float] = random.random):
-        if initial <= 0 or maximum < initial or factor < 1:
-            raise InvalidArgumentError("backoff needs 0 < initial <= maximum and factor >= 1")
-        self.initial, self.maximum, self.factor = initial, maximum, factor
-        self.jitter, self.reset_after = jitter, reset_after
-        self._clock, self._rng = clock, rng
-        self._current = initial
-        self._last: float | None = None
-
-    def next(self) -> float:
-        """The next delay in seconds: base * (1 + jitter * U[0,1)), base doubling to maximum."""
-        now = self._clock()
-        if self._last is not None and now - self._last > self.reset_after:
-            self._current = self.initial
-        self._last = now
-        base = self._current
-        self._current = min(self._current * self.factor, self.maximum)
-        return min(base * (1.0 + self.jitter * self._rng()), self.maximum * (1.0 + self.jitter))
-
-    def reset(self) -> None:
-        """Back to the initial delay (after a healthy period)."""
-        self._current = self.initial
-        self._last = None
-
-
 class _StreamResponse(Protocol):
     def iter_lines(self) -> Iterator[bytes]: ...
     def json(self) -> Any: ...
     def close(self) -> None: ...
-
-
-class Sender(Protocol):
-    """What a watch needs from ``dynakube.transport.Transport``."""
-
-    def send(self, request: ApiRequest, *, stream: bool = False,
-             read_timeout: float | None = None) -> Any: ...
 
 
 class Watch:
@@ -184,7 +150,14 @@ class Watch:
     always requested and advance :attr:`resource_version`; they are yielded only when
     ``bookmarks`` is true. ``timeout`` bounds the whole watch (the iterator just ends);
     ``server_timeout`` is the range each request's ``timeoutSeconds`` is drawn from;
-    ``read_timeout`` detects half-dead connections. :meth:`stop` may be called from any thread.
+    ``read_timeout`` detects half-dead connections: servers send a bookmark about once a
+    minute, so the default is that plus a margin. A stream counts as healthy once it stayed
+    up ``healthy_after`` seconds (or its whole ``timeoutSeconds``): after a healthy stream the
+    watch reconnects at once; otherwise the first reconnect is immediate and the next ones
+    wait for ``backoff``. ``initial_attempts`` caps how many streams may break before the
+    initial events end (a ``TransportError`` then; None: no cap). :attr:`last_error` holds
+    the failure of the latest attempt until a stream delivers again. :meth:`stop` may be
+    called from any thread.
     """
 
     def __init__(
@@ -199,14 +172,20 @@ class Watch:
         bookmarks: bool = False,
         timeout: float | None = None,
         server_timeout: tuple[float, float] = (300.0, 600.0),
-        read_timeout: float = 120.0,
+        read_timeout: float = 75.0,
         backoff: Backoff | None = None,
+        healthy_after: float = 10.0,
+        initial_attempts: int | None = None,
     ):
         if timeout is not None and timeout < 0:
             raise InvalidArgumentError(f"timeout must be >= 0 seconds, got {timeout}")
         low, high = server_timeout
         if not 1 <= low <= high:
             raise InvalidArgumentError("server_timeout must be (low, high) with 1 <= low <= high")
+        if read_timeout <= 0 or healthy_after < 0:
+            raise InvalidArgumentError("read_timeout must be > 0 and healthy_after >= 0 seconds")
+        if initial_attempts is not None and initial_attempts < 1:
+            raise InvalidArgumentError(f"initial_attempts must be >= 1, got {initial_attempts}")
         self.transport = transport
         self.path = path
         self.resource_version: str | None = resource_version or None
@@ -218,8 +197,18 @@ class Watch:
         self.server_timeout = server_timeout
         self.read_timeout = read_timeout
         self.backoff = backoff or Backoff()
+        self.healthy_after = healthy_after
+        self.initial_attempts = initial_attempts
         #: How many watch requests were opened (for tests and diagnostics).
         self.requests = 0
+        #: The failure of the latest attempt; None again once a stream delivers.
+        self.last_error: DynakubeError | None = None
+        #: ``time.monotonic()`` when the server was last heard from (a stream opened, a line
+        #: arrived); None before the first answer. Liveness checks read it.
+        self.alive_at: float | None = None
+        self._floor: int | None = None  # the resourceVersion this stream started from
+        self._verify = False  # the connection broke: the server may have restarted since
+        self._asked = 0  # the timeoutSeconds this stream asked for
         self._start_rv = self.resource_version
         self._initial_pending = bool(send_initial_events)
         self._deadline = None if timeout is None else time.monotonic() + timeout
@@ -316,25 +305,71 @@ class Watch:
             try:
                 if self.resource_version is None and not self._initial_pending:
                     self.resource_version = self._start_rv = self._current_resource_version()
+                elif self._verify and not self._initial_pending:
+                    self._check_not_behind()
                 low, high = self.server_timeout
                 seconds = random.uniform(low, high)
                 remaining = self._remaining()
                 if remaining is not None:
                     seconds = min(seconds, remaining)
-                request = ApiRequest("GET", self.path, self._query(max(1, int(seconds + 0.999))))
+                self._asked = max(1, int(seconds + 0.999))
+                request = ApiRequest("GET", self.path, self._query(self._asked))
                 read_timeout = self.read_timeout
                 if remaining is not None:
                     read_timeout = min(read_timeout, remaining + 1.0)
+                self._floor = None if self._initial_pending else _number(self.resource_version)
                 self.requests += 1
                 response: _StreamResponse = self.transport.send(
                     request, stream=True, read_timeout=read_timeout)
+                self.alive_at = time.monotonic()
                 return response
             except _RETRYABLE as e:
+                self.last_error = e
+                self._verify = self._verify or isinstance(e, TransportError)
                 delay = self.backoff.next()
                 log.info("watch %s: %s; retrying in %.2fs", self.path, e, delay)
                 if not self._sleep(delay):
                     return None
         return None
+
+    def _check_not_behind(self) -> None:
+        """After a broken connection: is the server still at or past our resourceVersion?
+
+        A server restarted empty or restored from a backup accepts a watch from a version it
+        has not reached and stays silent until it gets there, so the watch would miss all it
+        does meanwhile. One small list (``limit=1``, a consistent read) tells.
+        """
+        current = _number(self._current_resource_version())
+        ours = _number(self.resource_version)
+        self._verify = False
+        if current is not None and ours is not None and current < ours:
+            raise self._went_backwards(f"the server is at {current}")
+
+    def _advance(self, event: WatchEvent) -> None:
+        """Move :attr:`resource_version` to ``event``'s; one below the start is a reset server.
+
+        Events on a watch from resourceVersion N all come after N. One from before it means
+        the server's history went backwards (restored from a backup, or restarted empty):
+        what happened there since N was never sent and will not be.
+        """
+        rv = event.resource_version
+        if not rv:
+            return
+        number = _number(rv)
+        if self._floor is not None and number is not None and number < self._floor:
+            raise self._went_backwards(f"it sent {event.type} at {rv}")
+        self.resource_version = rv
+
+    def _went_backwards(self, what: str) -> ResourceVersionTooLargeError:
+        message = (f"resourceVersion went backwards: a watch of {self.path} is at "
+                   f"{self.resource_version} but {what}; the server's history was reset "
+                   "(restored from a backup, or restarted empty): list again")
+        self.last_error = error = ResourceVersionTooLargeError(504, {
+            "kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 504,
+            "reason": "Timeout", "message": message,
+            "details": {"causes": [{"reason": "ResourceVersionTooLarge",
+                                    "message": "Too large resource version"}]}})
+        return error
 
     def _run(self) -> Iterator[WatchEvent]:
         try:
@@ -349,6 +384,8 @@ class Watch:
         yielded: dict[str, dict[str, Any]] = {}
         seen: set[str] = set()
         restarted = False
+        broken_initial = 0
+        quick = True  # the first reconnect after a healthy stream (or at the start) is at once
         while not self._stopped.is_set() and not self._expired():
             response = self._open()
             if response is None:
@@ -360,59 +397,68 @@ class Watch:
                     self._response = None
                 response.close()
                 return
-            started, delivered = time.monotonic(), False
+            started, failure = time.monotonic(), None
+            received = False
             try:
                 for line in response.iter_lines():
+                    self.alive_at = time.monotonic()
                     if not line.strip():
                         continue
                     event = decode_event(line)
                     error = event.as_error()
                     if error is not None:
                         raise error
-                    delivered = True
+                    if not received:
+                        received, self.last_error = True, None
                     if self._initial_pending:
                         yield from self._initial_event(event, yielded, seen, restarted)
                         if not self._initial_pending:
                             yielded, seen, restarted = {}, set(), False
+                            self._floor = _number(self.resource_version)
                     else:
-                        if event.resource_version:
-                            self.resource_version = event.resource_version
+                        self._advance(event)
                         if event.type != "BOOKMARK" or self.bookmarks:
                             yield event
                     if self._stopped.is_set() or self._expired():
                         return
-            except GoneError:
+            except GoneError as e:  # ResourceVersionTooLargeError too: only a relist helps
+                self.last_error = e
                 raise
             except _RETRYABLE as e:
                 if self._stopped.is_set() or self._expired():
                     return
                 if isinstance(e, ApiError) and self._initial_pending:
                     raise  # an ERROR event instead of the initial state: the caller decides
-                if self._initial_pending:
-                    restarted, seen = True, set()
-                if delivered:  # it was healthy: reconnect at once, back off if that fails
-                    self.backoff.reset()
-                    log.info("watch %s at rv %s broke (%s); resuming", self.path,
-                             self.resource_version, e)
-                    continue
-                delay = self.backoff.next()
-                log.info("watch %s at rv %s broke (%s); resuming in %.2fs", self.path,
-                         self.resource_version, e, delay)
-                if not self._sleep(delay):
-                    return
-                continue
+                self.last_error = failure = e
+                self._verify = self._verify or isinstance(e, TransportError)
             finally:
                 with self._lock:
                     self._response = None
                 response.close()
-            # The server ended the stream (its timeoutSeconds, or a restart): resume.
+            # The stream broke, or the server ended it (its timeoutSeconds, a restart): resume.
             if self._initial_pending:
                 restarted, seen = True, set()
-            # An empty stream that lasted under a second is a server refusing to hold it
-            # open (client-go's "very short watch"): back off instead of spinning.
-            if delivered:
+                broken_initial += 1
+                if self.initial_attempts is not None and broken_initial >= self.initial_attempts:
+                    raise TransportError(
+                        f"the initial events of {self.path} broke off {broken_initial} times "
+                        f"before their end bookmark (last: "
+                        f"{failure or 'the server ended the stream'})") from failure
+            lived = time.monotonic() - started
+            if lived >= min(self.healthy_after, self._asked):
                 self.backoff.reset()
-            elif time.monotonic() - started < 1.0 and not self._sleep(self.backoff.next()):
+                quick = True
+            if quick:  # one failure after a healthy period: reconnect at once
+                quick = False
+                log.info("watch %s at rv %s ended after %.1fs (%s); resuming", self.path,
+                         self.resource_version, lived, failure or "closed by the server")
+                continue
+            # A stream that did not stay up: back off (client-go's backoff manager), so a
+            # proxy or server cutting every stream early never sees a tight loop.
+            delay = self.backoff.next()
+            log.info("watch %s at rv %s ended after %.1fs (%s); resuming in %.2fs", self.path,
+                     self.resource_version, lived, failure or "closed by the server", delay)
+            if not self._sleep(delay):
                 return
 
     def _initial_event(self, event: WatchEvent, yielded: dict[str, dict[str, Any]],
@@ -447,3 +493,10 @@ class Watch:
             yield WatchEvent("ADDED", event.object)
         elif old_meta.get("resourceVersion") != new_meta.get("resourceVersion"):
             yield WatchEvent("MODIFIED", event.object)
+
+
+def _number(resource_version: str | None) -> int | None:
+    """A resourceVersion as a number when it is one (etcd's are); None otherwise or for 0."""
+    if not resource_version or not resource_version.isdigit():
+        return None
+    return int(resource_version) or None

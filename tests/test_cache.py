@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -175,3 +177,59 @@ def test_keys_must_stay_inside_the_directory(tmp_path: Path, key: str) -> None:
         cache.write(key, b"x")
     with pytest.raises(InvalidArgumentError):
         cache.read(key)
+
+
+def _read_in_child(cache_dir: Path, key: str) -> subprocess.CompletedProcess[str]:
+    """``DiskCache.read`` in a child process with 1 GiB of address space and a hang guard,
+    so that an unbounded read or a blocking open fails the test instead of the machine."""
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        "from dynakube.cache import DiskCache\n"
+        f"print(DiskCache({str(cache_dir)!r}).read({key!r}))\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_as_cache_file_is_a_miss_not_a_hang(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    path = cache.path("discovery/api.json")
+    assert path is not None
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path, 0o600)
+    try:
+        result = _read_in_child(tmp_path, "discovery/api.json")
+    except subprocess.TimeoutExpired:
+        pytest.fail("reading a FIFO as a cache file hangs")
+    assert (result.returncode, result.stdout) == (0, "None\n"), result.stderr
+    cache.write("discovery/api.json", b"fresh")  # and the next write replaces it
+    entry = cache.read("discovery/api.json")
+    assert entry is not None and entry.body == b"fresh"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
+def test_a_cache_file_linked_to_dev_zero_is_a_miss(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    path = cache.path("discovery/apis.json")
+    assert path is not None
+    path.parent.mkdir(parents=True)
+    path.symlink_to("/dev/zero")
+    result = _read_in_child(tmp_path, "discovery/apis.json")
+    assert (result.returncode, result.stdout) == (0, "None\n"), result.stderr[-500:]
+    assert cache.read("discovery/apis.json") is None
+
+
+def test_a_file_over_the_size_cap_is_a_miss_and_is_not_written(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, max_bytes=1000)
+    cache.write("small", b"x" * 100)
+    entry = cache.read("small")
+    assert entry is not None and entry.body == b"x" * 100
+    cache.write("big", b"x" * 1000)  # with its header, over the cap: not stored
+    assert cache.read("big") is None and cache.path("big") is not None
+    assert not cache.path("big").exists()  # type: ignore[union-attr]
+    roomy = DiskCache(tmp_path)
+    roomy.write("grown", b"y" * 5000)
+    assert roomy.read("grown") is not None
+    assert cache.read("grown") is None  # the same file, read with the smaller cap

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,8 +145,10 @@ def test_api_resources_prints_like_kubectl(server: Any) -> None:
         assert configmaps.index(" " + value) + 1 == header.index(title)
     widgets = next(line for line in lines if line.startswith("widgets "))
     assert widgets.split() == ["widgets", "wd,wdg", "example.dynakube.io/v1", "true", "Widget"]
-    groups = [line.split()[2] for line in lines[1:] if "/" in line.split()[2]]
-    assert lines[1].split()[2] == "v1" and groups == sorted(groups, key=lambda g: g.split("/")[0])
+    column = header.index("APIVERSION")
+    versions = [line[column:].split()[0] for line in lines[1:]]
+    groups = [v for v in versions if "/" in v]
+    assert versions[0] == "v1" and groups == sorted(groups, key=lambda g: g.split("/")[0])
 
     # VERBS in the server's order (a real server lists a CRD's verbs in this order too)
     code, out, _ = call(server, "api-resources", "-o", "wide", "--api-group",
@@ -406,10 +409,11 @@ def test_apply_stops_on_client_side_validation(server: Any, kube: Any,
     # metadata that is not a mapping is a problem of that document, not a crash
     odd = tmp_path / "odd.yaml"
     odd.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: odd\n")
-    for verb in ("apply", "validate"):
-        code, out, err = call(server, verb, "-f", str(odd))
-        assert code == 1 and "invalid" not in out
-        assert err.startswith(f"error: {odd}#1: ") and "metadata" in err.splitlines()[0]
+    code, out, err = call(server, "apply", "-f", str(odd))
+    assert code == 1 and "invalid" not in out
+    assert err.startswith(f"error: {odd}#1: ") and "metadata" in err.splitlines()[0]
+    code, out, err = call(server, "validate", "-f", str(odd))  # a problem like any other
+    assert code == 1 and "  error: metadata: expected object, found string\n" in out
     assert call(server, "delete", "-f", str(odd)) == (
         1, "", f"error: {odd}#1: the document has no metadata.name\n")
     # stdin that is not UTF-8
@@ -464,7 +468,7 @@ def test_delete_by_name_selector_and_file(server: Any, kube: Any, tmp_path: Path
     assert out == ('configmap "a" deleted (server dry run)\n'
                    'configmap "b" deleted (server dry run)\n')
     code, out, _ = call(server, "delete", "cm", "-n", "deleted", "-l", "drop=me")
-    assert code == 0 and kube.resource("cm").list("deleted")["items"] == []
+    assert code == 0 and kube.resource("cm").list("deleted", label_selector="drop")["items"] == []
     assert call(server, "delete", "cm")[0] == 2
     # a directory without manifests is an error for every verb that reads them
     (tmp_path / "empty").mkdir()
@@ -568,3 +572,113 @@ def test_expected_errors_are_one_line_never_a_traceback(server: Any, tmp_path: P
     assert code == 1 and err.startswith("error: 403 Forbidden: ")
     code, _, err = call(server, "--embedded", "get", "pods")
     assert code == 2 and "--embedded" in err
+
+
+# -- failing closed, counting right, going on ----------------------------------------------
+
+def _billion_laughs() -> str:
+    """A ConfigMap whose nine nested aliases stand for 9**9 strings (the "billion laughs")."""
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata:", "  name: laughs", "data:",
+             '  a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"  {name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_validate_fails_on_an_alias_bomb(server: Any, tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_billion_laughs())
+    assert len(bomb.read_bytes()) < 600
+    result = run("validate", "-f", str(bomb), server=server)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "valid" not in result.stdout
+    assert_no_traceback(result)
+    assert result.stderr.startswith(f"error: {bomb}#1: ")
+    assert result.stderr.count(f"{bomb}#1") == 1  # named once, not twice
+    assert result.stderr.endswith("error: 1 of 1 document(s) have problems\n")
+    code, out, err = call(server, "apply", "-f", str(bomb))
+    assert (code, out) == (1, "") and "nothing was applied: 1 of 1" in err
+
+
+def test_validate_fails_closed_without_a_schema(kube_server_factory: Any,
+                                                tmp_path: Path) -> None:
+    """No OpenAPI v3 on the server: nothing can be checked, so nothing is called valid."""
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(GOOD.split("---")[0].format(name="plain", ns="default"))
+    with kube_server_factory(openapi_v3=False) as bare, warnings.catch_warnings():
+        warnings.simplefilter("default")  # as on a terminal: warnings are printed, no more
+        code, out, err = call(bare, "validate", "-f", str(manifest))
+        assert (code, out) == (1, "")
+        errors = [line for line in err.splitlines() if not line.startswith("Warning: ")]
+        assert errors == [f'error: {manifest}#1: ConfigMap "plain" cannot be validated: the '
+                          "server publishes no schema for v1 ConfigMap",
+                          "error: 1 of 1 document(s) have problems"]
+        # apply leaves the check to the server then (fieldValidation), as kubectl does
+        assert call(bare, "apply", "-f", str(manifest)) == (0, "configmap/plain created\n", "")
+
+
+def test_validate_fails_on_objects_of_a_crd_not_served_yet(server: Any, tmp_path: Path) -> None:
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "gizmos.later.dynakube.io"},
+           "spec": {"group": "later.dynakube.io", "scope": "Namespaced",
+                    "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
+                    "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                        "openAPIV3Schema": {"type": "object",
+                                            "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    import json
+
+    manifest = tmp_path / "crd-and-cr.yaml"
+    manifest.write_text(json.dumps(crd) + "\n---\napiVersion: later.dynakube.io/v1\n"
+                        "kind: Gizmo\nmetadata:\n  name: g\n  namespace: checked\n")
+    code, out, err = call(server, "validate", "-f", str(manifest))
+    assert code == 1
+    assert out == (f'{manifest}#1: CustomResourceDefinition "gizmos.later.dynakube.io" '
+                   "is valid\n")
+    assert err.startswith(f'error: {manifest}#2: Gizmo "g" cannot be validated yet: ')
+    assert err.endswith("error: 1 of 2 document(s) have problems\n")
+
+
+def test_a_yaml_error_in_one_document_is_counted_among_all(server: Any,
+                                                           tmp_path: Path) -> None:
+    docs = [f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: count-{i}\n"
+            "  namespace: checked\n" for i in range(1, 6)]
+    docs[2] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [count-3\n"
+    manifest = tmp_path / "five.yaml"
+    manifest.write_text("---\n".join(docs))
+    code, out, err = call(server, "apply", "-f", str(manifest))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: {manifest}#3: YAML does not parse at line ")
+    assert err.endswith("error: nothing was applied: 1 of 5 document(s) have problems\n")
+    code, out, err = call(server, "validate", "-f", "-", stdin=manifest.read_text())
+    assert code == 1
+    assert out.splitlines() == [f'<stdin>#{i}: ConfigMap "count-{i}" is valid'
+                                for i in (1, 2, 4, 5)]
+    assert err.startswith("error: <stdin>#3: YAML does not parse at line ")
+    assert "<text>" not in err and err.count("#3") == 1
+    assert err.endswith("error: 1 of 5 document(s) have problems\n")
+
+
+def test_delete_from_files_goes_on_past_a_server_error(server: Any, kube: Any,
+                                                       tmp_path: Path) -> None:
+    manifest = tmp_path / "three.yaml"
+    manifest.write_text("---\n".join(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep-going-{i}\n"
+        "  namespace: deleted\n" for i in range(3)))
+    assert call(server, "apply", "-f", str(manifest))[0] == 0  # discovery is cached now
+    deletes = server.requests.count(method="DELETE")
+    server.faults.fail_next(1, status=500)  # the first DELETE (of the last document) fails
+    code, out, err = call(server, "delete", "-f", str(manifest))
+    assert server.requests.count(method="DELETE") == deletes + 3
+    assert code == 1
+    assert out == 'configmap "keep-going-1" deleted\nconfigmap "keep-going-0" deleted\n'
+    assert err.startswith(f"error: {manifest}#3: 500 InternalError: ")
+    assert len(err.splitlines()) == 1
+    assert [c["metadata"]["name"] for c in kube.resource("cm").list("deleted")["items"]
+            if c["metadata"]["name"].startswith("keep-going-")] == ["keep-going-2"]
+    # a document that names nothing the server serves is reported, and the rest deleted
+    manifest.write_text(manifest.read_text() + "---\napiVersion: nowhere.dynakube.io/v1\n"
+                        "kind: Phantom\nmetadata:\n  name: boo\n")
+    code, out, err = call(server, "delete", "-f", str(manifest), "--ignore-not-found")
+    assert code == 1
+    assert out == 'configmap "keep-going-2" deleted\n'
+    assert err.startswith(f"error: {manifest}#4: ") and "Phantom" in err

@@ -1,13 +1,19 @@
 """The dynamic client, every verb, over the real wire to the embedded server (or a cluster).
 
 Tests that only take ``kube`` also run against a real cluster when DYNAKUBE_TEST_KUBECONFIG
-is set; those that need ``kube_server`` use its request log or switches.
+is set; those that need ``kube_server`` use its request log or switches. A real cluster is
+not empty: other namespaces hold objects of every kind, and a new namespace gets its own
+``kube-root-ca.crt`` ConfigMap and ``default`` ServiceAccount (soon, not at once). So these
+tests judge only the objects they made: by name, by a label unique to the test, in their
+own namespace.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +22,7 @@ import dynakube
 from dynakube import errors
 from dynakube.apiserver.seed import WIDGET_CRD, widget
 from dynakube.client import ALL, Client
+from dynakube.request import ApiRequest
 
 
 def configmap(name: str, **data: str) -> dict[str, Any]:
@@ -23,10 +30,40 @@ def configmap(name: str, **data: str) -> dict[str, Any]:
             "data": dict(data)}
 
 
+def _served(kube: Client, name: str, timeout: float = 30.0) -> dynakube.Resource:
+    """The handle once discovery serves ``name`` (a real cluster serves a new CRD soon)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return kube.resource(name)
+        except errors.UnknownResourceError:
+            if time.monotonic() >= deadline:
+                raise
+            kube.invalidate()
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def widgets(kube: Client) -> dynakube.Resource:
     kube.apply(copy.deepcopy(WIDGET_CRD))
-    return kube.resource("widgets")
+    return _served(kube, "widgets")
+
+
+@pytest.fixture
+def embedded(kube_server: Any) -> Iterator[Client]:
+    """A client of ``kube_server`` itself, for tests that read its request log or switches:
+    they run on the embedded server even when ``kube`` is a real cluster's."""
+    client = kube_server.client()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _names(listed: dict[str, Any], prefix: str = "") -> list[str]:
+    """The names in a List that start with ``prefix`` (what this test made)."""
+    return [i["metadata"]["name"] for i in listed["items"]
+            if i["metadata"]["name"].startswith(prefix)]
 
 
 # -- reads and writes ----------------------------------------------------------------------
@@ -63,7 +100,7 @@ def test_dry_run_with_generate_name_stores_nothing(kube: Client) -> None:
     created = cms.create(obj, dry_run=True)
     assert created["metadata"]["name"].startswith("gen-")
     assert "resourceVersion" not in created["metadata"]
-    assert cms.list()["items"] == []
+    assert _names(cms.list(), "gen-") == []
 
 
 def test_patch_types(kube: Client) -> None:
@@ -112,48 +149,49 @@ def test_delete_collection_by_label(kube: Client) -> None:
         obj["metadata"]["labels"] = {"batch": "yes" if i < 2 else "no"}
         cms.create(obj)
     cms.delete_collection(label_selector={"batch": "yes"})
-    assert [c["metadata"]["name"] for c in cms.list()["items"]] == ["c2"]
+    assert _names(cms.list(label_selector="batch")) == ["c2"]
 
 
 # -- lists ------------------------------------------------------------------------------------
 
 def test_list_selectors_and_all_namespaces(kube: Client) -> None:
     cms = kube.resource("configmaps")
+    run = {"dynakube-test-run": kube.namespace}  # other namespaces may use app=web too
     for name, app in (("a", "web"), ("b", "db"), ("c", "web")):
         obj = configmap(name)
-        obj["metadata"]["labels"] = {"app": app}
+        obj["metadata"]["labels"] = {"app": app, **run}
         cms.create(obj)
-    names = [i["metadata"]["name"] for i in cms.list(label_selector={"app": "web"})["items"]]
-    assert names == ["a", "c"]
-    assert [i["metadata"]["name"] for i in cms.list(label_selector="app in (db)")["items"]] == [
-        "b"]
+    assert _names(cms.list(label_selector={"app": "web"})) == ["a", "c"]
+    assert _names(cms.list(label_selector="app in (db)")) == ["b"]
     listed = cms.list(label_selector={"app": "web"}, field_selector="metadata.name=c")
-    assert [i["metadata"]["name"] for i in listed["items"]] == ["c"]
+    assert _names(listed) == ["c"]
     assert listed["kind"] == "ConfigMapList"
-    everywhere = cms.list(ALL, label_selector={"app": "web"})
-    assert len(everywhere["items"]) >= 2
-    assert cms.list(all_namespaces=True, label_selector="app=db")["items"][0][
-        "metadata"]["namespace"] == kube.namespace
+    everywhere = cms.list(ALL, label_selector={"app": "web", **run})
+    assert [(i["metadata"]["namespace"], i["metadata"]["name"]) for i in everywhere["items"]] == [
+        (kube.namespace, "a"), (kube.namespace, "c")]
+    (db,) = cms.list(all_namespaces=True, label_selector={"app": "db", **run})["items"]
+    assert db["metadata"]["namespace"] == kube.namespace
     with pytest.raises(errors.BadRequestError, match="unable to parse requirement"):
         cms.list(label_selector="a in (b")
 
 
-def test_iterate_follows_continue_tokens(kube_server: Any, kube: Client) -> None:
-    cms = kube.resource("configmaps")
+def test_iterate_follows_continue_tokens(kube_server: Any, embedded: Client) -> None:
+    cms = embedded.resource("configmaps")
     for i in range(7):
         cms.create(configmap(f"it-{i:02d}"))
     kube_server.requests.clear()
     names = [o["metadata"]["name"] for o in cms.iterate(chunk_size=3)]
-    assert names == [f"it-{i:02d}" for i in range(7)]
+    assert [n for n in names if n.startswith("it-")] == [f"it-{i:02d}" for i in range(7)]
     assert kube_server.requests.count(method="GET", path=f"/api/v1/namespaces/"
-                                      f"{kube.namespace}/configmaps") == 3
+                                      f"{embedded.namespace}/configmaps") == 3
 
 
 def test_metadata_only_and_tables(kube: Client, widgets: dynakube.Resource) -> None:
     kube.resource("configmaps").create(configmap("meta", a="1"))
     partial = kube.resource("configmaps").list(metadata_only=True)
     assert partial["kind"] == "PartialObjectMetadataList"
-    assert "data" not in partial["items"][0]
+    assert _names(partial, "meta") == ["meta"]
+    assert all("data" not in item for item in partial["items"])
     widgets.create(widget("w1", "small", replicas=3))
     table = kube.table("widgets")
     assert table["kind"] == "Table"
@@ -189,8 +227,10 @@ def test_widget_invalid_from_the_server(kube: Client, widgets: dynakube.Resource
     assert fields[:4] == ["spec.color", "spec.replicas", "spec.size", "spec.tags[1]"]
 
 
-def test_strategic_patch_refused_for_custom_resources(kube_server: Any, kube: Client,
-                                                      widgets: dynakube.Resource) -> None:
+def test_strategic_patch_refused_for_custom_resources(kube_server: Any,
+                                                      embedded: Client) -> None:
+    embedded.apply(copy.deepcopy(WIDGET_CRD))
+    widgets = embedded.resource("widgets")
     widgets.create(widget("w1"))
     kube_server.requests.clear()
     with pytest.raises(errors.InvalidArgumentError, match="strategic"):
@@ -214,8 +254,8 @@ def test_deployment_scale_and_status(kube: Client) -> None:
 # -- arguments refused before any request ---------------------------------------------------
 
 @pytest.mark.parametrize("name", ["a/b", "..", ".", "50%", ""])
-def test_bad_names_never_reach_the_wire(kube_server: Any, kube: Client, name: str) -> None:
-    cms = kube.resource("configmaps")
+def test_bad_names_never_reach_the_wire(kube_server: Any, embedded: Client, name: str) -> None:
+    cms = embedded.resource("configmaps")
     kube_server.requests.clear()
     with pytest.raises(errors.InvalidArgumentError):
         cms.get(name)
@@ -225,13 +265,13 @@ def test_bad_names_never_reach_the_wire(kube_server: Any, kube: Client, name: st
 
 
 @pytest.mark.parametrize("name", [None, "", 5, b"cm0", ["cm0"]])
-def test_a_missing_name_never_addresses_the_collection(kube_server: Any, kube: Client,
+def test_a_missing_name_never_addresses_the_collection(kube_server: Any, embedded: Client,
                                                        name: Any) -> None:
     """``delete(None)`` once went to the collection URL and deleted every object there."""
-    cms = kube.resource("configmaps")
+    cms = embedded.resource("configmaps")
     for i in range(5):
         cms.create(configmap(f"cm{i}"))
-    deploy = kube.resource("deployments")
+    deploy = embedded.resource("deployments")
     nameless = configmap("x")
     nameless["metadata"] = {} if name is None else {"name": name}
     kube_server.requests.clear()
@@ -248,12 +288,12 @@ def test_a_missing_name_never_addresses_the_collection(kube_server: Any, kube: C
                                        "metadata": nameless["metadata"]}),
     ]
     if name is not None:  # table(name=None) is the collection's table, by design
-        calls.append(lambda: kube.table("configmaps", name=name))
+        calls.append(lambda: embedded.table("configmaps", name=name))
     for call in calls:
         with pytest.raises(errors.InvalidArgumentError, match="name"):
             call()
     assert kube_server.requests.count() == 0
-    assert sorted(o["metadata"]["name"] for o in cms.list()["items"]) == [
+    assert sorted(_names(cms.list(), "cm")) == [
         f"cm{i}" for i in range(5)]
 
 
@@ -347,8 +387,10 @@ def test_bodies_json_cannot_carry_are_refused_before_sending(kube: Client) -> No
 def test_an_object_that_is_not_a_dict_is_refused(kube: Client, validate: bool) -> None:
     with pytest.raises(errors.InvalidArgumentError, match="must be a dict"):
         kube.resource("configmaps").create("not an object", validate=validate)  # type: ignore[arg-type]
-    with pytest.raises(errors.InvalidArgumentError, match="must be a dict"):
-        kube.validate(["a list"])  # type: ignore[arg-type]
+    # validating one is not an error of the call: its answer is the problem
+    (problem,) = kube.validate(["a list"])  # type: ignore[arg-type]
+    assert (problem.path, problem.severity) == ("", "error")
+    assert problem.message == "expected an object, found array"
 
 
 def test_retry_on_conflict_rereads(kube: Client) -> None:
@@ -356,7 +398,7 @@ def test_retry_on_conflict_rereads(kube: Client) -> None:
     cms.create(configmap("counter", n="0"))
     stale = cms.get("counter")
     cms.patch("counter", {"data": {"n": "1"}})
-    tries = []
+    tries: list[int] = []
 
     def bump() -> dict[str, Any]:
         current = stale if not tries else cms.get("counter")
@@ -385,7 +427,7 @@ def test_concurrent_clients_share_nothing_unsafe(kube: Client) -> None:
     for t in threads:
         t.join()
     assert not failures
-    assert len(cms.list()["items"]) == 8
+    assert sorted(_names(cms.list(), "t")) == [f"t{i}" for i in range(8)]
 
 
 def test_repl_friendly_handles(kube: Client) -> None:
@@ -405,14 +447,16 @@ def test_server_without_server_side_apply(kube_server_factory: Any) -> None:
 
 def test_client_side_apply_twice_uses_the_documents_namespace(kube: Client) -> None:
     ns = f"{kube.namespace}-other"
-    kube.resource("namespaces").create({"apiVersion": "v1", "kind": "Namespace",
-                                        "metadata": {"name": ns}})
-    doc = {**configmap("twice", a="1"), "metadata": {"name": "twice", "namespace": ns}}
-    kube.apply(doc, server_side=False)
-    doc["data"] = {"a": "2"}
-    assert kube.apply(doc, server_side=False)[0]["data"] == {"a": "2"}
-    assert kube.resource("configmaps").get("twice", ns)["data"] == {"a": "2"}
-    kube.resource("namespaces").delete(ns)
+    namespaces = kube.resource("namespaces")
+    namespaces.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    try:
+        doc = {**configmap("twice", a="1"), "metadata": {"name": "twice", "namespace": ns}}
+        kube.apply(doc, server_side=False)
+        doc["data"] = {"a": "2"}
+        assert kube.apply(doc, server_side=False)[0]["data"] == {"a": "2"}
+        assert kube.resource("configmaps").get("twice", ns)["data"] == {"a": "2"}
+    finally:
+        namespaces.delete(ns)  # a real cluster's namespace is left to terminate
 
 
 def test_yaml_dates_are_applied_as_text_as_kubectl_does(kube: Client) -> None:
@@ -420,3 +464,125 @@ def test_yaml_dates_are_applied_as_text_as_kubectl_does(kube: Client) -> None:
             "data: {since: 2024-01-01, at: 2001-12-14t21:59:43.10-05:00}\n")
     applied = kube.apply(text)[0]
     assert applied["data"] == {"since": "2024-01-01", "at": "2001-12-14t21:59:43.10-05:00"}
+
+
+# -- the one seam, and the handle's own public face ---------------------------------------------
+
+class CountingSender:
+    """A ``Sender`` passing each request on to a real transport, counting them by path."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.paths: list[str] = []
+        self.streams = 0
+
+    def send(self, request: Any, *, stream: bool = False,
+             read_timeout: float | None = None) -> Any:
+        self.paths.append(request.path)
+        self.streams += stream
+        return self.inner.send(request, stream=stream, read_timeout=read_timeout)
+
+
+def test_transport_is_the_one_seam_for_every_request(kube_server: Any) -> None:
+    from dynakube.transport.http import Transport
+
+    config = kube_server.config()
+    sender = CountingSender(Transport(config))
+    with Client(config, transport=sender) as kube:
+        assert kube.transport is sender
+        cms = kube.resource("configmaps")
+        cms.create(configmap("seam"))
+        kube.validate(configmap("seam"))
+        with cms.watch(resource_version="0", timeout=0.5) as events:
+            assert any(e.object["metadata"]["name"] == "seam" for e in events)
+    assert {"/api", "/openapi/v3", "/api/v1/namespaces/default/configmaps"} <= set(sender.paths)
+    assert sender.streams >= 1
+    assert len(kube_server.requests) == len(sender.paths)  # nothing went around it
+    # a transport passed in stays its owner's: the client left it open
+    assert sender.inner.send(ApiRequest("GET", "/version")).json()["major"]
+    sender.inner.close()
+
+
+def test_resource_handles_have_table_check_and_namespace_of(kube: Client,
+                                                             widgets: dynakube.Resource) -> None:
+    widgets.create(widget("t1", "small"))
+    # rows, not whole tables: an Age cell may tick over between the two calls
+    assert [r["cells"][:2] for r in widgets.table()["rows"]] == [
+        r["cells"][:2] for r in kube.table("widgets")["rows"]] == [["t1", "small"]]
+    assert widgets.table(name="t1")["rows"][0]["cells"][0] == "t1"
+    assert widgets.namespace_of({"metadata": {"namespace": "other"}}) == "other"
+    assert widgets.namespace_of({}, "given") == "given"
+    assert widgets.namespace_of() == kube.namespace
+    assert kube.resource("namespaces").namespace_of({"metadata": {"name": "x"}}) is None
+    with pytest.raises(errors.ValidationError, match="size"):
+        widgets.check(widget("t2", "huge"))
+    widgets.check(widget("t2", "huge"), validate=False)
+    with pytest.warns(errors.ValidationWarning, match="unknown field"):
+        widgets.check({**widget("t3"), "extra": 1})
+    # the constructor is public API too
+    same = dynakube.Resource(kube, widgets.info)
+    assert same.get("t1")["metadata"]["name"] == "t1"
+
+
+@pytest.mark.parametrize("call", [
+    lambda kube: kube.resource(None),
+    lambda kube: kube.resource(42),
+    lambda kube: kube.resource(""),
+    lambda kube: kube.resource(["configmaps"]),
+    lambda kube: kube.resource("configmaps", api_version=1),
+    lambda kube: kube.resources[3],
+    lambda kube: kube.explain(None),
+    lambda kube: kube.explain(5),
+    lambda kube: kube.explain("deployment.spec", api_version=b"apps/v1"),
+    lambda kube: kube.schema(7),
+])
+def test_non_string_names_are_invalid_arguments(kube: Client, call: Any) -> None:
+    with pytest.raises(errors.InvalidArgumentError, match="must be a non-empty string"):
+        call(kube)
+
+
+def test_bad_arguments_are_invalid_argument_errors(kube_server: Any, embedded: Client) -> None:
+    from dynakube.controller.retry import retry_on_conflict
+
+    with pytest.raises(errors.InvalidArgumentError, match="qps"):
+        Client(kube_server.config(), qps=-1)
+    with pytest.raises(errors.InvalidArgumentError, match="burst"):
+        Client(kube_server.config(), burst=0)
+    with pytest.raises(errors.InvalidArgumentError, match="sort_by"):
+        embedded.api_resources(sort_by="size")
+    kinds = [r.kind for r in embedded.api_resources(sort_by="kind")]
+    assert kinds == sorted(kinds) and "ConfigMap" in kinds
+    with pytest.raises(errors.InvalidArgumentError, match="attempts"):
+        retry_on_conflict(lambda: None, attempts=0)
+
+
+def test_every_warning_class_lives_in_errors_and_keeps_its_old_home() -> None:
+    from dynakube.discovery.loader import DiscoveryWarning
+    from dynakube.schema import SchemaWarning as FromPackage
+    from dynakube.schema.store import SchemaWarning
+    from dynakube.schema.validate import ValidationWarning
+
+    assert DiscoveryWarning is errors.DiscoveryWarning
+    assert SchemaWarning is FromPackage is errors.SchemaWarning
+    assert ValidationWarning is errors.ValidationWarning
+    assert issubclass(errors.SchemaWarning, errors.ValidationWarning)
+    for name in ("DiscoveryWarning", "SchemaWarning", "ValidationWarning", "ManifestWarning",
+                 "ServerWarning", "InsecureTLSWarning", "ManifestError"):
+        assert name in errors.__all__
+
+
+def test_object_key_and_metadata_have_one_home() -> None:
+    import dynakube.controller.store
+    import dynakube.resource
+    import dynakube.watch
+    from dynakube import meta
+
+    assert dynakube.resource.object_metadata is meta.object_metadata
+    assert dynakube.watch.object_key is meta.object_key
+    assert dynakube.controller.store.object_key is meta.object_key
+    assert meta.object_key({"metadata": {"name": "a", "namespace": "ns"}}) == "ns/a"
+    assert meta.object_key({"metadata": {"name": "node-1"}}) == "node-1"
+    with pytest.raises(errors.InvalidArgumentError, match="metadata.name"):
+        meta.object_key({"metadata": {}})
+    with pytest.raises(errors.InvalidArgumentError, match="must be a dict"):
+        meta.object_metadata(["not", "a", "dict"])  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import dynakube.config.load
+import dynakube.config.cluster
 from dynakube.config import ClusterConfig, ExecConfig, load_config
 from dynakube.errors import ConfigError
 
@@ -179,7 +179,7 @@ def test_incluster_errors(service_account: Path, monkeypatch: pytest.MonkeyPatch
 def test_incluster_default_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
-    monkeypatch.setattr(dynakube.config.load, "SERVICE_ACCOUNT_DIR", str(tmp_path / "absent"))
+    monkeypatch.setattr(dynakube.config.cluster, "SERVICE_ACCOUNT_DIR", str(tmp_path / "absent"))
     with pytest.raises(ConfigError, match=str(tmp_path / "absent" / "token")):
         ClusterConfig.from_incluster()
 
@@ -189,7 +189,7 @@ def test_incluster_default_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
 @pytest.fixture
 def in_pod(service_account: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(dynakube.config.load, "SERVICE_ACCOUNT_DIR", str(service_account))
+    monkeypatch.setattr(dynakube.config.cluster, "SERVICE_ACCOUNT_DIR", str(service_account))
     return service_account
 
 
@@ -239,7 +239,7 @@ def test_load_config_in_a_pod_without_token_is_nothing_found(
 ) -> None:
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
-    monkeypatch.setattr(dynakube.config.load, "SERVICE_ACCOUNT_DIR", str(tmp_path))
+    monkeypatch.setattr(dynakube.config.cluster, "SERVICE_ACCOUNT_DIR", str(tmp_path))
     with pytest.raises(ConfigError, match="no service-account token at"):
         load_config()
 

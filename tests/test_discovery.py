@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from dynakube.cache import DiskCache
+from dynakube.client import Client
 from dynakube.config import ClusterConfig
 from dynakube.discovery import (
     ACCEPT_AGGREGATED,
@@ -67,6 +68,8 @@ class FakeState:
     fail: dict[str, int] = field(default_factory=dict)  # path -> status
     stale: set[str] = field(default_factory=set)  # group-versions
     lie_about_type: bool = False
+    # path -> answers given with 200 before the real one: (content type, body), once each
+    poison: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -160,6 +163,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, state: FakeState) -> tuple[int, dict[str, str], bytes]:
         path = self.path
+        with state.lock:
+            queued = state.poison.get(path)
+            planted = queued.pop(0) if queued else None
+        if planted is not None:
+            return 200, {"Content-Type": planted[0]}, planted[1]
         if path in state.fail:
             code = state.fail[path]
             body = json.dumps({"kind": "Status", "status": "Failure", "code": code,
@@ -652,3 +660,85 @@ def test_embedded_server_partial_failure(cache_base: Path) -> None:
         (gv,) = partial.failed
         assert gv not in partial.api_versions()
         assert set(partial.api_versions()) == set(everything.api_versions()) - {gv}
+
+
+# -- what is not discovery is never cached ---------------------------------------------------
+
+_STATUS_200 = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                          "message": "the backend is warming up", "code": 503}).encode()
+
+
+@pytest.mark.parametrize("aggregated", ["v2", None])
+@pytest.mark.parametrize(("content_type", "body", "said"), [
+    ("application/json", _STATUS_200, "it is a Status (the backend is warming up)"),
+    ("application/json", b'{"kind": "APIVersions", "versions": "v1"}',
+     "versions is not a list of strings"),
+    ("application/json", b'{"login": "required"}',
+     "it has no kind (expected APIGroupDiscoveryList or APIVersions)"),
+    ("application/json", b'{"kind": "APIGroupDiscoveryList", "items": [1]}',
+     "items[0] is a int, not an object"),
+    ("text/html", b"<html><body>Sign in to continue</body></html>", "not a JSON object"),
+])
+def test_a_200_that_is_not_discovery_is_never_cached(
+        fake: tuple[FakeState, str], cache_base: Path, aggregated: str | None,
+        content_type: str, body: bytes, said: str) -> None:
+    state, url = fake
+    state.aggregated = aggregated
+    state.poison["/api"] = [(content_type, body)]
+    with pytest.raises(DiscoveryError) as info:
+        _discovery(url, cache_base).registry()
+    # the server has recovered: the next process (a new Client on the same cache) works
+    with Client(ClusterConfig(server=url, token="t"), cache_dir=cache_base) as kube:
+        assert kube.resource("po").info.kind == "Pod"
+        assert kube.resource("deploy").info.group == "apps"
+    assert state.count(path="/api") == 2
+    assert said in str(info.value) and "nothing was cached" in str(info.value)
+
+
+def test_a_group_version_answer_that_is_not_a_resource_list_is_never_cached(
+        fake: tuple[FakeState, str], cache_base: Path) -> None:
+    state, url = fake
+    state.aggregated = None
+    state.poison["/apis/apps/v1"] = [("application/json", _STATUS_200)]
+    with pytest.warns(DiscoveryWarning) as warned:
+        reg = _discovery(url, cache_base).registry()
+    assert "apps/v1" in reg.failed
+    state.clear()
+    reg = _discovery(url, cache_base).registry()  # a new process: apps/v1 fetched again
+    assert reg.resolve("deploy").group == "apps" and not reg.failed
+    assert [p for _, p, _ in state.requests] == ["/apis/apps/v1"]
+    assert "apps/v1: the answer is not discovery data: it is a Status" in str(
+        warned[0].message)
+
+
+@pytest.mark.parametrize("key", ["discovery/api.json", "discovery/apis.json",
+                                 "discovery/api/v1.json"])
+def test_a_cached_document_that_is_not_discovery_is_a_miss(
+        fake: tuple[FakeState, str], cache_base: Path, key: str) -> None:
+    """What an older version cached from a bad answer is refetched, not trusted for 6 h."""
+    state, url = fake
+    state.aggregated = None
+    reg = _discovery(url, cache_base).registry()
+    disc = _discovery(url, cache_base)
+    disc.cache.write(key, _STATUS_200, etag='"poisoned"')
+    state.clear()
+    assert disc.registry() == reg
+    path = "/" + key.removeprefix("discovery/").removesuffix(".json")
+    assert [p for _, p, _ in state.requests] == [path]
+    assert "If-None-Match" not in state.requests[0][2]  # the bad copy's Etag is not offered
+
+
+def test_a_warning_from_cached_discovery_says_where_it_comes_from(
+        fake: tuple[FakeState, str], cache_base: Path) -> None:
+    state, url = fake
+    state.stale.add("example.dynakube.io/v1beta1")
+    with pytest.warns(DiscoveryWarning) as first:
+        _discovery(url, cache_base).registry()
+    assert "cache" not in str(first[0].message)  # straight from the server
+    disc = _discovery(url, cache_base)
+    with pytest.warns(DiscoveryWarning) as again:
+        disc.registry()  # a new process, within the TTL: the cached /apis says it
+    text = str(again[0].message)
+    assert "example.dynakube.io/v1beta1: stale" in text
+    assert f"cached in {disc.cache.directory}" in text
+    assert "kube.invalidate()" in text and "DYNAKUBE_CACHE_DIR" in text

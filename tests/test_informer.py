@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from test_watch_fakes import FakeCluster, quick_backoff, wait_until
+from watchfakes import FakeCluster, quick_backoff, wait_until
 
 from dynakube.controller.informer import DeletedFinalStateUnknown, Informer
 from dynakube.controller.store import NAMESPACE_INDEX
@@ -261,6 +261,36 @@ def test_list_failures_are_retried_with_backoff() -> None:
         assert informer.wait_for_sync(30)
     assert cluster.lists == 1 and not cluster.list_errors
     assert informer.last_error is None
+
+
+def test_last_error_is_set_on_every_failed_list_and_health_follows_the_lifecycle() -> None:
+    cluster = FakeCluster(watch_list=False)
+    cluster.create("a")
+    gate = threading.Event()
+    errors: list[Any] = []
+
+    original = cluster.list
+
+    def flaky_list(*args: Any, **kw: Any) -> dict[str, Any]:
+        if not gate.is_set():
+            raise ServerError(500, {"message": "etcd is sad"})
+        return original(*args, **kw)
+
+    cluster.list = flaky_list  # type: ignore[method-assign]
+    informer = Informer(cluster, backoff=quick_backoff(), read_timeout=5.0)
+    assert not informer.healthy() and informer.last_event_time is None
+    with informer:
+        assert wait_until(lambda: informer.last_error is not None)
+        errors.append(informer.last_error)
+        assert not informer.healthy()  # not synced
+        gate.set()
+        assert informer.wait_for_sync(30)
+        assert informer.last_error is None and informer.healthy()
+        assert informer.last_event_time is not None
+    assert not informer.healthy()  # stopped
+    assert isinstance(errors[0], ServerError)
+    with pytest.raises(InvalidArgumentError):
+        Informer(cluster, read_timeout=0)
 
 
 def test_store_converges_under_churn_with_dropped_watches_and_compaction() -> None:

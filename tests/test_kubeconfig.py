@@ -29,7 +29,7 @@ def test_two_files_first_file_wins_for_entries_and_current_context() -> None:
     assert kc.current_context == "a-ctx"
     assert kc.current_context_origin == A
     assert kc.contexts() == ["a-ctx", "b-ctx", "b-shared", "shared-ctx"]
-    shared = kc.config("shared-ctx")  # a's context, not b's
+    shared = ClusterConfig.from_entry(kc.select("shared-ctx"))  # a's context, not b's
     assert shared.server == "https://a.example:6443"
     assert shared.namespace == "team-a"
     assert shared.cluster_name == "shared"
@@ -71,8 +71,8 @@ def test_three_files_current_context_comes_from_the_first_file_that_sets_one() -
     three = Kubeconfig.load([A, B, C])
     assert three.current_context == "a-ctx"
     assert set(three.contexts()) >= {"a-ctx", "b-ctx", "c-ctx", "shared-ctx"}
-    assert three.config("c-ctx").server == "https://c-only.example"
-    assert three.config("b-shared").server == "https://a.example:6443"
+    assert ClusterConfig.from_entry(three.select("c-ctx")).server == "https://c-only.example"
+    assert ClusterConfig.from_entry(three.select("b-shared")).server == "https://a.example:6443"
 
 
 def test_source_lists_the_files_read() -> None:
@@ -400,8 +400,18 @@ MALFORMED = [
      r"auth-provider cannot be combined with exec"),
     ("key: [unclosed", r"line \d+: not valid YAML"),
     ("a: 1\n---\nb: 2\n", r"not valid YAML"),
-    ("just a string", r"expected a mapping at the top level, found the string"),
+    ("just a string", r"expected a mapping at the top level, found a string"),
 ]
+
+
+def test_a_string_in_the_wrong_place_is_not_quoted(tmp_path: Path) -> None:
+    # a token pasted one level too high must not be echoed by the shape error
+    path = tmp_path / "config"
+    path.write_text("users: [{name: u, user: eyJhbGciOi-SECRET-TOKEN}]\n")
+    with pytest.raises(ConfigError, match=r'users\["u"\]\.user: expected a mapping, found a '
+                                          r"string$") as info:
+        Kubeconfig.load(str(path))
+    assert "SECRET" not in str(info.value)
 
 
 @pytest.mark.parametrize(("text", "message"), MALFORMED)
@@ -429,3 +439,153 @@ def test_token_with_exec_uses_the_token_as_client_go_does(tmp_path: Path) -> Non
     )
     config = ClusterConfig.from_kubeconfig(str(path), "x")
     assert (config.token, config.exec) == ("t", None)
+
+
+# --- hostile files: nesting, self-reference, pipes, devices, size -------------------------
+
+
+def _minimal(extension: str = "") -> str:
+    return ("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n"
+            "    server: https://k.example\n" + extension +
+            "users:\n- name: u\n  user:\n    exec:\n      apiVersion: "
+            "client.authentication.k8s.io/v1\n      command: helper\n"
+            "      interactiveMode: Never\n      provideClusterInfo: true\n"
+            "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n")
+
+
+def test_a_deeply_nested_kubeconfig_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text("clusters: " + "[" * 20000 + "]" * 20000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply") as info:
+        load_config(str(path))
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # a short report
+
+
+@pytest.mark.parametrize(("extension", "message"), [
+    ("      extension: &loop {self: *loop}\n", "refers to itself"),
+    ("      extension: &loop [1, *loop]\n", "refers to itself"),
+    ("      extension: &a [1, 2, 3, 4, 5, 6, 7, 8]\n      other: &b [*a, *a, *a, *a, *a]\n"
+     "      x: &c [*b, *b, *b, *b, *b]\n", None),  # shared, not circular: fine
+    ("      extension: " + "[" * 100 + "]" * 100 + "\n", "nested too deeply"),
+    ("      extension: {when: 2024-01-01T00:00:00Z, n: .nan}\n", None),  # strings, kept
+    ("      extension: {1: one}\n", None),  # the loader keeps "1" a string key
+])
+def test_the_exec_extension_must_be_plain_json(tmp_path: Path, extension: str,
+                                               message: str | None) -> None:
+    path = tmp_path / "config"
+    path.write_text(_minimal("    extensions:\n    - name: client.authentication.k8s.io/exec\n"
+                             + extension))
+    if message is None:
+        config = load_config(str(path))
+        assert config.exec is not None and config.exec.cluster_config is not None
+        return
+    with pytest.raises(ConfigError, match=r'clusters\["c"\]\.cluster\.extensions\[0\]'
+                                          r"\.extension: .*" + message):
+        load_config(str(path))
+
+
+def test_a_billion_laughs_extension_is_refused(tmp_path: Path) -> None:
+    levels = ["      l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"]
+    levels += [f"      l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n"
+               for i in range(1, 9)]
+    path = tmp_path / "config"
+    path.write_text(_minimal("    extensions:\n    - name: client.authentication.k8s.io/exec\n"
+                             "      defs:\n" + "".join("  " + line for line in levels)
+                             + "      extension: {bomb: *l8}\n"))
+    with pytest.raises(ConfigError, match="too large"):
+        load_config(str(path))
+
+
+def _config_error_in_a_child(call: str, path: Path) -> str:
+    """The ConfigError text of ``call`` (on ``path``) run in a child process, so that a
+    regression that hangs or reads without end shows as a failure, not a hung suite."""
+    import subprocess
+    import sys
+
+    code = ("import resource, sys\n"  # and a regression that reads forever stops at 2 GiB
+            "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+            "from dynakube.config import ClusterConfig, load_config\n"
+            "from dynakube.errors import ConfigError\n"
+            f"try:\n    {call}\nexcept ConfigError as e:\n    print(e)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=60, check=True)
+    return done.stdout
+
+
+def test_a_fifo_without_a_writer_does_not_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "config"
+    os.mkfifo(fifo)
+    assert "kubeconfig" in _config_error_in_a_child("load_config(sys.argv[1])", fifo)
+
+
+def test_a_pipe_as_kubeconfig_is_read_as_kubectl_reads_it() -> None:
+    """``--kubeconfig <(vault read ...)`` names a pipe (/dev/fd/N): read to its end."""
+    text = (b"apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+            b"clusters: [{name: k, cluster: {server: 'https://k.example'}}]\n"
+            b"users: [{name: u, user: {token: t}}]\n"
+            b"contexts: [{name: c, context: {cluster: k, user: u}}]\n")
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, text)
+        os.close(write_end)
+        config = load_config(f"/proc/self/fd/{read_end}")
+    finally:
+        os.close(read_end)
+    assert config.server == "https://k.example" and config.token == "t"
+
+
+def test_a_pipe_that_never_ends_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dynakube.config.kubeconfig as module
+
+    monkeypatch.setattr(module, "PIPE_SECONDS", 0.3)
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"apiVersion: v1\n")  # and never closed
+        with pytest.raises(ConfigError, match="no end of file"):
+            load_config(f"/proc/self/fd/{read_end}")
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_a_device_as_kubeconfig_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "config"
+    link.symlink_to("/dev/zero")
+    for path in (Path("/dev/zero"), link):
+        assert "not a regular file" in _config_error_in_a_child("load_config(sys.argv[1])",
+                                                                path)
+
+
+def test_dev_null_is_an_empty_kubeconfig_as_for_kubectl() -> None:
+    kc = Kubeconfig.load(os.devnull, allow_empty=True)
+    assert kc.is_empty and kc.files == ()
+    with pytest.raises(ConfigError, match="no configuration found: /dev/null"):
+        load_config(os.devnull)
+
+
+def test_a_kubeconfig_larger_than_the_cap_is_refused(tmp_path: Path) -> None:
+    from dynakube.config.kubeconfig import MAX_KUBECONFIG_BYTES
+
+    path = tmp_path / "config"
+    with path.open("wb") as fh:
+        fh.write(b"# padding\n")
+        fh.truncate(MAX_KUBECONFIG_BYTES + 1)  # sparse: no 16 MiB actually written
+    with pytest.raises(ConfigError, match="larger than 16 MiB"):
+        load_config(str(path))
+
+
+def test_a_fifo_as_ca_file_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "ca.crt"
+    os.mkfifo(fifo)
+    text = _config_error_in_a_child(
+        "ClusterConfig.for_server('https://k.example', ca_file=sys.argv[1])", fifo)
+    assert "ca_file=...): " in text and "not a regular file" in text
+
+
+def test_disable_compression_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text(_minimal().replace("    server: https://k.example\n",
+                                       "    server: https://k.example\n"
+                                       "    disable-compression: true\n"))
+    assert load_config(str(path)).disable_compression is True
+    assert ClusterConfig.from_kubeconfig(FULL).disable_compression is False

@@ -402,3 +402,65 @@ def test_recorded_lookups(shared_api: Path) -> None:
     listed = reg.api_resources()
     assert len(listed) == len({(r.group, r.plural) for r in reg.resources})
     assert [(r.group, r.plural) for r in listed] == sorted((r.group, r.plural) for r in listed)
+
+
+# -- is it discovery data? (documents.document_problem) --------------------------------------
+
+
+def test_recorded_answers_are_discovery_data(shared_api: Path) -> None:
+    """The check that keeps bad answers out of the cache accepts every real one."""
+    from dynakube.discovery.documents import document_problem
+
+    root = shared_api / "v1.36" / "discovery"
+    roots = {"api.json": ("APIGroupDiscoveryList", "APIVersions"),
+             "apis.json": ("APIGroupDiscoveryList", "APIGroupList")}
+    checked = 0
+    for path in sorted(root.rglob("*.json")):
+        kinds = roots.get(path.name) if path.parent.name in ("aggregated", "legacy") else None
+        assert document_problem(_body(path), kinds or ("APIResourceList",)) is None, path
+        checked += 1
+    assert checked > 20
+
+
+@pytest.mark.parametrize(("doc", "kinds", "said"), [
+    ({"kind": "Status", "message": "Unauthorized"}, ("APIVersions",),
+     "it is a Status (Unauthorized), not APIVersions"),
+    ([], ("APIVersions",), "it is a JSON list, not an object"),
+    ({"kind": "APIGroupList", "groups": [{"name": "apps", "versions": "v1"}]},
+     ("APIGroupList",), "groups[0].versions is a str, not a list"),
+    ({"kind": "APIGroupDiscoveryList", "items": [{"metadata": "x"}]},
+     ("APIGroupDiscoveryList",), "items[0].metadata is not an object"),
+    ({"kind": "APIGroupDiscoveryList", "items": [{"versions": [{"resources": {}}]}]},
+     ("APIGroupDiscoveryList",), "items[0].versions[0].resources is a dict, not a list"),
+    ({"kind": "APIResourceList", "resources": ["pods"]}, ("APIResourceList",),
+     "resources[0] is a str, not an object"),
+    ({"kind": "APIResourceList"}, ("APIGroupList",),
+     "its kind is 'APIResourceList', not APIGroupList"),
+    ({"groups": []}, ("APIGroupList",), "it has no kind (expected APIGroupList)"),
+])
+def test_what_is_not_discovery_data_is_named(doc: Any, kinds: tuple[str, ...],
+                                             said: str) -> None:
+    from dynakube.discovery.documents import document_problem
+
+    assert document_problem(doc, kinds) == said
+
+
+def test_null_lists_from_go_read_as_empty() -> None:
+    """Go writes an empty (nil) slice as null: that is still discovery data."""
+    from dynakube.discovery.documents import document_problem
+
+    api = {"kind": "APIVersions", "versions": None}
+    apis = {"kind": "APIGroupList", "groups": None}
+    assert document_problem(api, ("APIVersions",)) is None
+    assert document_problem(apis, ("APIGroupList",)) is None
+    assert len(registry_from_legacy(api, apis, {})) == 0
+
+
+def test_registry_module_keeps_its_names() -> None:
+    """Parsing moved to discovery.documents; everything registry.py listed still imports."""
+    from dynakube.discovery import documents, registry
+
+    for name in registry.__all__:
+        assert getattr(registry, name) is not None
+    assert registry.ResourceInfo is documents.ResourceInfo
+    assert registry.legacy_group_versions is documents.legacy_group_versions

@@ -6,11 +6,10 @@ import copy
 from typing import Any
 
 import pytest
-import requests
+from rawhttp import CM, RawKube, configmap
 
 from dynakube.testing import ApiServer
 
-CM = "/api/v1/namespaces/default/configmaps"
 DEPLOY = "/apis/apps/v1/namespaces/default/deployments"
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 THINGS = "/apis/test.dynakube.io/v1/namespaces/default/things"
@@ -39,30 +38,9 @@ THING_CRD: dict[str, Any] = {
 }
 
 
-class Kube:
-    def __init__(self, server: ApiServer):
-        self.url = server.url
-        self.s = requests.Session()
-        self.s.trust_env = False
-        self.s.headers["Authorization"] = f"Bearer {server.token}"
-
-    def __call__(self, method: str, path: str, body: Any = None, *,
-                 ctype: str = "application/json", **params: Any) -> requests.Response:
-        import json
-
-        data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
-        return self.s.request(method, self.url + path, data=data, params=params,
-                              headers={"Content-Type": ctype})
-
-
 @pytest.fixture
-def k(kube_server: ApiServer) -> Kube:
-    return Kube(kube_server)
-
-
-def cm(name: str, data: dict[str, str] | None = None, **meta: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, **meta},
-            "data": data or {"a": "1"}}
+def k(kube_server: ApiServer) -> RawKube:
+    return RawKube(kube_server)
 
 
 def deployment(name: str, replicas: int = 1) -> dict[str, Any]:
@@ -72,9 +50,9 @@ def deployment(name: str, replicas: int = 1) -> dict[str, Any]:
                                   "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
 
 
-def test_create_sets_server_metadata(k: Kube) -> None:
-    first = k("POST", CM, cm("one")).json()
-    second = k("POST", CM, cm("two")).json()
+def test_create_sets_server_metadata(k: RawKube) -> None:
+    first = k("POST", CM, configmap("one", {"a": "1"})).json()
+    second = k("POST", CM, configmap("two", {"a": "1"})).json()
     meta = first["metadata"]
     assert meta["namespace"] == "default"
     assert len(meta["uid"]) == 36
@@ -86,7 +64,7 @@ def test_create_sets_server_metadata(k: Kube) -> None:
     assert got == first
 
 
-def test_create_missing_kind_and_apiversion_for_built_ins_come_from_the_url(k: Kube) -> None:
+def test_create_missing_kind_and_apiversion_for_built_ins_come_from_the_url(k: RawKube) -> None:
     answer = k("POST", CM, {"metadata": {"name": "bare"}})
     assert answer.status_code == 201
     assert (answer.json()["apiVersion"], answer.json()["kind"]) == ("v1", "ConfigMap")
@@ -107,35 +85,38 @@ def test_create_missing_kind_and_apiversion_for_built_ins_come_from_the_url(k: K
     ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": "nope"}, 400,
      "BadRequest", 'ConfigMap in version "v1" cannot be handled as a ConfigMap: '),
 ])
-def test_bad_input(k: Kube, body: Any, code: int, reason: str, message: str) -> None:
+def test_bad_input(k: RawKube, body: Any, code: int, reason: str, message: str) -> None:
     answer = k("POST", CM, body)
     assert answer.status_code == code
     assert answer.json()["reason"] == reason
     assert message in answer.json()["message"]
 
 
-def test_namespace_must_exist_and_match(k: Kube) -> None:
-    answer = k("POST", "/api/v1/namespaces/nope/configmaps", cm("x"))
+def test_namespace_must_exist_and_match(k: RawKube) -> None:
+    answer = k("POST", "/api/v1/namespaces/nope/configmaps", configmap("x", {"a": "1"}))
     assert answer.status_code == 404
     assert answer.json()["message"] == 'namespaces "nope" not found'
-    answer = k("POST", CM, cm("x", namespace="other"))
+    answer = k("POST", CM, configmap("x", {"a": "1"}, namespace="other"))
     assert answer.status_code == 400
     assert answer.json()["message"] == ("the namespace of the provided object does not match the "
                                         "namespace sent on the request")
 
 
-def test_unknown_resource_and_verbs(k: Kube) -> None:
-    for path in ("/api/v1/namespaces/default/gizmos", "/apis/nope.io/v1/things", "/nope",
-                 CM + "/x/bogus"):
+def test_unknown_resource_and_verbs(k: RawKube) -> None:
+    for path in ("/apis/nope.io/v1/things", "/nope"):
         answer = k("GET", path)
         assert (answer.status_code, answer.text) == (404, "404 page not found\n"), path
         assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"
+    for path in ("/api/v1/namespaces/default/gizmos", CM + "/x/bogus"):  # a built-in group
+        answer = k("GET", path)
+        assert answer.status_code == 404, path
+        assert answer.json()["message"] == "the server could not find the requested resource"
     answer = k("DELETE", "/api/v1/namespaces")
     assert answer.status_code == 405
     assert answer.json()["reason"] == "MethodNotAllowed"
 
 
-def test_generate_name_and_dry_run(k: Kube) -> None:
+def test_generate_name_and_dry_run(k: RawKube) -> None:
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}}
     dry = k("POST", CM, body, dryRun="All")
     assert dry.status_code == 201
@@ -147,9 +128,9 @@ def test_generate_name_and_dry_run(k: Kube) -> None:
     assert k("GET", CM + "/" + real["metadata"]["name"]).status_code == 200
 
 
-def test_already_exists_and_not_found(k: Kube) -> None:
-    k("POST", CM, cm("dup"))
-    answer = k("POST", CM, cm("dup"))
+def test_already_exists_and_not_found(k: RawKube) -> None:
+    k("POST", CM, configmap("dup", {"a": "1"}))
+    answer = k("POST", CM, configmap("dup", {"a": "1"}))
     assert answer.status_code == 409
     assert answer.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {},
                              "status": "Failure", "message": 'configmaps "dup" already exists',
@@ -160,8 +141,8 @@ def test_already_exists_and_not_found(k: Kube) -> None:
     assert answer.json()["details"] == {"name": "nope", "group": "apps", "kind": "deployments"}
 
 
-def test_replace_and_optimistic_concurrency(k: Kube) -> None:
-    created = k("POST", CM, cm("r")).json()
+def test_replace_and_optimistic_concurrency(k: RawKube) -> None:
+    created = k("POST", CM, configmap("r", {"a": "1"})).json()
     stale = dict(created, data={"a": "2"})
     replaced = k("PUT", CM + "/r", stale)
     assert replaced.status_code == 200
@@ -175,21 +156,21 @@ def test_replace_and_optimistic_concurrency(k: Kube) -> None:
     unconditional = dict(stale, data={"a": "3"})
     del unconditional["metadata"]["resourceVersion"]
     assert k("PUT", CM + "/r", unconditional).status_code == 200
-    wrong_name = k("PUT", CM + "/r", cm("other"))
+    wrong_name = k("PUT", CM + "/r", configmap("other", {"a": "1"}))
     assert wrong_name.status_code == 400
     assert wrong_name.json()["message"] == ("the name of the object (other) does not match the "
                                             "name on the URL (r)")
-    assert k("PUT", CM + "/missing", cm("missing")).status_code == 404
+    assert k("PUT", CM + "/missing", configmap("missing", {"a": "1"})).status_code == 404
 
 
-def test_noop_replace_keeps_the_resource_version(k: Kube) -> None:
-    created = k("POST", CM, cm("same")).json()
+def test_noop_replace_keeps_the_resource_version(k: RawKube) -> None:
+    created = k("POST", CM, configmap("same", {"a": "1"})).json()
     again = k("PUT", CM + "/same", created).json()
     assert again["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
 
 
-def test_patches(k: Kube) -> None:
-    k("POST", CM, cm("p", {"a": "1"}))
+def test_patches(k: RawKube) -> None:
+    k("POST", CM, configmap("p", {"a": "1"}))
     answer = k("PATCH", CM + "/p", [{"op": "add", "path": "/data/b", "value": "2"}],
                ctype="application/json-patch+json")
     assert answer.json()["data"] == {"a": "1", "b": "2"}
@@ -207,7 +188,7 @@ def test_patches(k: Kube) -> None:
              ctype="application/merge-patch+json").status_code == 404
 
 
-def test_server_side_apply_and_conflicts(k: Kube) -> None:
+def test_server_side_apply_and_conflicts(k: RawKube) -> None:
     applied = k("PATCH", CM + "/sa", {"apiVersion": "v1", "kind": "ConfigMap",
                                       "metadata": {"name": "sa"}, "data": {"x": "1"}},
                 ctype="application/apply-patch+yaml", fieldManager="me")
@@ -234,7 +215,7 @@ def test_server_side_apply_and_conflicts(k: Kube) -> None:
 
 def test_server_side_apply_can_be_switched_off() -> None:
     with ApiServer(server_side_apply=False) as server:
-        answer = Kube(server)("PATCH", CM + "/x", {"apiVersion": "v1", "kind": "ConfigMap",
+        answer = RawKube(server)("PATCH", CM + "/x", {"apiVersion": "v1", "kind": "ConfigMap",
                                                    "metadata": {"name": "x"}},
                               ctype="application/apply-patch+yaml", fieldManager="me")
         assert answer.status_code == 415
@@ -244,8 +225,8 @@ def test_server_side_apply_can_be_switched_off() -> None:
             "application/strategic-merge-patch+json")
 
 
-def test_field_validation(k: Kube) -> None:
-    body = dict(cm("fv"), bogus=1)
+def test_field_validation(k: RawKube) -> None:
+    body = dict(configmap("fv", {"a": "1"}), bogus=1)
     strict = k("POST", CM, body, fieldValidation="Strict")
     assert strict.status_code == 400
     assert strict.json()["message"] == ('ConfigMap in version "v1" cannot be handled as a '
@@ -254,12 +235,12 @@ def test_field_validation(k: Kube) -> None:
     assert warn.status_code == 201
     assert warn.headers["Warning"] == '299 - "unknown field \\"bogus\\""'
     assert "bogus" not in warn.json()
-    ignore = k("POST", CM, dict(cm("fv2"), bogus=1), fieldValidation="Ignore")
+    ignore = k("POST", CM, dict(configmap("fv2", {"a": "1"}), bogus=1), fieldValidation="Ignore")
     assert ignore.status_code == 201 and "Warning" not in ignore.headers
 
 
-def test_delete_returns_status_or_object(k: Kube) -> None:
-    created = k("POST", CM, cm("d")).json()
+def test_delete_returns_status_or_object(k: RawKube) -> None:
+    created = k("POST", CM, configmap("d", {"a": "1"})).json()
     answer = k("DELETE", CM + "/d")
     assert answer.status_code == 200
     assert answer.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {},
@@ -270,8 +251,8 @@ def test_delete_returns_status_or_object(k: Kube) -> None:
     assert k("DELETE", CM + "/d").status_code == 404
 
 
-def test_delete_preconditions(k: Kube) -> None:
-    created = k("POST", CM, cm("pc")).json()
+def test_delete_preconditions(k: RawKube) -> None:
+    created = k("POST", CM, configmap("pc", {"a": "1"})).json()
     answer = k("DELETE", CM + "/pc", {"kind": "DeleteOptions", "apiVersion": "v1",
                                       "preconditions": {"resourceVersion": "1"}})
     assert answer.status_code == 409
@@ -285,8 +266,8 @@ def test_delete_preconditions(k: Kube) -> None:
     assert answer.status_code == 200
 
 
-def test_finalizers_keep_the_object_until_removed(k: Kube) -> None:
-    k("POST", CM, cm("fin", finalizers=["example.com/hold"]))
+def test_finalizers_keep_the_object_until_removed(k: RawKube) -> None:
+    k("POST", CM, configmap("fin", {"a": "1"}, finalizers=["example.com/hold"]))
     answer = k("DELETE", CM + "/fin")
     assert answer.status_code == 200
     meta = answer.json()["metadata"]
@@ -301,21 +282,21 @@ def test_finalizers_keep_the_object_until_removed(k: Kube) -> None:
     assert k("GET", CM + "/fin").status_code == 404
 
 
-def test_owner_references_cascade(k: Kube) -> None:
-    owner = k("POST", CM, cm("owner")).json()
+def test_owner_references_cascade(k: RawKube) -> None:
+    owner = k("POST", CM, configmap("owner", {"a": "1"})).json()
     ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
            "uid": owner["metadata"]["uid"]}
-    k("POST", CM, cm("child", ownerReferences=[ref]))
+    k("POST", CM, configmap("child", {"a": "1"}, ownerReferences=[ref]))
     k("DELETE", CM + "/owner", {"propagationPolicy": "Background"})
     assert k("GET", CM + "/child").status_code == 404
-    owner = k("POST", CM, cm("owner2")).json()
+    owner = k("POST", CM, configmap("owner2", {"a": "1"})).json()
     ref["uid"] = owner["metadata"]["uid"]
-    k("POST", CM, cm("child2", ownerReferences=[ref]))
+    k("POST", CM, configmap("child2", {"a": "1"}, ownerReferences=[ref]))
     k("DELETE", CM + "/owner2", propagationPolicy="Orphan")
     assert k("GET", CM + "/child2").status_code == 200
 
 
-def test_status_and_scale_subresources_of_a_deployment(k: Kube) -> None:
+def test_status_and_scale_subresources_of_a_deployment(k: RawKube) -> None:
     created = k("POST", DEPLOY, dict(deployment("web"), status={"replicas": 9})).json()
     assert created["metadata"]["generation"] == 1
     assert "status" not in created or created["status"].get("replicas") != 9
@@ -342,7 +323,7 @@ def test_status_and_scale_subresources_of_a_deployment(k: Kube) -> None:
     assert k("PUT", DEPLOY + "/web/scale", scale).status_code == 409
 
 
-def test_custom_resources(k: Kube) -> None:
+def test_custom_resources(k: RawKube) -> None:
     assert k("POST", CRDS, THING_CRD).status_code == 201
     thing = {"apiVersion": "test.dynakube.io/v1", "kind": "Thing", "metadata": {"name": "t"},
              "spec": {"color": "red"}}
@@ -376,18 +357,19 @@ def test_custom_resources(k: Kube) -> None:
     assert deleted.json()["kind"] == "Thing"
 
 
-def test_namespace_deletion_removes_its_contents(k: Kube) -> None:
+def test_namespace_deletion_removes_its_contents(k: RawKube) -> None:
     created = k("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                "metadata": {"name": "gone"}}).json()
     assert created["status"] == {"phase": "Active"}
     assert created["metadata"]["labels"] == {"kubernetes.io/metadata.name": "gone"}
-    k("POST", "/api/v1/namespaces/gone/configmaps", cm("a"))
-    k("POST", "/api/v1/namespaces/gone/configmaps", cm("held", finalizers=["x/y"]))
+    k("POST", "/api/v1/namespaces/gone/configmaps", configmap("a", {"a": "1"}))
+    k("POST", "/api/v1/namespaces/gone/configmaps",
+      configmap("held", {"a": "1"}, finalizers=["x/y"]))
     answer = k("DELETE", "/api/v1/namespaces/gone")
     assert answer.status_code == 200
     assert answer.json()["status"]["phase"] == "Terminating"
     assert k("GET", "/api/v1/namespaces/gone/configmaps/a").status_code == 404
-    refused = k("POST", "/api/v1/namespaces/gone/configmaps", cm("b"))
+    refused = k("POST", "/api/v1/namespaces/gone/configmaps", configmap("b", {"a": "1"}))
     assert refused.status_code == 403
     assert refused.json()["details"]["causes"][0]["reason"] == "NamespaceTerminating"
     assert k("GET", "/api/v1/namespaces/gone").status_code == 200
@@ -396,17 +378,18 @@ def test_namespace_deletion_removes_its_contents(k: Kube) -> None:
     assert k("GET", "/api/v1/namespaces/gone").status_code == 404
 
 
-def test_cluster_scoped_resources(k: Kube) -> None:
+def test_cluster_scoped_resources(k: RawKube) -> None:
     ns = k("GET", "/api/v1/namespaces/default").json()
     assert "namespace" not in ns["metadata"]
     assert k("GET", "/api/v1/namespaces/default/namespaces").status_code == 404
     assert k("POST", "/api/v1/namespaces", {"metadata": {"name": "Bad"}}).status_code == 422
 
 
-def test_foreground_delete_waits_for_dependents(k: Kube) -> None:
-    owner = k("POST", CM, cm("fg")).json()
+def test_foreground_delete_waits_for_dependents(k: RawKube) -> None:
+    owner = k("POST", CM, configmap("fg", {"a": "1"})).json()
     ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "fg", "uid": owner["metadata"]["uid"]}
-    k("POST", CM, cm("fg-child", ownerReferences=[ref], finalizers=["x.io/hold"]))
+    k("POST", CM, configmap("fg-child", {"a": "1"}, ownerReferences=[ref],
+                            finalizers=["x.io/hold"]))
     answer = k("DELETE", CM + "/fg", {"kind": "DeleteOptions", "apiVersion": "v1",
                                       "propagationPolicy": "Foreground"})
     assert answer.status_code == 200
@@ -420,8 +403,8 @@ def test_foreground_delete_waits_for_dependents(k: Kube) -> None:
     assert k("GET", CM + "/fg").status_code == 404
 
 
-def test_foreground_delete_without_dependents_completes(k: Kube) -> None:
-    k("POST", CM, cm("alone"))
+def test_foreground_delete_without_dependents_completes(k: RawKube) -> None:
+    k("POST", CM, configmap("alone", {"a": "1"}))
     answer = k("DELETE", CM + "/alone", propagationPolicy="Foreground")
     assert answer.json()["metadata"]["finalizers"] == ["foregroundDeletion"]
     assert k("GET", CM + "/alone").status_code == 404
@@ -429,7 +412,7 @@ def test_foreground_delete_without_dependents_completes(k: Kube) -> None:
     assert bad.status_code == 422
 
 
-def test_yaml_bodies_and_unknown_media_types(k: Kube) -> None:
+def test_yaml_bodies_and_unknown_media_types(k: RawKube) -> None:
     answer = k("POST", CM, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\n",
                ctype="application/yaml")
     assert answer.status_code == 201
@@ -448,7 +431,7 @@ def _ports_deployment(port_name: str) -> dict[str, Any]:
                                       "ports": [{"containerPort": 80, "name": port_name}]}]}}}}
 
 
-def test_apply_after_update_defaults_list_map_keys(k: Kube) -> None:
+def test_apply_after_update_defaults_list_map_keys(k: RawKube) -> None:
     """``kubectl apply`` then ``kubectl apply --server-side``: the omitted ``protocol`` key of
     a port is its default ``TCP``, so the same ports are the same items and do not conflict."""
     made = k("POST", DEPLOY, _ports_deployment("http"),
@@ -474,7 +457,7 @@ def test_apply_after_update_defaults_list_map_keys(k: Kube) -> None:
         (field, 'conflict with "kubectl-client-side-apply" using apps/v1')]
 
 
-def test_apply_after_update_defaults_service_port_protocol(k: Kube) -> None:
+def test_apply_after_update_defaults_service_port_protocol(k: RawKube) -> None:
     svc = "/api/v1/namespaces/default/services"
 
     def service(target: int) -> dict[str, Any]:
@@ -494,7 +477,7 @@ def test_apply_after_update_defaults_service_port_protocol(k: Kube) -> None:
         '.spec.ports[port=80,protocol="TCP"].targetPort'}
 
 
-def test_malformed_scale_bodies_are_bad_requests(k: Kube) -> None:
+def test_malformed_scale_bodies_are_bad_requests(k: RawKube) -> None:
     assert k("POST", DEPLOY, _ports_deployment("http")).status_code == 201
     cases = [
         ("PATCH", {"spec": 5}, "application/merge-patch+json",
@@ -519,13 +502,13 @@ def test_concurrent_patches_of_one_object_all_apply(kube_server: ApiServer) -> N
     instead of answering 409 when another write landed while it was being computed."""
     import threading
 
-    assert Kube(kube_server)("POST", CM, {"metadata": {"name": "shared"}, "data": {}}
+    assert RawKube(kube_server)("POST", CM, {"metadata": {"name": "shared"}, "data": {}}
                              ).status_code == 201
     codes: list[int] = []
     lock = threading.Lock()
 
     def worker(n: int) -> None:
-        k = Kube(kube_server)
+        k = RawKube(kube_server)
         for i in range(15):
             for ctype, body in (
                     ("application/merge-patch+json", {"data": {f"m{n}-{i}": "1"}}),
@@ -541,11 +524,11 @@ def test_concurrent_patches_of_one_object_all_apply(kube_server: ApiServer) -> N
     for t in threads:
         t.join()
     assert codes == [200] * len(codes)
-    data = Kube(kube_server)("GET", CM + "/shared").json()["data"]
+    data = RawKube(kube_server)("GET", CM + "/shared").json()["data"]
     assert len(data) == 6 * 15 * 2
 
 
-def test_deleting_a_namespace_deletes_a_cascaded_object_once(k: Kube,
+def test_deleting_a_namespace_deletes_a_cascaded_object_once(k: RawKube,
                                                              kube_server: ApiServer) -> None:
     import json
 
@@ -559,12 +542,12 @@ def test_deleting_a_namespace_deletes_a_cascaded_object_once(k: Kube,
     watched = k("GET", cms, watch="true", resourceVersion=since, timeoutSeconds="1")
     events = [json.loads(line) for line in watched.text.splitlines() if line]
     assert sorted((e["type"], e["object"]["metadata"]["name"]) for e in events) == [
-        ("DELETED", "a"), ("DELETED", "b")]
+        ("DELETED", "a"), ("DELETED", "b"), ("DELETED", "kube-root-ca.crt")]
     bucket = kube_server.api.bucket(kube_server.table.lookup("", "v1", "configmaps"))
-    assert kube_server.store.count(bucket) == 0
+    assert kube_server.store.count(bucket) == 4  # the kube-root-ca.crt of the boot namespaces
 
 
-def test_malformed_delete_options_are_bad_requests(k: Kube) -> None:
+def test_malformed_delete_options_are_bad_requests(k: RawKube) -> None:
     assert k("POST", CM, {"metadata": {"name": "kept"}}).status_code == 201
     cases = [({"preconditions": 5}, "json: cannot unmarshal number into Go struct field "
               "DeleteOptions.preconditions of type v1.Preconditions"),
@@ -580,7 +563,7 @@ def test_malformed_delete_options_are_bad_requests(k: Kube) -> None:
     assert k("GET", CM + "/kept").status_code == 200
 
 
-def test_apply_with_managed_fields_in_the_body_is_a_bad_request(k: Kube) -> None:
+def test_apply_with_managed_fields_in_the_body_is_a_bad_request(k: RawKube) -> None:
     body = {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "mf", "managedFields": [{"manager": "x", "operation": "Apply"}]}}
     answer = k("PATCH", CM + "/mf", body, ctype="application/apply-patch+yaml", fieldManager="m")
@@ -589,7 +572,7 @@ def test_apply_with_managed_fields_in_the_body_is_a_bad_request(k: Kube) -> None
     assert answer.json()["message"] == "metadata.managedFields must be nil"
 
 
-def test_deeply_nested_bodies_are_bad_requests(k: Kube) -> None:
+def test_deeply_nested_bodies_are_bad_requests(k: RawKube) -> None:
     deep = "[" * 5000 + "]" * 5000
     answers = [
         k("POST", CM, '{"metadata": {"name": "deep"}, "x": ' + deep + "}"),
@@ -606,7 +589,7 @@ def test_deeply_nested_bodies_are_bad_requests(k: Kube) -> None:
              ).status_code == 201
 
 
-def test_yaml_bodies_become_json_like_the_real_servers(k: Kube) -> None:
+def test_yaml_bodies_become_json_like_the_real_servers(k: RawKube) -> None:
     made = k("POST", CM, "metadata: {name: y}\ndata: {when: 2026-01-02, 1: one}\n",
              ctype="application/yaml")
     assert made.status_code == 201, made.text

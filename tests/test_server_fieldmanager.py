@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from rawhttp import behaviour
 
 from dynakube.apiserver.merge.fieldmanager import (
     ApplyConflictError,
@@ -34,19 +33,10 @@ from dynakube.apiserver.merge.patching import (
     apply_strategic_merge_patch,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "k8s-api"
 T0 = "2026-11-22T02:26:13Z"
 T1 = "2026-11-22T02:30:00Z"
 CM = BUILTIN_FIELD_RULES["ConfigMap"]
 WIDGET_RULES = FieldRules({("spec", "tags"): ()})
-
-
-def _behaviour() -> dict[str, Any]:
-    path = SHARED / "v1.36" / "behaviour.json"
-    if not path.is_file():
-        pytest.skip("recordings in ../shared/k8s-api are not available")
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
 
 
 def _bare(obj: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +132,7 @@ def test_list_map_key_defaults_identify_items_without_owning_the_key() -> None:
 # --- Update -----------------------------------------------------------------------------------
 
 def test_recorded_create_configmap_and_namespace() -> None:
-    rec = _behaviour()
+    rec = behaviour()
     body = rec["create_configmap"]["body"]
     assert update_managed_fields(None, _bare(body), manager="python-requests", api_version="v1",
                                  time=T0, rules=CM) == body["metadata"]["managedFields"]
@@ -154,13 +144,13 @@ def test_recorded_create_configmap_and_namespace() -> None:
 
 
 def test_recorded_dry_run_generate_name() -> None:
-    body = _behaviour()["create_configmap_dry_run"]["body"]
+    body = behaviour()["create_configmap_dry_run"]["body"]
     assert update_managed_fields(None, _bare(body), manager="python-requests", api_version="v1",
                                  time=T0, rules=CM) == body["metadata"]["managedFields"]
 
 
 def test_recorded_create_widget_with_defaults_and_set_list() -> None:
-    rec = _behaviour()
+    rec = behaviour()
     for name in ("create_widget", "create_widget_deprecated_version"):
         body = rec[name]["body"]
         obj = _bare(body)
@@ -174,7 +164,7 @@ def test_recorded_create_widget_with_defaults_and_set_list() -> None:
 
 
 def test_recorded_patch_sequence_keeps_one_entry() -> None:
-    rec = _behaviour()
+    rec = behaviour()
     live = rec["create_configmap"]["body"]
     steps = [
         ("replace_configmap", lambda obj, body: body),
@@ -193,7 +183,7 @@ def test_recorded_patch_sequence_keeps_one_entry() -> None:
 
 
 def test_recorded_scale_subresource_entry() -> None:
-    rec = _behaviour()
+    rec = behaviour()
     widget = rec["create_widget"]["body"]
     scaled = copy.deepcopy(widget)
     scaled["spec"]["replicas"] = rec["patch_widget_scale"]["request"]["body"]["spec"]["replicas"]
@@ -297,7 +287,7 @@ def _apply(live: dict[str, Any] | None, data: dict[str, str], manager: str, *,
 
 
 def test_recorded_apply_create_and_conflict() -> None:
-    rec = _behaviour()
+    rec = behaviour()
     created = server_side_apply(None, rec["apply_configmap"]["request"]["body"],
                                 manager="recorder", force=False, api_version="v1", time=T0)
     body = rec["apply_configmap"]["body"]
@@ -311,7 +301,7 @@ def test_recorded_apply_create_and_conflict() -> None:
 
 
 def test_recorded_missing_field_manager() -> None:
-    expected = _behaviour()["apply_without_field_manager"]["body"]
+    expected = behaviour()["apply_without_field_manager"]["body"]
     assert check_field_manager(None, apply=True) == expected
     assert check_field_manager("", apply=True) == expected
 

@@ -11,12 +11,12 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import yaml
+from rawhttp import behaviour, shared_file
 
 from dynakube.testing import ApiServer
 
@@ -26,22 +26,19 @@ _NUMBERS = re.compile(r"\d+")
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "k8s-api"
-    if not (shared / "v1.36" / "behaviour.json").is_file():
-        pytest.skip("../shared/k8s-api is not present (a fresh clone has none)")
+    want = behaviour()
     out = tmp_path_factory.mktemp("replay")
     with ApiServer() as server:
-        crd = yaml.safe_load((shared / "manifests" / "widget-crd.yaml").read_text())
+        crd = yaml.safe_load(shared_file("manifests/widget-crd.yaml").read_text())
         answer = requests.post(server.url + "/apis/apiextensions.k8s.io/v1/"
                                "customresourcedefinitions", json=crd,
                                headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
         assert answer.status_code == 201, answer.text
         proc = subprocess.run(
-            [sys.executable, str(shared / "record_behaviour.py"), server.url, server.token, "",
+            [sys.executable, str(shared_file("record_behaviour.py")), server.url, server.token, "",
              str(out)], capture_output=True, text=True, timeout=120,
             env={"PATH": "/usr/bin:/bin", "NO_PROXY": "*"})
         assert proc.returncode == 0, proc.stderr
-    want = json.loads((shared / "v1.36" / "behaviour.json").read_text())
     got = json.loads((out / "behaviour.json").read_text())
     return want, got
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from rawhttp import behaviour
 
 from dynakube.apiserver.kinds.decoding import cannot_handle_message, decode_builtin
 from dynakube.apiserver.rules.cel import CelUnsupported, compile_rule
@@ -25,8 +24,6 @@ from dynakube.apiserver.rules.structural import (
 from dynakube.apiserver.seed import WIDGET_CRD
 from dynakube.errors import InvalidArgumentError
 
-ROOT = Path(__file__).resolve().parents[1]
-BEHAVIOUR = ROOT.parent / "shared" / "k8s-api" / "v1.36" / "behaviour.json"
 SKIPPED = ("<nil>: Invalid value: null: some validation rules were not checked because the "
            "object was invalid; correct the existing errors to complete validation")
 
@@ -48,9 +45,7 @@ def _check(obj: dict[str, Any]) -> list[str]:
 
 
 def _behaviour(name: str) -> dict[str, Any]:
-    if not BEHAVIOUR.exists():
-        pytest.skip(f"{BEHAVIOUR} is not available")
-    return dict(json.loads(BEHAVIOUR.read_text())[name])
+    return dict(behaviour(name))
 
 
 # ---------------------------------------------------------------- the recorded cases

@@ -9,40 +9,17 @@ from typing import Any
 
 import pytest
 import requests
+from rawhttp import CM, RawKube, configmap
 
 from dynakube.testing import ApiServer
 
-CM = "/api/v1/namespaces/default/configmaps"
-
-
-class Kube:
-    def __init__(self, server: ApiServer):
-        self.server = server
-        self.url = server.url
-        self.s = requests.Session()
-        self.s.trust_env = False
-        self.s.headers["Authorization"] = f"Bearer {server.token}"
-
-    def post(self, name: str, **labels: str) -> dict[str, Any]:
-        answer = self.s.post(self.url + CM, json={"metadata": {"name": name, "labels": labels}})
-        assert answer.status_code == 201, answer.text
-        return answer.json()  # type: ignore[no-any-return]
-
-    def stream(self, path: str = CM, **params: Any) -> requests.Response:
-        params.setdefault("timeoutSeconds", "5")
-        answer = self.s.get(self.url + path, params={"watch": "true", **params}, stream=True,
-                            timeout=10)
-        return answer
-
-    def events(self, path: str = CM, **params: Any) -> list[dict[str, Any]]:
-        with self.stream(path, **params) as answer:
-            assert answer.status_code == 200, answer.text
-            return [json.loads(line) for line in answer.iter_lines() if line]
-
 
 @pytest.fixture
-def k(kube_server: ApiServer) -> Kube:
-    return Kube(kube_server)
+def k(kube_server: ApiServer) -> RawKube:
+    k = RawKube(kube_server)
+    # these tests count ConfigMap events: start without the one every namespace gets
+    assert k("DELETE", CM + "/kube-root-ca.crt").status_code == 200
+    return k
 
 
 def summary(events: list[dict[str, Any]]) -> list[tuple[str, Any]]:
@@ -55,9 +32,9 @@ def lines(answer: requests.Response) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
-def test_resume_from_resource_version(k: Kube) -> None:
-    start = k.post("a")["metadata"]["resourceVersion"]
-    k.post("b")
+def test_resume_from_resource_version(k: RawKube) -> None:
+    start = k.create(CM, configmap("a"))["metadata"]["resourceVersion"]
+    k.create(CM, configmap("b"))
     k.s.patch(k.url + CM + "/a", json={"data": {"x": "1"}},
               headers={"Content-Type": "application/merge-patch+json"})
     k.s.delete(k.url + CM + "/b")
@@ -69,13 +46,13 @@ def test_resume_from_resource_version(k: Kube) -> None:
     assert deleted_rv > int(events[1]["object"]["metadata"]["resourceVersion"])
 
 
-def test_live_events_and_timeout_bookmark(k: Kube) -> None:
-    with k.stream(resourceVersion=k.post("first")["metadata"]["resourceVersion"],
+def test_live_events_and_timeout_bookmark(k: RawKube) -> None:
+    with k.stream(resourceVersion=k.create(CM, configmap("first"))["metadata"]["resourceVersion"],
                   allowWatchBookmarks="true", timeoutSeconds="2") as answer:
         assert answer.headers["Content-Type"] == "application/json"
         assert answer.headers["Transfer-Encoding"] == "chunked"
         events = lines(answer)
-        k.post("second")
+        k.create(CM, configmap("second"))
         assert summary([next(events)]) == [("ADDED", "second")]
         rest = list(events)
     assert rest[-1]["type"] == "BOOKMARK"
@@ -83,17 +60,17 @@ def test_live_events_and_timeout_bookmark(k: Kube) -> None:
         "resourceVersion": rest[-1]["object"]["metadata"]["resourceVersion"]}}
 
 
-def test_watch_without_resource_version_starts_with_the_state(k: Kube) -> None:
-    k.post("a")
-    k.post("b")
+def test_watch_without_resource_version_starts_with_the_state(k: RawKube) -> None:
+    k.create(CM, configmap("a"))
+    k.create(CM, configmap("b"))
     assert summary(k.events(timeoutSeconds="1")) == [("ADDED", "a"), ("ADDED", "b")]
     assert summary(k.events(timeoutSeconds="1", resourceVersion="0")) == [("ADDED", "a"),
                                                                         ("ADDED", "b")]
 
 
-def test_send_initial_events(k: Kube) -> None:
-    k.post("a")
-    rv = k.post("b")["metadata"]["resourceVersion"]
+def test_send_initial_events(k: RawKube) -> None:
+    k.create(CM, configmap("a"))
+    rv = k.create(CM, configmap("b"))["metadata"]["resourceVersion"]
     events = k.events(sendInitialEvents="true", resourceVersionMatch="NotOlderThan",
                       allowWatchBookmarks="true", timeoutSeconds="1")
     assert summary(events[:2]) == [("ADDED", "a"), ("ADDED", "b")]
@@ -103,7 +80,7 @@ def test_send_initial_events(k: Kube) -> None:
                                             "resourceVersion": rv}
 
 
-def test_send_initial_events_needs_resource_version_match(k: Kube) -> None:
+def test_send_initial_events_needs_resource_version_match(k: RawKube) -> None:
     answer = k.stream(sendInitialEvents="true")
     assert answer.status_code == 422
     assert answer.json()["message"] == (
@@ -113,7 +90,7 @@ def test_send_initial_events_needs_resource_version_match(k: Kube) -> None:
 
 def test_watch_list_switched_off_refuses_like_an_older_server() -> None:
     with ApiServer(watch_list=False) as server:
-        answer = Kube(server).stream(sendInitialEvents="true",
+        answer = RawKube(server).stream(sendInitialEvents="true",
                                      resourceVersionMatch="NotOlderThan",
                                      allowWatchBookmarks="true")
         assert answer.status_code == 422
@@ -129,9 +106,9 @@ def test_watch_list_switched_off_refuses_like_an_older_server() -> None:
                        "WatchList feature gate is enabled"}]}
 
 
-def test_too_old_resource_version_is_an_error_event(k: Kube, kube_server: ApiServer) -> None:
-    rv = k.post("a")["metadata"]["resourceVersion"]
-    k.post("b")
+def test_too_old_resource_version_is_an_error_event(k: RawKube, kube_server: ApiServer) -> None:
+    rv = k.create(CM, configmap("a"))["metadata"]["resourceVersion"]
+    k.create(CM, configmap("b"))
     kube_server.faults.compact()
     events = k.events(resourceVersion=rv)
     assert len(events) == 1
@@ -143,39 +120,39 @@ def test_too_old_resource_version_is_an_error_event(k: Kube, kube_server: ApiSer
 
 def test_history_is_bounded() -> None:
     with ApiServer(history_size=5) as server:
-        k = Kube(server)
-        rv = k.post("a")["metadata"]["resourceVersion"]
+        k = RawKube(server)
+        rv = k.create(CM, configmap("a"))["metadata"]["resourceVersion"]
         for i in range(10):
-            k.post(f"n{i}")
+            k.create(CM, configmap(f"n{i}"))
         assert k.events(resourceVersion=rv)[0]["type"] == "ERROR"
 
 
-def test_selectors_turn_changes_into_added_and_deleted(k: Kube) -> None:
-    rv = k.post("a", tier="web")["metadata"]["resourceVersion"]
+def test_selectors_turn_changes_into_added_and_deleted(k: RawKube) -> None:
+    rv = k.create(CM, configmap("a", labels={"tier": "web"}))["metadata"]["resourceVersion"]
     patch = {"Content-Type": "application/merge-patch+json"}
     k.s.patch(k.url + CM + "/a", json={"metadata": {"labels": {"tier": "db"}}}, headers=patch)
     k.s.patch(k.url + CM + "/a", json={"metadata": {"labels": {"tier": "web"}}}, headers=patch)
-    k.post("b", tier="db")
+    k.create(CM, configmap("b", labels={"tier": "db"}))
     events = k.events(resourceVersion=rv, labelSelector="tier=web", timeoutSeconds="1")
     assert summary(events) == [("DELETED", "a"), ("ADDED", "a")]
     named = k.events(resourceVersion=rv, fieldSelector="metadata.name=b", timeoutSeconds="1")
     assert summary(named) == [("ADDED", "b")]
 
 
-def test_namespace_scope_and_legacy_watch_path(k: Kube) -> None:
-    rv = k.post("here")["metadata"]["resourceVersion"]
+def test_namespace_scope_and_legacy_watch_path(k: RawKube) -> None:
+    rv = k.create(CM, configmap("here"))["metadata"]["resourceVersion"]
     k.s.post(k.url + "/api/v1/namespaces", json={"metadata": {"name": "there"}})
     k.s.post(k.url + "/api/v1/namespaces/there/configmaps", json={"metadata": {"name": "x"}})
     assert summary(k.events(resourceVersion=str(int(rv) - 1), timeoutSeconds="1")) == [
         ("ADDED", "here")]
     everywhere = k.events("/api/v1/configmaps", resourceVersion=rv, timeoutSeconds="1")
-    assert summary(everywhere) == [("ADDED", "x")]
+    assert summary(everywhere) == [("ADDED", "kube-root-ca.crt"), ("ADDED", "x")]
     legacy = k.s.get(k.url + "/api/v1/watch/namespaces/default/configmaps",
                      params={"resourceVersion": str(int(rv) - 1), "timeoutSeconds": "1"})
     assert [json.loads(x)["type"] for x in legacy.text.splitlines()] == ["ADDED"]
 
 
-def test_close_watches_ends_streams(k: Kube, kube_server: ApiServer) -> None:
+def test_close_watches_ends_streams(k: RawKube, kube_server: ApiServer) -> None:
     done = threading.Event()
     got: list[Any] = []
 
@@ -183,7 +160,7 @@ def test_close_watches_ends_streams(k: Kube, kube_server: ApiServer) -> None:
         got.extend(k.events(timeoutSeconds="30"))
         done.set()
 
-    rv = k.post("a")["metadata"]["resourceVersion"]
+    rv = k.create(CM, configmap("a"))["metadata"]["resourceVersion"]
     thread = threading.Thread(target=watch)
     thread.start()
     while not kube_server.store.watchers:
@@ -195,9 +172,9 @@ def test_close_watches_ends_streams(k: Kube, kube_server: ApiServer) -> None:
     assert rv
 
 
-def test_watch_as_table_and_metadata(k: Kube) -> None:
-    rv = k.post("a")["metadata"]["resourceVersion"]
-    k.post("b")
+def test_watch_as_table_and_metadata(k: RawKube) -> None:
+    rv = k.create(CM, configmap("a"))["metadata"]["resourceVersion"]
+    k.create(CM, configmap("b"))
     answer = k.s.get(k.url + CM, params={"watch": "true", "resourceVersion": rv,
                                          "timeoutSeconds": "1"},
                      headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
@@ -213,14 +190,14 @@ def test_watch_as_table_and_metadata(k: Kube) -> None:
 
 def test_stopping_the_server_ends_watches() -> None:
     server = ApiServer().start()
-    k = Kube(server)
-    with k.stream(timeoutSeconds="60") as answer:
+    k = RawKube(server)
+    with k.stream(timeoutSeconds="60", resourceVersion=server.store.rv) as answer:
         server.stop()
         assert list(lines(answer)) == []
 
 
-def test_concurrent_writers_are_seen_in_order(k: Kube) -> None:
-    start = k.post("start")["metadata"]["resourceVersion"]
+def test_concurrent_writers_are_seen_in_order(k: RawKube) -> None:
+    start = k.create(CM, configmap("start"))["metadata"]["resourceVersion"]
 
     def write(n: int) -> None:
         s = requests.Session()
@@ -270,7 +247,7 @@ def test_watch_of_a_client_that_went_away_is_removed(kube_server: ApiServer) -> 
 
 
 @pytest.mark.parametrize("value", ["x", "nan", "1e999", "1.5", "99999999999999999999"])
-def test_bad_timeout_seconds_is_a_bad_request(k: Kube, kube_server: ApiServer,
+def test_bad_timeout_seconds_is_a_bad_request(k: RawKube, kube_server: ApiServer,
                                               value: str) -> None:
     answer = k.s.get(k.url + CM, params={"watch": "true", "timeoutSeconds": value}, timeout=10)
     assert answer.status_code == 400
@@ -282,13 +259,13 @@ def test_bad_timeout_seconds_is_a_bad_request(k: Kube, kube_server: ApiServer,
 
 def test_a_watch_that_falls_too_far_behind_is_closed() -> None:
     """A client that stops reading does not make the server buffer events without end."""
-    from dynakube.apiserver.storage.store import Store, object_key
+    from dynakube.apiserver.storage.store import ObjectStore, storage_key
 
-    store = Store(watch_buffer=3)
+    store = ObjectStore(watch_buffer=3)
     slow, _ = store.watch("configmaps", None, lambda event: True)
     other, _ = store.watch("secrets", None, lambda event: True)
     for n in range(10):
-        store.put("configmaps", object_key("default", f"c{n}"),
+        store.put("configmaps", storage_key("default", f"c{n}"),
                   {"metadata": {"name": f"c{n}", "resourceVersion": str(store.next_rv())}})
     assert slow.closed.is_set() and slow not in store.watchers
     assert not other.closed.is_set() and other in store.watchers
@@ -308,11 +285,11 @@ def test_request_log_keeps_the_newest_entries() -> None:
     assert len(log) == 3 and log.count(prefix="/p") == 3
 
 
-def test_zero_timeout_seconds_means_the_default(k: Kube) -> None:
+def test_zero_timeout_seconds_means_the_default(k: RawKube) -> None:
     """As on kube-apiserver, ``timeoutSeconds=0`` is no timeout of the caller's own: the watch
     stays open and delivers events instead of ending at once."""
     with k.stream(timeoutSeconds="0", resourceVersion="0") as answer:
         assert answer.status_code == 200
-        k.post("late")
+        k.create(CM, configmap("late"))
         event = next(e for e in lines(answer) if e["object"]["metadata"]["name"] == "late")
         assert event["type"] == "ADDED"

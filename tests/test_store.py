@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from test_watch_fakes import cm
+from watchfakes import cm
 
 from dynakube.controller.store import NAMESPACE_INDEX, Store
 from dynakube.errors import InvalidArgumentError

@@ -26,7 +26,8 @@ from dynakube import errors
 from dynakube.config import ClusterConfig, ExecConfig
 from dynakube.request import ApiRequest
 from dynakube.transport import USER_AGENT, Transport, parse_warning_header
-from dynakube.transport.auth import ExecPlugin, SecretFiles, TokenFile
+from dynakube.transport.auth import ExecPlugin, TokenFile
+from dynakube.transport.tls import SecretFiles
 
 PKI = Path(__file__).resolve().parents[1] / "fixtures" / "pki"
 PLUGIN = Path(__file__).resolve().parents[1] / "fixtures" / "exec" / "credential-plugin.py"
@@ -50,6 +51,10 @@ class ScriptedServer:
     url: str
     seen: list[Seen] = field(default_factory=list)
     respond: Callable[[Seen], Answer] = lambda s: (200, {}, b'{"ok": true}')
+    # TLS handshakes the client broke off (a test of a refused certificate expects them);
+    # recorded instead of printed, and checked by the tests that cause them
+    handshake_failures: list[str] = field(default_factory=list)
+    clients_gone: int = 0
 
 
 def _handler(script: ScriptedServer) -> type[BaseHTTPRequestHandler]:
@@ -59,6 +64,15 @@ def _handler(script: ScriptedServer) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, *args: Any) -> None:
             pass
+
+        def handle(self) -> None:
+            if isinstance(self.connection, ssl.SSLSocket):
+                try:
+                    self.connection.do_handshake()
+                except (ssl.SSLError, ConnectionError) as e:
+                    script.handshake_failures.append(str(e))
+                    return
+            super().handle()
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -79,13 +93,17 @@ def _handler(script: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(2)
                 return
             status, extra, payload = answer
-            self.send_response(status)
-            self.send_header("Content-Type", extra.pop("Content-Type", "application/json"))
-            for key, value in extra.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", extra.pop("Content-Type", "application/json"))
+                for key, value in extra.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                script.clients_gone += 1  # a client that timed out or read only a bound
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
@@ -109,14 +127,15 @@ class _Server(ThreadingHTTPServer):
         return sock, addr
 
 
-def _start(tls: bool, host: str = "127.0.0.1",
-           client_certs: bool = False) -> Iterator[ScriptedServer]:
+def _start(tls: bool, host: str = "127.0.0.1", client_certs: bool = False,
+           cert: tuple[Path, Path] = (PKI / "server.crt", PKI / "server.key")
+           ) -> Iterator[ScriptedServer]:
     script = ScriptedServer(url="")
     httpd = _Server((host, 0), _handler(script))
     scheme = "http"
     if tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(PKI / "server.crt", PKI / "server.key")
+        ctx.load_cert_chain(*cert)
         if client_certs:
             ctx.load_verify_locations(PKI / "ca.crt")
             ctx.verify_mode = ssl.CERT_OPTIONAL
@@ -164,19 +183,6 @@ def test_unknown_ca_is_a_transport_error(https: ScriptedServer) -> None:
     with Transport(ClusterConfig(server=https.url)) as transport:
         with pytest.raises(errors.TransportError, match="TLS"):
             transport.send(GET)
-
-
-def test_inline_ca_data_is_written_privately_and_removed(https: ScriptedServer) -> None:
-    config = ClusterConfig(server=https.url,
-                           certificate_authority_data=(PKI / "ca.crt").read_bytes())
-    transport = Transport(config)
-    ca_path = Path(str(transport._verify))
-    assert ca_path.exists()
-    assert ca_path.parent.stat().st_mode & 0o777 == 0o700
-    assert ca_path.stat().st_mode & 0o777 == 0o600
-    assert transport.send(GET).status == 200
-    transport.close()
-    assert not ca_path.parent.exists()
 
 
 def test_client_certificate_from_files_and_from_data(https: ScriptedServer) -> None:
@@ -415,15 +421,16 @@ def test_exec_plugin_answer_with_wrong_types_is_a_config_error(tmp_path: Path,
     answer = {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
               "status": status}
     script.write_text(f"print({json.dumps(json.dumps(answer))})\n")
-    plugin = ExecPlugin(ExecConfig(command=sys.executable, args=(str(script),)), {},
-                        SecretFiles())
+    plugin = ExecPlugin(ExecConfig(command=sys.executable, args=(str(script),)), {})
     with pytest.raises(errors.ConfigError, match="exec plugin"):
         plugin.current()
 
 
 def test_secret_files_removed_by_close_are_not_kept_alive_by_the_exit_hook() -> None:
     files = SecretFiles()
-    files.write("ca.crt", b"pem")
+    path = Path(files.write("ca.crt", b"pem"))
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert path.stat().st_mode & 0o777 == 0o600
     files.remove()
     ref = weakref.ref(files)
     del files
@@ -607,3 +614,210 @@ def test_config_is_immutable() -> None:
         config.server = "y"  # type: ignore[misc]
     assert replace(config, namespace="n").namespace == "n"
     assert os.environ.get("KUBECONFIG") is None
+
+
+# -- TLS errors name the reason -----------------------------------------------------------
+
+def test_tls_errors_carry_the_verify_message() -> None:
+    for server in _start(tls=True, host="127.0.0.2"):
+        with Transport(ClusterConfig(server=server.url)) as unknown:
+            with pytest.raises(errors.TransportError, match=r"certificate verify failed: "
+                               r"(self-signed certificate in certificate chain|"
+                               r"unable to get local issuer certificate)"):
+                unknown.send(GET)
+        with Transport(_tls_config(server.url)) as wrong_host:
+            with pytest.raises(errors.TransportError, match=r"certificate verify failed: IP "
+                               r"address mismatch, certificate is not valid for '127\.0\.0\.2'"):
+                wrong_host.send(GET)
+        with Transport(_tls_config(server.url, tls_server_name="other.test")) as wrong_name:
+            with pytest.raises(errors.TransportError, match="'other.test' doesn't match"):
+                wrong_name.send(GET)
+    # the client broke off each handshake: the server saw why
+    assert _eventually(lambda: any("unknown ca" in f for f in server.handshake_failures))
+    assert server.seen == []
+
+
+def _eventually(check: Callable[[], bool], limit: float = 10.0) -> bool:
+    """``check()`` once it holds, waiting at most ``limit`` seconds: the server's handler
+    thread records a broken handshake just after the client has given up on it."""
+    deadline = time.monotonic() + limit
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return check()
+
+
+def _expired_certificate(directory: Path) -> tuple[Path, Path]:
+    """A server certificate for 127.0.0.1 signed by the test CA that expired yesterday."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    key, csr, cert = directory / "s.key", directory / "s.csr", directory / "s.crt"
+    ext = directory / "ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-subj", "/CN=expired", "-out", str(csr)],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(PKI / "ca.crt"),
+                    "-CAkey", str(PKI / "ca.key"), "-CAcreateserial", "-CAserial",
+                    str(directory / "ca.srl"), "-days", "-1", "-extfile", str(ext),
+                    "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_an_expired_server_certificate_says_so(tmp_path: Path) -> None:
+    cert, key = _expired_certificate(tmp_path)
+    for server in _start(tls=True, cert=(cert, key)):
+        with Transport(_tls_config(server.url)) as t:
+            with pytest.raises(errors.TransportError,
+                               match="certificate verify failed: certificate has expired"):
+                t.send(GET)
+    assert _eventually(lambda: any("certificate expired" in f
+                                   for f in server.handshake_failures))
+
+
+# -- kubeconfig completeness: disable-compression, SOCKS -----------------------------------
+
+def test_disable_compression_stops_asking_for_gzip(http: ScriptedServer, tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text(f"""apiVersion: v1
+kind: Config
+clusters:
+- name: plain
+  cluster: {{server: "{http.url}"}}
+- name: quiet
+  cluster: {{server: "{http.url}", disable-compression: true}}
+contexts:
+- {{name: plain, context: {{cluster: plain}}}}
+- {{name: quiet, context: {{cluster: quiet}}}}
+""")
+    from dynakube.config import load_config
+
+    for context in ("plain", "quiet"):
+        with Transport(load_config(str(path), context)) as t:
+            t.send(GET)
+    plain, quiet = (s.headers.get("accept-encoding", [""])[0] for s in http.seen)
+    assert "gzip" in plain
+    assert "gzip" not in quiet
+
+
+def test_a_socks_proxy_without_pysocks_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "socks", None)  # as if PySocks were not installed
+    config = ClusterConfig(server="https://k.example",
+                           proxy_url="socks5://user:pw@127.0.0.1:1080")
+    with pytest.raises(errors.ConfigError, match=r"pip install 'dynakube\[socks\]'") as info:
+        Transport(config)
+    assert "pw" not in str(info.value)
+
+
+# -- error bodies are read only so far ------------------------------------------------------
+
+def test_a_huge_error_body_is_read_only_up_to_the_bound() -> None:
+    from dynakube.transport.http import MAX_ERROR_BODY
+
+    total = 64 * MAX_ERROR_BODY
+    sent = [0]
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, contextlib.suppress(OSError):
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+                         b"Content-Length: %d\r\n\r\n" % total)
+            chunk = b"x" * 65536
+            while sent[0] < total:
+                conn.sendall(chunk)
+                sent[0] += len(chunk)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    with Transport(ClusterConfig(server=url)) as t:
+        with pytest.raises(errors.ServerError) as info:
+            t.send(GET)
+    thread.join(timeout=60)
+    listener.close()
+    assert info.value.code == 500
+    assert sent[0] < total // 2  # the client hung up after about MAX_ERROR_BODY
+
+
+# -- exec plugin extension that cannot be encoded ------------------------------------------
+
+def test_an_exec_extension_that_refers_to_itself_is_a_config_error(http: ScriptedServer) -> None:
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    exec_config = ExecConfig(command=sys.executable, args=("-c", "pass"),
+                             provide_cluster_info=True, cluster_config=loop)
+    with Transport(ClusterConfig(server=http.url, exec=exec_config)) as t:
+        with pytest.raises(errors.ConfigError, match="cannot be sent as JSON"):
+            t.send(GET)
+    assert http.seen == []
+
+
+def _socks5_proxy(tunnels: list[str]) -> Iterator[str]:
+    """A tiny SOCKS5 proxy on 127.0.0.1 (no auth, CONNECT only); records each target."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    opened: list[socket.socket] = []
+
+    def recv_exact(sock: socket.socket, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            part = sock.recv(n - len(data))
+            if not part:
+                raise OSError("the client left mid-handshake")
+            data += part
+        return data
+
+    def pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                opened.append(client)
+                _, n = recv_exact(client, 2)
+                recv_exact(client, n)
+                client.sendall(b"\x05\x00")  # no authentication
+                _, _, _, kind = recv_exact(client, 4)
+                if kind == 1:
+                    host = socket.inet_ntoa(recv_exact(client, 4))
+                else:
+                    host = recv_exact(client, recv_exact(client, 1)[0]).decode()
+                port = int.from_bytes(recv_exact(client, 2), "big")
+                tunnels.append(f"{host}:{port}")
+                upstream = socket.create_connection((host, port))
+                opened.append(upstream)
+                client.sendall(b"\x05\x00\x00\x01" + bytes(4) + bytes(2))
+                for a, b in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"socks5://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+        for sock in opened:
+            sock.close()
+
+
+def test_a_socks5_proxy_carries_https() -> None:
+    pytest.importorskip("socks", reason="the test extra installs PySocks")
+    tunnels: list[str] = []
+    for server in _start(tls=True, client_certs=True):
+        for proxy in _socks5_proxy(tunnels):
+            config = _tls_config(server.url, proxy_url=proxy,
+                                 client_certificate_data=(PKI / "client.crt").read_bytes(),
+                                 client_key_data=(PKI / "client.key").read_bytes())
+            with Transport(config) as t:
+                assert t.send(GET).json() == {"ok": True}
+    assert tunnels == [server.url.removeprefix("https://")]
+    assert server.seen[0].client_cn == "dynakube-test-user"

@@ -359,15 +359,6 @@ def test_required_fields_the_server_fills_with_zero_values_only_warn(
     assert problem.severity == "warning"   # lun 0 is valid, and missing means 0
 
 
-def test_duplicate_list_map_keys_of_built_in_kinds_only_warn(schemas: DocumentSchemas) -> None:
-    obj = _deployment()
-    container = obj["spec"]["template"]["spec"]["containers"][0]
-    container["env"].append({"name": "A", "value": "c"})
-    (problem,) = validate(schemas, obj)
-    assert problem.path == "spec.template.spec.containers[0].env[1]"
-    assert problem.severity == "warning"
-
-
 def test_format_path_writes_paths_the_way_people_do() -> None:
     assert format_path(["spec", "containers", 0, "ports", 1, "containerPort"]) == (
         "spec.containers[0].ports[1].containerPort")
@@ -454,16 +445,26 @@ def _leaf_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...
     return [prefix]
 
 
+_REMOVED = object()
+
+
 def _set(obj: Any, path: tuple[Any, ...], value: Any) -> None:
+    """Set the value at ``path``; ``_REMOVED`` deletes it (a required field gone)."""
     for part in path[:-1]:
         obj = obj[part]
+    if value is _REMOVED:
+        if isinstance(obj, dict):
+            obj.pop(path[-1], None)
+        return
     obj[path[-1]] = value
 
 
+@pytest.mark.parametrize("partial", [False, True], ids=["whole", "partial"])
 def test_quick_check_agrees_with_the_full_validator_on_every_kind(
-        documents: dict[str, dict[str, Any]], schemas: DocumentSchemas) -> None:
+        documents: dict[str, dict[str, Any]], schemas: DocumentSchemas, partial: bool) -> None:
     """Mutate the minimal object of every kind; "clean" must never hide an error."""
-    replacements = [None, 1, 1.5, "x", True, [], {}, {"zzz": 1}, "2026-13-45", 2**40]
+    replacements = [None, 1, 1.5, "x", "", True, [], [None], {}, {"zzz": 1}, "2026-13-45",
+                    "2026-02-30T00:00:00Z", 2**31, 2**40, 2**63]
     compared = 0
     for path, document in documents.items():
         for entry in document_kinds(document):
@@ -474,17 +475,19 @@ def test_quick_check_agrees_with_the_full_validator_on_every_kind(
             assert compiled is not None and resolved is not None
             if "kind" not in resolved.get("properties", {}):
                 continue
+            quick = compiled.quick_check(partial=partial)
+            full = compiled.full_validator(partial=partial)
             base = _minimal(resolved, resolved.get("definitions", {}))
             base.update(apiVersion="x", kind=entry.kind)
-            assert compiled.quick(base), entry  # a clean object is seen to be clean
+            assert quick(base), entry  # a clean object is seen to be clean
             for leaf in _leaf_paths(base) + [("zzz",)]:
                 if not leaf:
                     continue
-                for value in replacements:
+                for value in [*replacements, _REMOVED]:
                     obj = copy.deepcopy(base)
                     _set(obj, leaf, value)
-                    if compiled.quick(obj):
-                        assert list(compiled.full.iter_errors(obj)) == [], (entry, leaf, value)
+                    if quick(obj):
+                        assert list(full.iter_errors(obj)) == [], (entry, leaf, value)
                     compared += 1
     assert compared > 1000, compared
 
@@ -534,3 +537,34 @@ def test_multiple_of_with_a_huge_number_is_judged_not_crashed() -> None:
     assert validate(schemas, _thing(size=1e308)) == []  # a whole number: a multiple of 0.5
     problems = validate(schemas, _thing(size=0.3))
     assert [(p.path, p.severity) for p in problems] == [("spec.size", "error")]
+
+
+# -- a validator that cannot validate says so, never "valid" --------------------------------
+
+def test_a_schema_the_checks_cannot_follow_is_an_error_not_valid() -> None:
+    # a broken document (an aggregated API server's, a proxy's): allOf must be a list
+    gvk = [{"group": "example.dynakube.io", "version": "v1", "kind": "Odd"}]
+    store = DocumentSchemas({"apis/example.dynakube.io/v1": {"components": {"schemas": {
+        "io.dynakube.example.v1.Odd": {"allOf": 7, "x-kubernetes-group-version-kind": gvk}}}}})
+    obj = {"apiVersion": "example.dynakube.io/v1", "kind": "Odd"}
+    problems = validate(store, obj)
+    assert [p.severity for p in problems] == ["error"]
+    assert problems[0].message.startswith("could not be validated against the Odd schema")
+    with pytest.raises(ValidationError, match="could not be validated"):
+        validate(store, obj, raise_errors=True)
+
+
+def test_an_object_the_checks_cannot_follow_is_an_error_not_valid(
+        schemas: DocumentSchemas) -> None:
+    nested: Any = {"type": "string"}
+    for _ in range(1500):
+        nested = {"type": "object", "properties": {"x": nested}}
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "deeps.example.dynakube.io"},
+           "spec": {"group": "example.dynakube.io", "scope": "Namespaced",
+                    "names": {"plural": "deeps", "kind": "Deep"}, "unknownField": 1,
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": nested}}]}}
+    problems = validate(schemas, crd)
+    assert [p.severity for p in problems] == ["error"]
+    assert "could not be validated" in problems[0].message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +48,21 @@ def test_renamed_parameter_accepts_the_old_name_with_a_warning() -> None:
         assert page(chunk=5) == 5
     with pytest.raises(TypeError):
         page(chunk=1, chunk_size=2)
+
+
+def test_names_removed_from_use_still_work_with_a_deprecation_warning(kube: Any) -> None:
+    """0.1.0's public names keep working for a minor release (the README's policy)."""
+    from dynakube.watch import WatchDecoder
+
+    with pytest.warns(DeprecationWarning, match="WatchDecoder"):
+        decoder = WatchDecoder()
+    events = decoder.feed(b'{"type":"ADDED","object":{"kind":"X"}}\n{"type":"DEL')
+    events += decoder.feed(b'ETED","object":{"kind":"X"}}')
+    events += decoder.finish()
+    assert [e.type for e in events] == ["ADDED", "DELETED"]
+
+    informer = kube.informer("configmaps")
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}}
+    with pytest.warns(DeprecationWarning, match="resource_version"):
+        informer.replace([cm], "12")
+    assert informer.store.keys() == ["n/a"]

@@ -1,4 +1,7 @@
-"""Watch decoding (pure) and the resuming Watch iterator over a scripted transport."""
+"""Watch decoding (pure) and the resuming Watch iterator over a scripted transport.
+
+Streams split anywhere, truncated or corrupted on the real wire are in ``test_faults.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,18 @@ import threading
 from typing import Any
 
 import pytest
-from test_watch_fakes import FakeResponse, FakeTransport, bookmark, cm, expired, line, quick_backoff
+from watchfakes import FakeResponse, FakeTransport, bookmark, cm, expired, line, quick_backoff
 
 from dynakube.errors import (
     ForbiddenError,
     GoneError,
     InvalidArgumentError,
+    ResourceVersionTooLargeError,
     ServerError,
     TransportError,
+    error_from_response,
 )
-from dynakube.watch import Backoff, Watch, WatchDecoder, WatchEvent, decode_event, object_key
+from dynakube.watch import Backoff, Watch, WatchEvent, decode_event, object_key
 
 PATH = "/api/v1/namespaces/ns/configmaps"
 
@@ -56,27 +61,6 @@ def test_decode_rejects_malformed_lines(raw: bytes) -> None:
         decode_event(raw)
 
 
-def test_decoder_handles_any_split() -> None:
-    stream = b"\n".join(line("ADDED", cm(f"o{i}", i)) for i in range(5)) + b"\n\n"
-    expected = [decode_event(x) for x in stream.split(b"\n") if x]
-    for cut in range(1, len(stream), 7):
-        decoder = WatchDecoder()
-        events = decoder.feed(stream[:cut]) + decoder.feed(stream[cut:]) + decoder.finish()
-        assert events == expected
-    decoder = WatchDecoder()
-    events = [e for b in stream for e in decoder.feed(bytes([b]))]
-    assert events == expected
-
-
-def test_decoder_finish_without_trailing_newline() -> None:
-    decoder = WatchDecoder()
-    assert decoder.feed(line("ADDED", cm("a", 1))) == []
-    assert [e.type for e in decoder.finish()] == ["ADDED"]
-    decoder.feed(b'{"type": "ADD')
-    with pytest.raises(TransportError):
-        decoder.finish()
-
-
 def test_object_key() -> None:
     assert object_key(cm("a", 1)) == "ns/a"
     assert object_key({"metadata": {"name": "n1"}}) == "n1"
@@ -107,8 +91,11 @@ def test_watch_resumes_from_last_event_and_bookmark() -> None:
     assert [(e.type, e.resource_version) for e in got] == [
         ("ADDED", "11"), ("MODIFIED", "16"), ("DELETED", "17")]
     w.stop()
-    queries = transport.queries()
-    assert [q["resourceVersion"] for q in queries] == ["10", "15", "16"]
+    everything = transport.queries()
+    # after the broken connection, one small list checks the server is not behind
+    assert [q.get("resourceVersion") or q for q in everything] == \
+        ["10", "15", {"limit": "1"}, "16"]
+    queries = [q for q in everything if "watch" in q]
     for q in queries:
         assert q["watch"] == "true" and q["allowWatchBookmarks"] == "true"
         assert q["labelSelector"] == "app=x"
@@ -125,8 +112,7 @@ def test_bookmarks_yielded_only_when_asked() -> None:
 
 
 def test_without_resource_version_starts_now() -> None:
-    transport = FakeTransport(FakeResponse(body={"metadata": {"resourceVersion": "42"}}),
-                              FakeResponse([line("ADDED", cm("a", 43))]))
+    transport = FakeTransport(FakeResponse([line("ADDED", cm("a", 43))]), current_rv="42")
     w = Watch(transport, PATH)
     assert next(w).resource_version == "43"
     w.stop()
@@ -151,7 +137,8 @@ def test_retryable_answers_back_off_and_others_raise() -> None:
     w = Watch(transport, PATH, resource_version="10", backoff=quick_backoff())
     assert next(w).resource_version == "11"
     w.stop()
-    assert len(transport.requests) == 3
+    assert [r.target.partition("?")[2].split("&")[0] for r in transport.requests] == \
+        ["watch=true", "watch=true", "limit=1", "watch=true"]
     denied = FakeTransport(ForbiddenError(403, {"reason": "Forbidden", "message": "no"}))
     with pytest.raises(ForbiddenError):
         next(Watch(denied, PATH, resource_version="1"))
@@ -200,7 +187,7 @@ def test_clean_empty_ends_back_off_instead_of_spinning() -> None:
     w = Watch(transport, PATH, resource_version="1", backoff=backoff)
     assert next(w).type == "ADDED"
     w.stop()
-    assert sleeps == [0.001, 0.002, 0.004]
+    assert sleeps == [0.001, 0.002]  # the first reconnect is at once, then it backs off
 
 
 def test_initial_events_then_changes() -> None:
@@ -258,3 +245,130 @@ def test_bad_arguments() -> None:
         Watch(FakeTransport(), PATH, timeout=-1)
     with pytest.raises(InvalidArgumentError):
         Watch(FakeTransport(), PATH, server_timeout=(10, 5))
+
+
+def recording_backoff(w_box: list[Watch]) -> tuple[Backoff, list[tuple[float, Any]]]:
+    """A quick backoff that records each delay and the watch's last_error at that moment."""
+    backoff = Backoff(0.001, 0.004, rng=lambda: 0.0)
+    original = backoff.next
+    sleeps: list[tuple[float, Any]] = []
+
+    def recording() -> float:
+        sleeps.append((original(), w_box[0].last_error if w_box else None))
+        return sleeps[-1][0]
+
+    backoff.next = recording  # type: ignore[method-assign]
+    return backoff, sleeps
+
+
+def test_streams_cut_after_an_event_still_back_off() -> None:
+    # A proxy cutting every stream after one event: delivering once is not being healthy.
+    cut = [FakeResponse([line("ADDED", cm("a", 10 + i))], error=TransportError("reset"))
+           for i in range(5)]
+    transport = FakeTransport(*cut)
+    backoff, sleeps = recording_backoff([])
+    w = Watch(transport, PATH, resource_version="1", backoff=backoff)
+    assert [next(w).resource_version for _ in range(5)] == ["10", "11", "12", "13", "14"]
+    w.stop()
+    assert [s for s, _ in sleeps] == [0.001, 0.002, 0.004]  # after one immediate reconnect
+
+
+def test_a_stream_that_stayed_up_reconnects_at_once() -> None:
+    ends = [FakeResponse([line("ADDED", cm("a", 10 + i))], error=TransportError("reset"))
+            for i in range(4)]
+    backoff, sleeps = recording_backoff([])
+    w = Watch(FakeTransport(*ends), PATH, resource_version="1", backoff=backoff,
+              healthy_after=0.0)
+    assert [next(w).resource_version for _ in range(4)] == ["10", "11", "12", "13"]
+    w.stop()
+    assert sleeps == []
+
+
+def test_last_error_is_set_per_failed_attempt_and_cleared_by_a_delivery() -> None:
+    transport = FakeTransport(
+        FakeResponse([line("ADDED", cm("a", 11))], error=TransportError("reset")),
+        TransportError("refused"), FakeResponse([line("ADDED", cm("a", 12))]))
+    box: list[Watch] = []
+    backoff, sleeps = recording_backoff(box)
+    w = Watch(transport, PATH, resource_version="10", backoff=backoff)
+    box.append(w)
+    assert next(w).resource_version == "11" and w.last_error is None
+    assert next(w).resource_version == "12"
+    w.stop()
+    assert [str(e) for _, e in sleeps] == ["refused"]
+    assert w.last_error is None
+
+
+def too_large(rv: int = 99, current: int = 5) -> dict[str, Any]:
+    """kube-apiserver's answer to a watch or list from a future resourceVersion."""
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": f"Too large resource version: {rv}, current: {current}",
+            "reason": "Timeout", "code": 504,
+            "details": {"causes": [{"reason": "ResourceVersionTooLarge",
+                                    "message": "Too large resource version"}],
+                        "retryAfterSeconds": 1}}
+
+
+def test_too_large_resource_version_maps_to_a_gone_like_error() -> None:
+    error = error_from_response(504, too_large())
+    assert isinstance(error, ResourceVersionTooLargeError) and isinstance(error, GoneError)
+    older = {"kind": "Status", "code": 504, "reason": "Timeout",
+             "message": "Too large resource version: 99, current: 5"}
+    assert isinstance(error_from_response(504, older), ResourceVersionTooLargeError)
+    timeout = {"kind": "Status", "code": 504, "reason": "Timeout", "message": "slow"}
+    assert type(error_from_response(504, timeout)) is ServerError
+
+
+def test_too_large_error_event_is_raised_not_retried() -> None:
+    transport = FakeTransport(FakeResponse([line("ERROR", too_large())]),
+                              FakeResponse([line("ERROR", too_large())]))
+    w = Watch(transport, PATH, resource_version="99", backoff=quick_backoff(), timeout=5)
+    with pytest.raises(ResourceVersionTooLargeError):
+        next(w)
+    assert len(transport.requests) == 1
+
+
+def test_resource_version_below_the_start_raises() -> None:
+    # The server restarted empty: its new objects have versions below where the watch was.
+    transport = FakeTransport(FakeResponse([
+        line("ADDED", cm("a", 101)), line("BOOKMARK", bookmark(102)),
+        line("ADDED", cm("new", 7))]), FakeResponse([line("ADDED", cm("b", 8))]))
+    w = Watch(transport, PATH, resource_version="100", backoff=quick_backoff(), timeout=5)
+    assert next(w).resource_version == "101"
+    with pytest.raises(ResourceVersionTooLargeError, match="went backwards"):
+        next(w)
+    assert w.resource_version == "102"
+
+
+def test_resource_version_zero_starts_anywhere_without_tripping() -> None:
+    transport = FakeTransport(FakeResponse([line("ADDED", cm("a", 50)),
+                                            line("ADDED", cm("b", 20))]))
+    w = Watch(transport, PATH, resource_version="0")
+    assert [next(w).resource_version for _ in range(2)] == ["50", "20"]
+    w.stop()
+
+
+def test_initial_events_that_keep_breaking_give_up_after_the_attempts() -> None:
+    broken = [FakeResponse([line("ADDED", cm("a", 7))], error=TransportError("reset"))
+              for _ in range(3)]
+    w = Watch(FakeTransport(*broken), PATH, send_initial_events=True, backoff=quick_backoff(),
+              initial_attempts=3)
+    assert next(w).type == "ADDED"
+    with pytest.raises(TransportError, match="broke off 3 times"):
+        next(w)
+    with pytest.raises(InvalidArgumentError):
+        Watch(FakeTransport(), PATH, initial_attempts=0)
+
+
+def test_a_server_behind_the_watch_after_a_broken_connection_raises() -> None:
+    # A server restarted empty accepts a watch from the future and stays silent: the small
+    # list sent after a broken connection shows it is behind.
+    transport = FakeTransport(
+        FakeResponse([line("ADDED", cm("a", 101))], error=TransportError("reset")),
+        FakeResponse(hang=True), current_rv="7")
+    w = Watch(transport, PATH, resource_version="100", backoff=quick_backoff(), timeout=5)
+    assert next(w).resource_version == "101"
+    with pytest.raises(ResourceVersionTooLargeError, match="the server is at 7"):
+        next(w)
+    assert isinstance(w.last_error, ResourceVersionTooLargeError)
+    assert len(transport.requests) == 2  # the watch, the list; no watch from the future

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from test_watch_fakes import wait_until
+from watchfakes import wait_until
 
 from dynakube.client import Client, Resource
 from dynakube.errors import GoneError, ServerError, TooManyRequestsError
@@ -144,7 +144,7 @@ def test_watch_sees_every_version_once_despite_closes_and_errors(server: ApiServ
             state.pop(name)
         else:
             state[name] = e.object["metadata"]["resourceVersion"]
-    listed = cms.list(NS)["items"]
+    listed = [o for o in cms.list(NS)["items"] if o["metadata"]["name"].startswith("cm")]
     assert state == {o["metadata"]["name"]: o["metadata"]["resourceVersion"] for o in listed}
 
 
@@ -197,13 +197,16 @@ def test_send_initial_events_from_the_server(server: ApiServer) -> None:
     cms = kube.resource("configmaps")
     for name in ("a", "b"):
         cms.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}, NS)
+    present = sorted(o["metadata"]["name"] for o in cms.list(NS)["items"])  # kube-root-ca.crt
+    assert {"a", "b"} <= set(present)
     watch = cms.watch(NS, send_initial_events=True, bookmarks=True)
-    first = [next(watch) for _ in range(3)]
+    first = [next(watch) for _ in range(len(present) + 1)]
     watch.stop()
-    assert [e.type for e in first] == ["ADDED", "ADDED", "BOOKMARK"]
-    annotations = first[2].object["metadata"]["annotations"]
+    assert [e.type for e in first] == ["ADDED"] * len(present) + ["BOOKMARK"]
+    assert sorted(e.object["metadata"]["name"] for e in first[:-1]) == present
+    annotations = first[-1].object["metadata"]["annotations"]
     assert annotations == {"k8s.io/initial-events-end": "true"}
-    assert watch.resource_version == first[2].resource_version
+    assert watch.resource_version == first[-1].resource_version
 
 
 def test_stop_from_another_thread_is_prompt(server: ApiServer) -> None:

@@ -8,7 +8,6 @@ validate the name, fill ``uid``/``creationTimestamp``/``generation``) and on the
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import random
 import re
@@ -22,8 +21,8 @@ from .status import bad_request, cause, invalid
 __all__ = [
     "Obj",
     "decode_body",
+    "go_json_error",
     "check_depth",
-    "yaml_as_json",
     "MAX_DEPTH",
     "check_type_meta",
     "validate_name",
@@ -76,27 +75,198 @@ def qualified_resource(spec: KindSpec) -> str:
     return f"{spec.plural}.{spec.group}" if spec.group else spec.plural
 
 
-def decode_body(raw: bytes | None, spec: KindSpec, *, expect_object: bool = True) -> Any:
-    """JSON-decode a request body; a body that is not JSON is a ``400`` like the real one."""
-    text = (raw or b"").decode("utf-8", "replace")
+def decode_body(raw: bytes | None, spec: KindSpec, *, expect_object: bool = True,
+                unrecognized: bool = False) -> Any:
+    """JSON-decode a request body; a body that is not JSON is a ``400`` like the real one.
+
+    ``unrecognized``: a create or replace body, whose kind the real server could not tell,
+    so it says which kind it wanted and quotes the start of the body."""
+    raw = raw or b""
+    text = raw.decode("utf-8", "replace")
+
+    def refuse(problem: str) -> BaseException:
+        message = f"couldn't get version/kind; json parse error: {problem}"
+        if unrecognized:
+            message = (f"the object provided is unrecognized (must be of type {spec.kind}): "
+                       f"{message} ({_summary(raw)})")
+        return bad_request(message)
+
     try:
-        value = json.loads(text) if text.strip() else None
+        value = json.loads(text, parse_constant=_refuse_constant,
+                           parse_float=_finite_float) if text.strip() else None
     except ValueError as exc:
-        raise bad_request(f"couldn't get version/kind; json parse error: {_json_problem(exc)}"
-                          ) from None
+        raise refuse(go_json_error(raw) or _json_problem(exc)) from None
     except RecursionError:
         value = _TOO_DEEP
     check_depth(value)
     if expect_object and not isinstance(value, dict):
         if value is None:
-            raise bad_request("couldn't get version/kind; json parse error: "
-                              "unexpected end of JSON input")
+            raise refuse("unexpected end of JSON input")
         found = "array" if isinstance(value, list) else type(value).__name__
-        raise bad_request(f"couldn't get version/kind; json parse error: json: cannot unmarshal "
-                          f"{found} into Go value of type struct {{ APIVersion string "
-                          f"\"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
-                          f"\"json:\\\"kind,omitempty\\\"\" }}")
+        raise refuse(f"json: cannot unmarshal {found} into Go value of type struct {{ "
+                     f"APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
+                     f"\"json:\\\"kind,omitempty\\\"\" }}")
     return value
+
+
+def _summary(data: bytes, limit: int = 30) -> str:
+    """apimachinery's ``summarizeData``: how a refused body is quoted in the message."""
+    if not data:
+        return "<empty>"
+    if data[0] == 0:
+        return data.hex()
+    if len(data) > limit:
+        return data[:limit].decode("utf-8", "replace") + " ..."
+    return data.decode("utf-8", "replace")
+
+
+class _GoSyntaxError(Exception):
+    pass
+
+
+def _quote_byte(c: int) -> str:
+    """Go's ``quoteChar``: a byte as encoding/json names it in a syntax error."""
+    if c == 0x27:
+        return "'\\''"
+    if c == 0x22:
+        return "'\"'"
+    escapes = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
+    if c in escapes:
+        return f"'{escapes[c]}'"
+    if c < 0x20 or c == 0x7F:
+        return f"'\\x{c:02x}'"
+    if 0x80 <= c <= 0xA0 or c == 0xAD:
+        return f"'\\u{c:04x}'"
+    return f"'{chr(c)}'"
+
+
+class _GoScanner:
+    """Finds the first syntax error of a JSON text as Go's encoding/json words it."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+
+    def peek(self) -> int:
+        if self.pos >= len(self.data):
+            raise _GoSyntaxError("unexpected end of JSON input")
+        return self.data[self.pos]
+
+    def fail(self, context: str) -> _GoSyntaxError:
+        return _GoSyntaxError(f"invalid character {_quote_byte(self.data[self.pos])} {context}")
+
+    def space(self) -> None:
+        while self.pos < len(self.data) and self.data[self.pos] in b" \t\r\n":
+            self.pos += 1
+
+    def value(self) -> None:
+        c = self.peek()
+        if c == ord("{"):
+            self.pos += 1
+            self.members(ord("}"), True)
+        elif c == ord("["):
+            self.pos += 1
+            self.members(ord("]"), False)
+        elif c == ord('"'):
+            self.string()
+        elif c == ord("-") or ord("0") <= c <= ord("9"):
+            self.number()
+        elif c in b"tfn":
+            word = {ord("t"): b"true", ord("f"): b"false", ord("n"): b"null"}[c]
+            for expected in word:
+                if self.peek() != expected:
+                    raise self.fail(f"in literal {word.decode()} (expecting "
+                                    f"{_quote_byte(expected)})")
+                self.pos += 1
+        else:
+            raise self.fail("looking for beginning of value")
+
+    def members(self, close: int, keyed: bool) -> None:
+        self.space()
+        if self.peek() == close:
+            self.pos += 1
+            return
+        while True:
+            if keyed:
+                if self.peek() != ord('"'):
+                    raise self.fail("looking for beginning of object key string")
+                self.string()
+                self.space()
+                if self.peek() != ord(":"):
+                    raise self.fail("after object key")
+                self.pos += 1
+                self.space()
+            self.value()
+            self.space()
+            c = self.peek()
+            if c == close:
+                self.pos += 1
+                return
+            if c != ord(","):
+                raise self.fail("after object key:value pair" if keyed else
+                                "after array element")
+            self.pos += 1
+            self.space()
+
+    def string(self) -> None:
+        self.pos += 1
+        while True:
+            c = self.peek()
+            if c == ord('"'):
+                self.pos += 1
+                return
+            if c == ord("\\"):
+                self.pos += 1
+                e = self.peek()
+                if e == ord("u"):
+                    for _ in range(4):
+                        self.pos += 1
+                        if chr(self.peek()) not in "0123456789abcdefABCDEF":
+                            raise self.fail("in \\u hexadecimal character escape")
+                elif e not in b'"\\/bfnrt':
+                    raise self.fail("in string escape code")
+            elif c < 0x20:
+                raise self.fail("in string literal")
+            self.pos += 1
+
+    def digits(self, context: str) -> None:
+        if not ord("0") <= self.peek() <= ord("9"):
+            raise self.fail(context)
+        while self.pos < len(self.data) and ord("0") <= self.data[self.pos] <= ord("9"):
+            self.pos += 1
+
+    def number(self) -> None:
+        if self.peek() == ord("-"):
+            self.pos += 1
+        if self.peek() == ord("0"):
+            self.pos += 1
+        else:
+            self.digits("in numeric literal")
+        if self.pos < len(self.data) and self.data[self.pos] == ord("."):
+            self.pos += 1
+            self.digits("after decimal point in numeric literal")
+        if self.pos < len(self.data) and self.data[self.pos] in b"eE":
+            self.pos += 1
+            if self.peek() in b"+-":
+                self.pos += 1
+            self.digits("in exponent of numeric literal")
+
+
+def go_json_error(data: bytes) -> str | None:
+    """The syntax error Go's encoding/json reports for ``data`` (None for valid syntax), so
+    that a refused body is described in the real server's words."""
+    scanner = _GoScanner(data)
+    try:
+        scanner.space()
+        scanner.value()
+        scanner.space()
+        if scanner.pos < len(data):
+            raise scanner.fail("after top-level value")
+    except _GoSyntaxError as exc:
+        return str(exc)
+    except RecursionError:
+        return None
+    return None
 
 
 _TOO_DEEP: Any = [[]]
@@ -104,30 +274,6 @@ MAX_DEPTH = 100
 """How deeply a body may nest. kube-apiserver's JSON decoder allows 10000 levels; the server's
 recursive walks (copying, defaulting, pruning, encoding) would exhaust Python's stack first, so
 deeper bodies get the ``400`` the real one gives past its own limit."""
-
-
-@functools.cache
-def _text_timestamps_loader() -> Any:
-    """PyYAML's SafeLoader without the timestamp resolver (kube's YAML decoder keeps them)."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        yaml_implicit_resolvers = {
-            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-
-    return Loader
-
-
-def yaml_as_json(text: str) -> Any:
-    """A YAML document as the JSON value kube-apiserver converts it to: timestamps stay text,
-    scalar keys become strings. Raises ``ValueError``/``TypeError`` (a key that is a list or a
-    map, a value JSON cannot hold), ``RecursionError`` or a ``yaml.YAMLError``."""
-    import yaml
-
-    value = yaml.load(text, Loader=_text_timestamps_loader())
-    check_depth(value)
-    return json.loads(json.dumps(value, default=str))
 
 
 def check_depth(value: Any) -> None:
@@ -140,6 +286,21 @@ def check_depth(value: Any) -> None:
         if node is _TOO_DEEP or (children and depth > MAX_DEPTH):
             raise bad_request("couldn't get version/kind; json parse error: exceeded max depth")
         stack.extend((child, depth + 1) for child in children)
+
+
+def _refuse_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON: Go's decoder stops at their first letter."""
+    where = "in numeric literal" if name.startswith("-") else "looking for beginning of value"
+    raise ValueError(f"invalid character '{name.lstrip('-')[0]}' {where}")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number; one past float64 (``1e999``) is refused as Go refuses it, so no
+    ``Infinity`` is ever stored or served back."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"json: cannot unmarshal number {text} into Go value of type float64")
+    return value
 
 
 def _json_problem(exc: ValueError) -> str:

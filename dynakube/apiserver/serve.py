@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 
 __all__ = ["main"]
+
+_ANONYMOUS_WARNING = (
+    "WARNING: plain HTTP without --require-token: requests WITHOUT A TOKEN ARE ADMIN.\n"
+    "WARNING: any local user or process that reaches this port can read and change "
+    "everything; "
+    "use --require-token (and --tls for kubectl) for anything shared.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dynakube.testing",
                                      description="Run dynakube's embedded Kubernetes API server.")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve until interrupted; prints the kubeconfig path")
+    serve = sub.add_parser(
+        "serve", help="serve until interrupted; prints the kubeconfig path",
+        description="Serve until interrupted. Over plain HTTP, requests without a token are "
+                    "let in as admin (kubectl sends no token over plain HTTP); for a server "
+                    "anything else can reach, use --require-token (with --tls for kubectl).")
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: random)")
     serve.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway CA")
     serve.add_argument("--cert-file", help="server certificate (PEM) instead of a throwaway one")
@@ -26,8 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--ca-file", help="CA that signed --cert-file (written to the kubeconfig)")
     serve.add_argument("--token", help="bearer token to accept (default: random)")
     serve.add_argument("--require-token", action="store_true",
-                       help="refuse requests without a token even over plain HTTP (kubectl "
-                            "sends no token over plain HTTP, so it then needs --tls)")
+                       help="refuse requests without a token even over plain HTTP: the way to "
+                            "run a server others can reach (kubectl sends no token over plain "
+                            "HTTP, so it then needs --tls)")
     args = parser.parse_args(argv)
 
     from dynakube.apiserver.server import ApiServer
@@ -37,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                        key_file=args.key_file, ca_file=args.ca_file,
                        anonymous=not tls and not args.require_token)
     server.start()
+    if server.anonymous:
+        print(_ANONYMOUS_WARNING, file=sys.stderr, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"dynakube embedded API server at {server.url}", flush=True)

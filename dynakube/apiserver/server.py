@@ -8,7 +8,6 @@ how a client copes with throttling, dropped watches, compaction and expired cred
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import secrets
@@ -17,79 +16,33 @@ import socket
 import ssl
 import tempfile
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from dynakube.errors import ConfigError
+from dynakube.errors import ConfigError, InvalidArgumentError
 
-from .http.handler import Handler
+from .call import Call, Options
+from .http.handler import RequestHandler
+from .http.listener import Listener
+from .http.requestlog import LoggedRequest, RequestLog
+from .rules import namespaces
+from .rules.lifecycle import Kubelet
 from .storage.resources import ResourceTable
-from .storage.store import Store
+from .storage.store import ObjectStore
 from .tlsfiles import throwaway_pki
-from .verbs.crud import Api, Options
+from .verbs.crud import Api
 
 if TYPE_CHECKING:
     from dynakube.client import Client
 
-__all__ = ["ApiServer", "Faults", "RequestLog", "LoggedRequest"]
+__all__ = ["ApiServer", "Faults", "Kubelet", "RequestLog", "LoggedRequest"]
 
 _BOOT_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    """One request as the server saw it."""
-
-    method: str
-    path: str
-    query: str
-    status: int
-    user_agent: str
-
-
-class RequestLog:
-    """Thread-safe log of the requests the server answered (faulted ones included).
-
-    It keeps the newest ``limit`` entries, so that a long-running server (``python -m
-    dynakube.testing serve``) does not grow without end.
-    """
-
-    def __init__(self, limit: int = 100_000) -> None:
-        self._lock = threading.Lock()
-        self._items: collections.deque[LoggedRequest] = collections.deque(maxlen=max(1, limit))
-
-    def add(self, entry: LoggedRequest) -> None:
-        with self._lock:
-            self._items.append(entry)
-
-    def __iter__(self) -> Iterator[LoggedRequest]:
-        with self._lock:
-            return iter(list(self._items))
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    def count(self, method: str | None = None, path: str | None = None,
-              prefix: str | None = None) -> int:
-        """Requests matching all given filters (``path`` exact, ``prefix`` a path prefix)."""
-        with self._lock:
-            return sum(1 for r in self._items
-                       if (method is None or r.method == method.upper())
-                       and (path is None or r.path == path)
-                       and (prefix is None or r.path.startswith(prefix)))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
 
 
 class Faults:
     """Misbehaviour on demand, to test clients' reliability."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: ObjectStore):
         self._store = store
         self._lock = threading.Lock()
         self._failures: list[tuple[int, float | None]] = []
@@ -129,36 +82,6 @@ class Faults:
         self.rejected.clear()
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], owner: ApiServer):
-        self.owner = owner
-        self.connections: set[socket.socket] = set()
-        self.conn_lock = threading.Lock()
-        super().__init__(address, Handler)
-
-    def get_request(self) -> tuple[Any, Any]:
-        sock, addr = self.socket.accept()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        ctx = self.owner._ssl_context
-        if ctx is not None:
-            sock = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        with self.conn_lock:
-            self.connections.add(sock)
-        return sock, addr
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.conn_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that went away mid-answer is not the server's problem
-
-
 class ApiServer:
     """An in-memory Kubernetes API server on ``127.0.0.1`` (a random free port by default).
 
@@ -169,7 +92,15 @@ class ApiServer:
     kept for resuming (older resourceVersions get ``410``). The switches make it behave like
     an older server: ``aggregated_discovery`` ("v2", "v2beta1" or None for legacy only),
     ``openapi_v3=False`` (no ``/openapi/v3``), ``watch_list=False`` (``sendInitialEvents``
-    refused), ``server_side_apply=False`` (apply patches get ``415``).
+    refused), ``server_side_apply=False`` (apply patches get ``415``). ``options`` holds them
+    and the timings, e.g. ``options.resource_version_wait`` (how long a read from a
+    resourceVersion not reached yet waits for it, 3 s as in kube-apiserver).
+
+    It behaves as a whole cluster for what tests meet: each namespace gets its ``default``
+    ServiceAccount and ``kube-root-ca.crt``, ``default/kubernetes`` points at the server, a
+    deleted namespace terminates as the namespace controller does it, and ``pods`` (the
+    kubelet stand-in, :class:`Kubelet`) finishes graceful Pod deletes:
+    ``server.pods.ignore_sigterm(namespace, name)`` makes one take its whole grace period.
     """
 
     def __init__(self, *, tls: bool = False, token: str | None = None, port: int = 0,
@@ -179,7 +110,7 @@ class ApiServer:
                  key_file: str | None = None, ca_file: str | None = None,
                  bookmark_interval: float = 60.0, anonymous: bool = False):
         if aggregated_discovery not in ("v2", "v2beta1", None):
-            raise ValueError('aggregated_discovery must be "v2", "v2beta1" or None, '
+            raise InvalidArgumentError('aggregated_discovery must be "v2", "v2beta1" or None, '
                              f"not {aggregated_discovery!r}")
         self.tls = tls
         self.anonymous = anonymous
@@ -188,15 +119,16 @@ class ApiServer:
         self.port = port
         self.options = Options(aggregated_discovery, openapi_v3, watch_list, server_side_apply,
                                bookmark_interval)
-        self.store = Store(history_size)
+        self.store = ObjectStore(history_size)
         self.table = ResourceTable()
         self.api = Api(self.store, self.table, self.options)
+        self.pods: Kubelet = self.api.kubelet
         self.faults = Faults(self.store)
         self.faults.forbidden_token = self.forbidden_token
         self.requests = RequestLog()
         self._cert_file, self._key_file, self.ca_file = cert_file, key_file, ca_file
         self._ssl_context: ssl.SSLContext | None = None
-        self._httpd: _HTTPServer | None = None
+        self._httpd: Listener | None = None
         self._thread: threading.Thread | None = None
         self._dir: str | None = None
         self._throwaway_pki = False
@@ -207,8 +139,6 @@ class ApiServer:
     # -- lifecycle -----------------------------------------------------------------------
 
     def _bootstrap(self) -> None:
-        from .verbs.crud import Call
-
         ns_spec = self.table.lookup("", "v1", "namespaces")
         assert ns_spec is not None
         for name in _BOOT_NAMESPACES:
@@ -238,6 +168,19 @@ class ApiServer:
             ctx.verify_mode = ssl.CERT_OPTIONAL
         return ctx
 
+    def _publish_ca(self) -> None:
+        """Every ``kube-root-ca.crt`` holds the CA clients verify this server with."""
+        source = self.ca_file or self._cert_file
+        if not source:
+            return
+        try:
+            with open(source, encoding="ascii") as fh:
+                pem = fh.read()
+        except (OSError, UnicodeDecodeError):
+            return  # _tls_context read it already; an unreadable file failed there
+        self.api.ca_pem = pem
+        namespaces.refresh_root_ca(self.api, pem)
+
     def start(self) -> ApiServer:
         """Listen and serve in a background thread; returns self."""
         if self._httpd is not None:
@@ -246,9 +189,12 @@ class ApiServer:
             self._dir = tempfile.mkdtemp(prefix="dynakube-server-")
         if self.tls:
             self._ssl_context = self._tls_context()
-        httpd = _HTTPServer(("127.0.0.1", self.port), self)
+            self._publish_ca()
+        httpd = Listener(("127.0.0.1", self.port), self, RequestHandler, self._ssl_context)
         self._httpd = httpd
         self.port = httpd.server_address[1]
+        namespaces.publish_apiserver(self.api, self.port)
+        self.pods.start()
         self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.kubeconfig_path = os.path.join(self._dir, "kubeconfig")
         self._write_kubeconfig()
@@ -263,6 +209,7 @@ class ApiServer:
         if httpd is None:
             return
         self._httpd = None
+        self.pods.close()
         self.store.close_watches()
         stopper = threading.Thread(target=httpd.shutdown, daemon=True)
         stopper.start()
@@ -353,7 +300,9 @@ class ApiServer:
         """``"admin"``, ``"readonly"``, or None when the token is not accepted."""
         if not token:
             return "admin" if self.anonymous else None
-        if token in self.faults.rejected:
+        if not token.isascii() or token in self.faults.rejected:
+            # a header byte past ASCII can be no token we issued (and compare_digest refuses
+            # non-ASCII text): 401 like any other unknown token, never a 500
             return None
         if secrets.compare_digest(token, self.token):
             return "admin"

@@ -21,8 +21,13 @@ __all__ = [
     "forbidden",
     "unauthorized",
     "method_not_allowed",
+    "resource_not_found",
+    "not_acceptable",
+    "route_unsupported_media_type",
+    "options_invalid",
     "unsupported_media_type",
     "expired",
+    "too_large_resource_version",
     "PlainNotFound",
 ]
 
@@ -104,6 +109,7 @@ def invalid(kind: str, name: str, causes: list[dict[str, str]], group: str = "")
     """``422 Invalid`` listing ``causes`` (each from :func:`cause`)."""
     qualified = f"{kind}.{group}" if group else kind
     parts = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]
+    parts = list(dict.fromkeys(parts))  # ErrorList.ToAggregate drops repeated messages
     summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     details: dict[str, Any] = {"name": name} if name else {}
     if group:
@@ -126,6 +132,28 @@ def method_not_allowed() -> StatusError:
                   "the server does not allow this method on the requested resource", {})
 
 
+def resource_not_found() -> StatusError:
+    """The JSON ``404`` a built-in group answers for an unknown version, resource or
+    subresource (only an unknown group gets the plain-text one)."""
+    return _error(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def not_acceptable(message: str) -> StatusError:
+    """``406``: the object cannot be served in the representation asked for."""
+    return _error(406, "NotAcceptable", message, {})
+
+
+def route_unsupported_media_type() -> StatusError:
+    """The ``415`` of a built-in route whose ``Content-Type`` matches none it consumes (the
+    route matcher answers before any handler, so it names no accepted types)."""
+    return _error(415, "UnsupportedMediaType", "415: Unsupported Media Type", {})
+
+
+def options_invalid(options_kind: str, causes: list[dict[str, str]]) -> StatusError:
+    """``422`` for bad request options (``CreateOptions``, ``DeleteOptions``, ...)."""
+    return invalid(options_kind, "", causes, "meta.k8s.io")
+
+
 def unsupported_media_type(accepted: list[str]) -> StatusError:
     return _error(415, "UnsupportedMediaType",
                   "the body of the request was in an unknown format - accepted media types "
@@ -134,3 +162,13 @@ def unsupported_media_type(accepted: list[str]) -> StatusError:
 
 def expired(message: str, **metadata: Any) -> StatusError:
     return _error(410, "Expired", message, None, **metadata)
+
+
+def too_large_resource_version(wanted: int, current: int) -> StatusError:
+    """kube-apiserver's answer to a read from a resourceVersion its watch cache has not reached
+    within 3 s (``storage.NewTooLargeResourceVersionError``: a ``Timeout``, retry in 1 s)."""
+    return StatusError(504, status_body(
+        504, "Timeout", f"Timeout: Too large resource version: {wanted}, current: {current}",
+        {"causes": [{"reason": "ResourceVersionTooLarge",
+                     "message": "Too large resource version"}], "retryAfterSeconds": 1}),
+        {"Retry-After": "1"})

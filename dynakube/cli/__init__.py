@@ -8,14 +8,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import Session, UsageError, build_parser, main, report_error
+    from .app import build_parser, main
+    from .session import Session, UsageError, report_error
 
 __all__ = ["main", "build_parser", "UsageError", "Session", "report_error"]
 
 
+
 def __getattr__(name: str) -> Any:
-    if name in __all__:
+    if name in ("main", "build_parser"):
         from . import app
 
         return getattr(app, name)
+    if name in __all__:
+        from . import session
+
+        return getattr(session, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

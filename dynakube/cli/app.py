@@ -1,11 +1,13 @@
 """The ``dynakube`` command: kubectl's reading verbs plus apply, validate, a REPL and a tour.
 
-Parsing and dispatch live here; ``get`` and ``api-resources`` in :mod:`dynakube.cli.get`, the
-verbs that read manifests (apply, delete -f, validate) in :mod:`dynakube.cli.manifest`, what
-gets printed in :mod:`dynakube.cli.printing`. Every expected failure (a ``DynakubeError``)
-becomes one ``error: ...`` line on stderr and exit code 1; a usage mistake exits 2; no
-traceback unless something truly unexpected happens. ``import dynakube.cli`` stays light:
-the client, YAML and the embedded server load only when a command needs them.
+Parsing and dispatch live here; what every command shares (the session, usage errors and
+error reports) in :mod:`dynakube.cli.session`; ``get`` and ``api-resources`` in
+:mod:`dynakube.cli.get`, the verbs that read manifests (apply, delete -f, validate) in
+:mod:`dynakube.cli.manifest`, what gets printed in :mod:`dynakube.cli.printing`.
+Every expected failure (a ``DynakubeError``) becomes one ``error: ...`` line on stderr and
+exit code 1; a usage mistake exits 2; no traceback unless something truly unexpected
+happens. ``import dynakube.cli`` stays light: the client, YAML and the embedded server load
+only when a command needs them.
 """
 
 from __future__ import annotations
@@ -14,25 +16,17 @@ import argparse
 import logging
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, Any, NoReturn
 
 from .._version import __version__
-from ..errors import DynakubeError, ValidationError
+from ..errors import DynakubeError
+from .session import Session, UsageError, report_error
 
-if TYPE_CHECKING:
-    from ..apiserver.server import ApiServer
-    from ..client import Client
-
-__all__ = ["main", "build_parser", "UsageError", "Session", "report_error"]
+__all__ = ["main", "build_parser"]
 
 OUTPUTS = ("table", "wide", "yaml", "json", "name")
-
-
-class UsageError(Exception):
-    """The command line is wrong; exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -137,67 +131,6 @@ def _file_option(p: argparse.ArgumentParser) -> None:
                    help="a file, a directory of .yaml/.yml/.json files, or - for stdin")
 
 
-class Session:
-    """The client a command talks to, made on first use; ``--embedded`` owns its server."""
-
-    def __init__(self, args: argparse.Namespace, *, stdout: IO[str], stderr: IO[str],
-                 stdin: IO[str] | None = None):
-        self.args = args
-        self.stdin = stdin or sys.stdin
-        self.stdout = stdout
-        self.stderr = stderr
-        self.server: ApiServer | None = None
-        self._client: Client | None = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-
-    def warn(self, text: str) -> None:
-        self.stderr.write(f"Warning: {text}\n")
-
-    @property
-    def client(self) -> Client:
-        if self._client is None:
-            self._client = self._make_client()
-        return self._client
-
-    def _make_client(self) -> Client:
-        from ..client import Client
-
-        args = self.args
-        if args.embedded and self.server is None:
-            if args.kubeconfig or args.context:
-                raise UsageError("--embedded runs its own server: drop --kubeconfig/--context")
-            self.start_embedded(seeded=True)
-        if self.server is not None and self._tmp is not None:
-            return Client(kubeconfig=self.server.kubeconfig_path,
-                          namespace=args.namespace, cache_dir=self._tmp.name,
-                          warning_handler=self.warn)
-        return Client(kubeconfig=args.kubeconfig, context=args.context,
-                      namespace=args.namespace, warning_handler=self.warn)
-
-    def start_embedded(self, *, seeded: bool) -> ApiServer:
-        """Start a fresh embedded server (seeded with sample content when asked)."""
-        from ..apiserver.seed import seed
-        from ..testing import ApiServer
-
-        self._tmp = tempfile.TemporaryDirectory(prefix="dynakube-cli-")
-        self.server = ApiServer().start()
-        if seeded:
-            seeder = self.server.client(cache_dir=self._tmp.name)
-            try:
-                seed(seeder)
-            finally:
-                seeder.close()
-        return self.server
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-        if self.server is not None:
-            self.server.stop()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-
-
 # -- explain ------------------------------------------------------------------------------
 
 def cmd_explain(session: Session) -> int:
@@ -243,24 +176,7 @@ def _commands() -> dict[str, Callable[[Session], int]]:
     }
 
 
-# -- errors and the entry point -----------------------------------------------------------
-
-def report_error(error: BaseException, stream: IO[str], source: str | None = None) -> None:
-    """``error: [SOURCE: ]...`` lines: one per problem for validation, notes after."""
-    if isinstance(error, ValidationError):
-        subject = " ".join(p for p in (error.kind, f'"{error.name}"' if error.name else None)
-                           if p) or "object"
-        source = error.source or source
-        where = f"{source}: " if source else ""
-        for problem in error.problems:
-            if problem.severity == "error":
-                stream.write(f"error: {where}{subject}: {problem}\n")
-    else:
-        where = f"{source}: " if source else ""
-        stream.write(f"error: {where}{error}\n")
-    for note in getattr(error, "__notes__", ()):
-        stream.write(f"  note: {note}\n")
-
+# -- the entry point ---------------------------------------------------------------------
 
 def _configure_logging(verbosity: int, stream: IO[str]) -> Callable[[], None]:
     """Log requests (``-v``) or everything (``-vv``) to ``stream``; returns the undo."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import DynakubeError, NotFoundError, UnknownResourceError
 from . import printing
-from .app import Session, UsageError, report_error
+from .session import Session, UsageError, report_error
 
 if TYPE_CHECKING:
     from ..client import Client, Resource

@@ -4,11 +4,16 @@ Documents come from files, directories (their .yaml/.yml/.json files) or stdin (
 through :func:`dynakube.apply.load_documents`. Before ``apply`` sends anything, every
 document is checked against the cluster's schemas and each problem is listed with its file,
 document number and field path; one bad document means nothing is sent.
+
+``validate`` fails closed, for CI gates: a document it could not check (it does not load, the
+server publishes no schema for its kind, the validator gave up) is a failure, never "valid".
+``delete -f`` goes on past a failed delete, as kubectl does, and exits 1 at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..apply import Document, apply_order, crd_kinds, load_documents
@@ -22,14 +27,14 @@ from ..errors import (
     ValidationError,
 )
 from . import printing
-from .app import UsageError, report_error
+from .session import Session, UsageError, report_error
 
 if TYPE_CHECKING:
     from ..client import Client, Resource
     from ..discovery.registry import ResourceInfo
-    from .app import Session
 
-__all__ = ["cmd_apply", "cmd_delete", "cmd_validate", "read_documents", "check_documents"]
+__all__ = ["Checked", "cmd_apply", "cmd_delete", "cmd_validate", "read_documents",
+           "check_documents", "count_documents"]
 
 #: From this many objects on, ``apply`` draws a progress bar (on a terminal only).
 PROGRESS_FROM = 5
@@ -53,13 +58,33 @@ def read_documents(session: Session, paths: list[str]) -> tuple[list[Document], 
             if not text.strip():
                 continue
             more, errs = load_documents(text if "\n" in text else text + "\n")
-            docs += [Document(d.obj, d.source.replace("<text>", "<stdin>", 1)) for d in more]
-            failures += [(s.replace("<text>", "<stdin>", 1), e) for s, e in errs]
+            docs += [Document(d.obj, _stdin_name(d.source)) for d in more]
+            failures += [(_stdin_name(s), _stdin_error(e)) for s, e in errs]
         else:
             more, errs = load_documents(path)
             docs += more
             failures += errs
     return docs, failures
+
+
+def _stdin_name(source: str) -> str:
+    return source.replace("<text>", "<stdin>", 1) if source.startswith("<text>") else source
+
+
+def _stdin_error(error: DynakubeError) -> DynakubeError:
+    """The loader names text ``<text>``; here it came from stdin (messages say so too)."""
+    if error.args and isinstance(error.args[0], str):
+        error.args = (_stdin_name(error.args[0]), *error.args[1:])
+    if isinstance(getattr(error, "source", None), str):
+        error.source = _stdin_name(error.source)  # type: ignore[attr-defined]
+    return error
+
+
+def count_documents(docs: list[Document], failures: Failures) -> tuple[int, int]:
+    """``(documents with problems, documents)``: each document once, however many
+    problems it has (a List's items count one each, as they are applied one each)."""
+    bad = {source for source, _ in failures}
+    return len(bad), len(bad | {d.source for d in docs})
 
 
 def _meta(obj: dict[str, Any]) -> Mapping[str, Any]:
@@ -92,38 +117,63 @@ def _lookup(kube: Client, doc: Document, refreshed: list[bool]) -> ResourceInfo:
         return kube.discovery.registry().for_kind(api_version, kind)
 
 
-def check_documents(kube: Client, docs: list[Document], mode: str
-                    ) -> tuple[Failures, list[tuple[Document, list[Problem]]], list[Document]]:
-    """Client-side checks of every document: (failures, problems per document, skipped).
+@dataclass
+class Checked:
+    """What the client-side checks found, document by document."""
 
-    A document whose kind comes from a CRD in the same batch (not served yet) is skipped.
+    failures: Failures = field(default_factory=list)
+    """Documents that failed: not served, invalid, or that could not be checked."""
+    problems: list[tuple[Document, list[Problem]]] = field(default_factory=list)
+    """Every checked document with its problems (none: it is valid)."""
+    pending: list[Document] = field(default_factory=list)
+    """Objects of a kind a CRD in the same batch defines: the server cannot check them yet."""
+
+
+def _has_schema(kube: Client, doc: Document) -> bool:
+    from ..schema.validate import check
+
+    group, _, version = str(doc.obj["apiVersion"]).rpartition("/")
+    return check(kube.schemas, group, version, str(doc.obj["kind"])) is not None
+
+
+def check_documents(kube: Client, docs: list[Document], mode: str, *,
+                    require_schema: bool = False, partial: bool = False) -> Checked:
+    """Client-side checks of every document, each failure kept with its document.
+
+    A document whose kind comes from a CRD in the same batch (not served yet) is pending.
+    ``require_schema``: a kind the server publishes no schema for is a failure (``validate``
+    must not call "valid" what it did not check; ``apply`` leaves that to the server).
+    ``partial``: the documents are apply configurations (nothing is required of them).
     """
-    pending = crd_kinds(docs)
-    failures: Failures = []
-    checked: list[tuple[Document, list[Problem]]] = []
-    skipped: list[Document] = []
+    pending_kinds = crd_kinds(docs)
+    found = Checked()
     refreshed = [False]
     for doc in docs:
         api_version = str(doc.obj["apiVersion"])
         try:
             _lookup(kube, doc, refreshed)
         except UnknownResourceError as e:
-            if (api_version.rpartition("/")[0], str(doc.obj["kind"])) in pending:
-                skipped.append(doc)
+            if (api_version.rpartition("/")[0], str(doc.obj["kind"])) in pending_kinds:
+                found.pending.append(doc)
             else:
-                failures.append((doc.source, e))
+                found.failures.append((doc.source, e))
             continue
         try:
-            problems = list(kube.validate(doc.obj, field_validation=mode))
-        except InvalidArgumentError as e:  # not an object at all (metadata: a string...)
-            failures.append((doc.source, e))
+            if require_schema and not _has_schema(kube, doc):
+                found.failures.append((doc.source, DynakubeError(
+                    f"{_subject(doc)} cannot be validated: the server publishes no schema for "
+                    f"{api_version} {doc.obj['kind']}")))
+                continue
+            problems = list(kube.validate(doc.obj, field_validation=mode, partial=partial))
+        except DynakubeError as e:  # not an object (metadata: a string), schemas unreadable...
+            found.failures.append((doc.source, e))
             continue
-        checked.append((doc, problems))
+        found.problems.append((doc, problems))
         if any(p.severity == "error" for p in problems):
-            failures.append((doc.source, ValidationError(
+            found.failures.append((doc.source, ValidationError(
                 problems, kind=str(doc.obj.get("kind")), name=_name(doc.obj) or None,
                 source=doc.source)))
-    return failures, checked, skipped
+    return found
 
 
 def _report_failures(session: Session, failures: Failures) -> None:
@@ -197,18 +247,17 @@ def cmd_apply(session: Session) -> int:
         raise InvalidArgumentError("no objects passed to apply")
     kube = session.client
     mode = _MODES[args.validate]
-    found: Failures = []
     if args.validate != "ignore":
-        found, checked, _ = check_documents(kube, docs, mode)
-        failures += found
-        for doc, problems in checked:
+        checked = check_documents(kube, docs, mode, partial=True)  # apply configurations
+        failures += checked.failures
+        for doc, problems in checked.problems:
             for p in problems:
                 if p.severity != "error":
                     session.warn(f"{doc.source}: {_subject(doc)}: {p}")
     if failures:
-        total = len(docs) + len(failures) - len(found)
+        bad, total = count_documents(docs, failures)
         _report_failures(session, failures)
-        session.stderr.write(f"error: nothing was applied: {len(failures)} of {total} "
+        session.stderr.write(f"error: nothing was applied: {bad} of {total} "
                              "document(s) have problems\n")
         return 1
     docs = apply_order(docs)
@@ -248,22 +297,21 @@ def cmd_delete(session: Session) -> int:
     if args.names and args.selector:
         raise UsageError("a name cannot be combined with a selector")
     kube = session.client
-    targets: list[tuple[Resource, str, str | None]] = []
+    failed = False
+    targets: list[tuple[str | None, Resource, str, str | None]] = []
     if args.filename:
         docs, failures = read_documents(session, args.filename)
-        if failures:
+        if failures:  # a file that does not read: delete none of it
             _report_failures(session, failures)
             return 1
         if not docs:
             raise InvalidArgumentError("no objects passed to delete")
         for doc in reversed(apply_order(docs)):
-            resource = kube.resource(str(doc.obj["kind"]), api_version=str(doc.obj["apiVersion"]))
-            meta = _meta(doc.obj)
-            if not meta.get("name"):
-                raise InvalidArgumentError(f"{doc.source}: the document has no metadata.name")
-            namespace = (meta.get("namespace") or kube.namespace) if resource.info.namespaced \
-                else None
-            targets.append((resource, str(meta["name"]), namespace))
+            try:
+                targets.append((doc.source, *_target(kube, doc)))
+            except DynakubeError as e:  # not served, no name: this one only, as kubectl
+                report_error(e, session.stderr, doc.source)
+                failed = True
     else:
         resource = kube.resource(args.resource)
         names = list(args.names)
@@ -272,20 +320,34 @@ def cmd_delete(session: Session) -> int:
             names = [str(o["metadata"]["name"]) for o in listed.get("items") or []]
             if not names:
                 session.stderr.write("No resources found\n")
-        targets = [(resource, n, None) for n in names]
-    failed = False
+        targets = [(None, resource, n, None) for n in names]
     suffix = " (server dry run)" if args.dry_run else ""
-    for resource, name, namespace in targets:
+    for source, resource, name, namespace in targets:
         try:
             resource.delete(name, namespace, dry_run=args.dry_run)
         except NotFoundError as e:
             if not args.ignore_not_found:
-                report_error(e, session.stderr)
+                report_error(e, session.stderr, source)
                 failed = True
+            continue
+        except DynakubeError as e:  # refused, or the server failed: go on with the rest
+            report_error(e, session.stderr, source)
+            failed = True
             continue
         what = printing.kind_group(resource.info.kind, resource.info.group)
         session.stdout.write(f'{what} "{name}" deleted{suffix}\n')
     return 1 if failed else 0
+
+
+def _target(kube: Client, doc: Document) -> tuple[Resource, str, str | None]:
+    """What a document names for ``delete -f``: its resource, name and namespace."""
+    resource = kube.resource(str(doc.obj["kind"]), api_version=str(doc.obj["apiVersion"]))
+    meta = _meta(doc.obj)
+    if not meta.get("name"):
+        raise InvalidArgumentError("the document has no metadata.name")
+    namespace = (meta.get("namespace") or kube.namespace) if resource.info.namespaced \
+        else None
+    return resource, str(meta["name"]), namespace
 
 
 # -- validate -----------------------------------------------------------------------------
@@ -293,26 +355,25 @@ def cmd_delete(session: Session) -> int:
 def cmd_validate(session: Session) -> int:
     args = session.args
     docs, failures = read_documents(session, args.filename)
+    if not docs and not failures:
+        raise InvalidArgumentError("no documents found to validate")
     kube = session.client
-    found, checked, skipped = check_documents(kube, docs, _MODES[args.validate])
+    checked = check_documents(kube, docs, _MODES[args.validate], require_schema=True)
     out = session.stdout
-    for doc, problems in checked:
+    for doc, problems in checked.problems:
         errors = [p for p in problems if p.severity == "error"]
         state = "invalid" if errors else "valid"
         out.write(f"{doc.source}: {_subject(doc)} is {state}\n")
         for p in problems:
             out.write(f"  {'error' if p.severity == 'error' else 'warning'}: {p}\n")
-    for doc in skipped:
-        out.write(f"{doc.source}: {_subject(doc)} not checked: its kind is defined by a "
-                  "CustomResourceDefinition in these files that the server does not serve "
-                  "yet\n")
-    others = [(s, e) for s, e in [*failures, *found] if not isinstance(e, ValidationError)]
-    _report_failures(session, others)
-    bad = len(failures) + len(found)
+    failures += checked.failures
+    failures += [(doc.source, DynakubeError(
+        f"{_subject(doc)} cannot be validated yet: its kind is defined by a "
+        "CustomResourceDefinition in these files that the server does not serve yet (apply "
+        "the CRD first)")) for doc in checked.pending]
+    _report_failures(session, [(s, e) for s, e in failures if not isinstance(e, ValidationError)])
+    bad, total = count_documents(docs, failures)
     if bad:
-        total = len(docs) + len(failures)
         session.stderr.write(f"error: {bad} of {total} document(s) have problems\n")
         return 1
-    if not docs:
-        raise InvalidArgumentError("no documents found to validate")
     return 0

@@ -10,21 +10,28 @@ fails the load, as in kubectl); only the selected context is checked for usabili
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+import stat
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from .load import ClusterConfig, ExecConfig, KubeconfigPaths, check_config
+from . import fields
 
-__all__ = ["Kubeconfig", "EXEC_EXTENSION"]
+__all__ = ["Kubeconfig", "KubeconfigEntry", "KubeconfigPaths", "EXEC_EXTENSION",
+           "MAX_KUBECONFIG_BYTES"]
+
+#: A kubeconfig location: one path, several (merged like ``KUBECONFIG``), or None (default).
+KubeconfigPaths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 
 #: The cluster extension whose value is handed to exec plugins as ``spec.cluster.config``.
 EXEC_EXTENSION = "client.authentication.k8s.io/exec"
+
+#: The largest kubeconfig file read (real ones are a few KiB; a bigger file is a mistake or
+#: an attack, e.g. a link to /dev/zero would otherwise be read forever).
+MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024
 
 _CLUSTER_KEYS = {
     "server": "server",
@@ -76,9 +83,22 @@ class _Context:
     namespace: str | None
 
 
+@dataclass(frozen=True)
+class KubeconfigEntry:
+    """One context resolved: the ``ClusterConfig`` field values it names, unchecked.
+
+    ``values["exec"]`` is a mapping of ``ExecConfig`` fields (or None); ``where(field)``
+    names the file and key a field came from, for error messages. The checks and the value
+    itself belong to :mod:`dynakube.config.cluster`, so this module needs neither.
+    """
+
+    values: Mapping[str, Any]
+    where: Callable[[str], str]
+
+
 @dataclass
 class Kubeconfig:
-    """The merged view of kubeconfig files; :meth:`config` turns one context into a value."""
+    """The merged view of kubeconfig files; :meth:`select` resolves one context."""
 
     files: tuple[str, ...] = ()  # the files read, first (highest precedence) first
     tried: tuple[str, ...] = ()  # what was looked at, for "nothing found" messages
@@ -120,8 +140,8 @@ class Kubeconfig:
         """The names of all defined contexts, sorted."""
         return sorted(self.contexts_by_name)
 
-    def config(self, context: str | None = None) -> ClusterConfig:
-        """The ClusterConfig for ``context`` (default: the merged ``current-context``)."""
+    def select(self, context: str | None = None) -> KubeconfigEntry:
+        """The entry for ``context`` (default: the merged ``current-context``)."""
         sources = ", ".join(self.files) or "(no kubeconfig file: " + "; ".join(self.tried) + ")"
         name = context or self.current_context
         if not name:
@@ -156,15 +176,10 @@ class Kubeconfig:
         if user is not None:
             values.update(user.values)
             if values.get("exec") is not None and cluster.exec_extension is not None:
-                values["exec"] = replace(values["exec"], cluster_config=cluster.exec_extension)
-        config = ClusterConfig(
-            namespace=ctx.namespace or "default",
-            context=ctx.name,
-            cluster_name=cluster.name,
-            user_name=user.name if user else None,
-            source=os.pathsep.join(self.files),
-            **values,
-        )
+                values["exec"] = {**values["exec"], "cluster_config": cluster.exec_extension}
+        values.update(namespace=ctx.namespace or "default", context=ctx.name,
+                      cluster_name=cluster.name, user_name=user.name if user else None,
+                      source=os.pathsep.join(self.files))
 
         def where(field_name: str) -> str:
             if field_name in _CLUSTER_KEYS:
@@ -175,7 +190,7 @@ class Kubeconfig:
                 return f'{user.origin}: users["{user.name}"].user.{key}'
             return at
 
-        return check_config(config, where)
+        return KubeconfigEntry(values, where)
 
     def _names(self) -> str:
         return _quoted(self.contexts_by_name)
@@ -243,19 +258,93 @@ def _loader() -> Any:
     return _Loader
 
 
+def _read_bytes(path: str) -> bytes | None:
+    """The file's bytes (None when it does not exist), bounded in size and in waiting.
+
+    Opened with O_NONBLOCK so a FIFO without a writer cannot hang the open. A regular file
+    is read up to the cap; a pipe (``--kubeconfig <(vault read ...)``, as kubectl accepts)
+    is read until its writer closes it, for at most ``PIPE_SECONDS``; a device (/dev/zero
+    would be read forever) or a directory is refused; /dev/null is the empty file it is.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the kubeconfig: {exc.strerror or exc}") from exc
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISFIFO(st.st_mode):
+            data = _read_pipe(fd, path)
+        elif stat.S_ISREG(st.st_mode):
+            os.set_blocking(fd, True)
+            data = os.read(fd, MAX_KUBECONFIG_BYTES + 1)
+            while data and len(data) <= MAX_KUBECONFIG_BYTES:
+                more = os.read(fd, MAX_KUBECONFIG_BYTES + 1 - len(data))
+                if not more:
+                    break
+                data += more
+        elif _is_devnull(st):  # KUBECONFIG=/dev/null: "no kubeconfig", as kubectl reads it
+            return None
+        else:
+            raise ConfigError(f"{path}: cannot read the kubeconfig: not a regular file (a "
+                              "device or directory); write the configuration to a file")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the kubeconfig: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    if len(data) > MAX_KUBECONFIG_BYTES:
+        raise ConfigError(f"{path}: not a kubeconfig: larger than "
+                          f"{MAX_KUBECONFIG_BYTES // (1024 * 1024)} MiB")
+    return data
+
+
+PIPE_SECONDS = 10.0
+
+
+def _read_pipe(fd: int, path: str) -> bytes:
+    """A pipe's bytes up to its end (or the size cap), waiting at most ``PIPE_SECONDS``."""
+    import select
+    import time
+
+    deadline = time.monotonic() + PIPE_SECONDS
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_KUBECONFIG_BYTES:
+        try:
+            chunk = os.read(fd, 65536)  # b"" at once when no writer has the pipe open
+        except BlockingIOError:  # a writer that has not written yet
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise ConfigError(f"{path}: cannot read the kubeconfig: the pipe gave no "
+                                  f"end of file within {PIPE_SECONDS:.0f} s") from None
+            continue
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _is_devnull(st: os.stat_result) -> bool:
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino, st.st_rdev) == (null.st_dev, null.st_ino, null.st_rdev)
+
+
 def _read(path: str) -> dict[str, Any] | None:
     """The file's top-level mapping; None when it does not exist or is empty."""
     import yaml
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
+    raw = _read_bytes(path)
+    if raw is None:
         return None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not a kubeconfig: the file is not UTF-8 text") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the kubeconfig: {exc.strerror or exc}") from exc
     try:
         data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -263,11 +352,13 @@ def _read(path: str) -> dict[str, Any] | None:
         line = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}: {line}not valid YAML: {problem}") from exc
+    except RecursionError:  # PyYAML composes nested nodes recursively
+        raise ConfigError(f"{path}: not a kubeconfig: the YAML is nested too deeply") from None
     if data is None:
         return None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: not a kubeconfig: expected a mapping at the top level, "
-                          f"found {_kind(data)}")
+                          f"found {fields.kind_of(data)}")
     return data
 
 
@@ -287,7 +378,7 @@ def _merge(into: Kubeconfig, other: Kubeconfig) -> None:
 
 
 def _decode(path: str, data: dict[str, Any]) -> Kubeconfig:
-    kind = _string(data.get("kind"), f"{path}: kind")
+    kind = fields.string(data.get("kind"), f"{path}: kind")
     if kind and kind != "Config":
         raise ConfigError(f"{path}: kind: expected 'Config', found {kind!r}; this is not a "
                           "kubeconfig file")
@@ -300,10 +391,10 @@ def _decode(path: str, data: dict[str, Any]) -> Kubeconfig:
     for name, body in _entries(path, data, "contexts", "context"):
         at = f'{path}: contexts["{name}"].context'
         out.contexts_by_name[name] = _Context(
-            name, path, _string(body.get("cluster"), f"{at}.cluster"),
-            _string(body.get("user"), f"{at}.user"),
-            _string(body.get("namespace"), f"{at}.namespace"))
-    current = _string(data.get("current-context"), f"{path}: current-context")
+            name, path, fields.string(body.get("cluster"), f"{at}.cluster"),
+            fields.string(body.get("user"), f"{at}.user"),
+            fields.string(body.get("namespace"), f"{at}.namespace"))
+    current = fields.string(data.get("current-context"), f"{path}: current-context")
     if current:
         out.current_context, out.current_context_origin = current, path
     return out
@@ -316,41 +407,42 @@ def _entries(path: str, data: dict[str, Any], section: str, inner: str
         return []
     if not isinstance(items, list):
         raise ConfigError(f"{path}: {section}: expected a list of named entries, "
-                          f"found {_kind(items)}")
+                          f"found {fields.kind_of(items)}")
     result: dict[str, dict[str, Any]] = {}
     for i, item in enumerate(items):
         at = f"{path}: {section}[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{at}: expected a mapping with 'name' and '{inner}', "
-                              f"found {_kind(item)}")
-        name = _string(item.get("name"), f"{at}.name")
+                              f"found {fields.kind_of(item)}")
+        name = fields.string(item.get("name"), f"{at}.name")
         if not name:
             raise ConfigError(f"{at}.name: the entry has no name")
         if name in result:
             raise ConfigError(f"{at}.name: duplicate name {name!r} in {section}")
-        result[name] = _mapping(item.get(inner), f'{path}: {section}["{name}"].{inner}')
+        result[name] = fields.mapping(item.get(inner), f'{path}: {section}["{name}"].{inner}')
     return list(result.items())
 
 
 def _decode_cluster(path: str, base: str, name: str, body: dict[str, Any]) -> _Cluster:
     at = f'{path}: clusters["{name}"].cluster.'
     values: dict[str, Any] = {
-        "server": _string(body.get("server"), at + "server") or "",
-        "certificate_authority": _path(base, body.get("certificate-authority"),
+        "server": fields.string(body.get("server"), at + "server") or "",
+        "certificate_authority": fields.path(base, body.get("certificate-authority"),
                                        at + "certificate-authority"),
-        "certificate_authority_data": _data(body.get("certificate-authority-data"),
+        "certificate_authority_data": fields.data(body.get("certificate-authority-data"),
                                             at + "certificate-authority-data"),
-        "insecure_skip_tls_verify": _bool(body.get("insecure-skip-tls-verify"),
+        "insecure_skip_tls_verify": fields.boolean(body.get("insecure-skip-tls-verify"),
                                           at + "insecure-skip-tls-verify"),
-        "tls_server_name": _string(body.get("tls-server-name"), at + "tls-server-name"),
-        "proxy_url": _string(body.get("proxy-url"), at + "proxy-url"),
+        "tls_server_name": fields.string(body.get("tls-server-name"), at + "tls-server-name"),
+        "proxy_url": fields.string(body.get("proxy-url"), at + "proxy-url"),
     }
-    _bool(body.get("disable-compression"), at + "disable-compression")
+    values["disable_compression"] = fields.boolean(body.get("disable-compression"),
+                                          at + "disable-compression")
     extension = None
-    for i, ext in enumerate(_list(body.get("extensions"), at + "extensions")):
-        ext = _mapping(ext, f"{at}extensions[{i}]")
-        if _string(ext.get("name"), f"{at}extensions[{i}].name") == EXEC_EXTENSION:
-            extension = ext.get("extension")
+    for i, ext in enumerate(fields.listing(body.get("extensions"), at + "extensions")):
+        ext = fields.mapping(ext, f"{at}extensions[{i}]")
+        if fields.string(ext.get("name"), f"{at}extensions[{i}].name") == EXEC_EXTENSION:
+            extension = fields.json_value(ext.get("extension"), f"{at}extensions[{i}].extension")
     return _Cluster(name, path, values, extension)
 
 
@@ -358,132 +450,61 @@ def _decode_user(path: str, base: str, name: str, body: dict[str, Any]) -> _User
     at = f'{path}: users["{name}"].user.'
 
     def s(key: str) -> str | None:
-        return _string(body.get(key), at + key)
+        return fields.string(body.get(key), at + key)
 
     extra: list[tuple[str, tuple[str, ...]]] = []
-    for key, vals in _mapping(body.get("as-user-extra"), at + "as-user-extra").items():
-        extra.append((str(key), _strings(vals, f"{at}as-user-extra.{key}")))
+    for key, vals in fields.mapping(body.get("as-user-extra"), at + "as-user-extra").items():
+        extra.append((str(key), fields.strings(vals, f"{at}as-user-extra.{key}")))
     values: dict[str, Any] = {
-        "client_certificate": _path(base, body.get("client-certificate"),
+        "client_certificate": fields.path(base, body.get("client-certificate"),
                                     at + "client-certificate"),
-        "client_certificate_data": _data(body.get("client-certificate-data"),
+        "client_certificate_data": fields.data(body.get("client-certificate-data"),
                                          at + "client-certificate-data"),
-        "client_key": _path(base, body.get("client-key"), at + "client-key"),
-        "client_key_data": _data(body.get("client-key-data"), at + "client-key-data"),
+        "client_key": fields.path(base, body.get("client-key"), at + "client-key"),
+        "client_key_data": fields.data(body.get("client-key-data"), at + "client-key-data"),
         "token": s("token"),
-        "token_file": _path(base, body.get("tokenFile"), at + "tokenFile"),
+        "token_file": fields.path(base, body.get("tokenFile"), at + "tokenFile"),
         "username": s("username"),
         "password": s("password"),
         "impersonate": s("as"),
         "impersonate_uid": s("as-uid"),
-        "impersonate_groups": _strings(body.get("as-groups"), at + "as-groups"),
+        "impersonate_groups": fields.strings(body.get("as-groups"), at + "as-groups"),
         "impersonate_extra": tuple(sorted(extra)),
         "exec": _decode_exec(base, body.get("exec"), at + "exec"),
     }
     provider = None
     if body.get("auth-provider") is not None:
-        ap = _mapping(body.get("auth-provider"), at + "auth-provider")
-        provider = _string(ap.get("name"), at + "auth-provider.name") or "(unnamed)"
+        ap = fields.mapping(body.get("auth-provider"), at + "auth-provider")
+        provider = fields.string(ap.get("name"), at + "auth-provider.name") or "(unnamed)"
         if values["exec"] is not None:
             raise ConfigError(f"{at}auth-provider: auth-provider cannot be combined with exec; "
                               "remove auth-provider")
     return _User(name, path, values, provider)
 
 
-def _decode_exec(base: str, raw: Any, at: str) -> ExecConfig | None:
+def _decode_exec(base: str, raw: Any, at: str) -> dict[str, Any] | None:
     if raw is None:
         return None
-    body = _mapping(raw, at)
-    command = _string(body.get("command"), at + ".command") or ""
+    body = fields.mapping(raw, at)
+    command = fields.string(body.get("command"), at + ".command") or ""
     if os.sep in command or (os.altsep and os.altsep in command):
-        command = _path(base, command, at + ".command") or ""  # else found on PATH
+        command = fields.path(base, command, at + ".command") or ""  # else found on PATH
     env: list[tuple[str, str]] = []
-    for i, item in enumerate(_list(body.get("env"), at + ".env")):
-        item = _mapping(item, f"{at}.env[{i}]")
-        env.append((_string(item.get("name"), f"{at}.env[{i}].name") or "",
-                    _string(item.get("value"), f"{at}.env[{i}].value") or ""))
-    api_version = _string(body.get("apiVersion"), at + ".apiVersion") or ""
-    mode = _string(body.get("interactiveMode"), at + ".interactiveMode") or ""
+    for i, item in enumerate(fields.listing(body.get("env"), at + ".env")):
+        item = fields.mapping(item, f"{at}.env[{i}]")
+        env.append((fields.string(item.get("name"), f"{at}.env[{i}].name") or "",
+                    fields.string(item.get("value"), f"{at}.env[{i}].value") or ""))
+    api_version = fields.string(body.get("apiVersion"), at + ".apiVersion") or ""
+    mode = fields.string(body.get("interactiveMode"), at + ".interactiveMode") or ""
     if not mode and api_version == "client.authentication.k8s.io/v1beta1":
         mode = "IfAvailable"  # client-go's default for v1beta1; v1 requires the field
-    return ExecConfig(
-        command=command,
-        args=_strings(body.get("args"), at + ".args"),
-        env=tuple(env),
-        api_version=api_version,
-        provide_cluster_info=_bool(body.get("provideClusterInfo"), at + ".provideClusterInfo"),
-        interactive_mode=mode,
-        install_hint=_string(body.get("installHint"), at + ".installHint"),
-    )
-
-
-# --- typed field readers: each names the key in its error ------------------------------------
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return f"the string {value[:40]!r}"
-    return type(value).__name__
-
-
-def _string(value: Any, at: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    raise ConfigError(f"{at}: expected a string, found {_kind(value)}")
-
-
-def _bool(value: Any, at: str) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    raise ConfigError(f"{at}: expected true or false, found {_kind(value)}")
-
-
-def _mapping(value: Any, at: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    raise ConfigError(f"{at}: expected a mapping, found {_kind(value)}")
-
-
-def _list(value: Any, at: str) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    raise ConfigError(f"{at}: expected a list, found {_kind(value)}")
-
-
-def _strings(value: Any, at: str) -> tuple[str, ...]:
-    return tuple(_string(v, f"{at}[{i}]") or "" for i, v in enumerate(_list(value, at)))
-
-
-def _path(base: str, value: Any, at: str) -> str | None:
-    path = _string(value, at)
-    if path is None or os.path.isabs(path):
-        return path
-    return os.path.normpath(os.path.join(base, path))  # Go's filepath.Join cleans too
-
-
-def _data(value: Any, at: str) -> bytes | None:
-    text = _string(value, at)
-    if text is None:
-        return None
-    text = text.replace("\r", "").replace("\n", "")  # as Go's base64.StdEncoding ignores them
-    try:
-        return base64.b64decode(text, validate=True) if text else None
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigError(f"{at}: not valid base64 ({exc}); the -data fields hold "
-                          "base64-encoded PEM (base64 -w0 FILE)") from exc
+    return {  # ExecConfig's fields
+        "command": command,
+        "args": fields.strings(body.get("args"), at + ".args"),
+        "env": tuple(env),
+        "api_version": api_version,
+        "provide_cluster_info": fields.boolean(body.get("provideClusterInfo"),
+                                      at + ".provideClusterInfo"),
+        "interactive_mode": mode,
+        "install_hint": fields.string(body.get("installHint"), at + ".installHint"),
+    }

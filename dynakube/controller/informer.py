@@ -7,6 +7,11 @@ A handler that raises is logged and never stops the informer. Handlers added lat
 the current contents as adds, then exactly the changes after that moment. After a relist
 (``410 Gone``), objects that vanished while the watch was away are reported to
 ``on_delete`` wrapped in :class:`DeletedFinalStateUnknown`: their last known state, marked.
+The same happens when the server's resourceVersions go backwards (restored from a backup,
+restarted empty): the informer relists and drops what the server no longer has.
+
+Health, the way liveness probes check it: :attr:`Informer.has_synced`,
+:attr:`Informer.last_error`, :attr:`Informer.last_event_time` and :meth:`Informer.healthy`.
 """
 
 from __future__ import annotations
@@ -67,14 +72,19 @@ class Informer:
     ``lister_watcher`` is a ``dynakube.client.Resource`` (or anything with its ``list`` and
     ``watch``); ``namespace`` is passed to them verbatim. ``resync_period`` (seconds) calls
     ``on_update(obj, obj)`` for every object that often. ``watch_list`` tries a streaming
-    watch-list first and falls back to list + watch.
+    watch-list first and falls back to list + watch. ``read_timeout`` is how long a silent
+    connection is trusted: the server's bookmark interval (a minute on kube-apiserver) plus a
+    margin, so a dead connection is noticed within it.
     """
 
     def __init__(self, lister_watcher: ListerWatcher, *, namespace: Any = None,
                  label_selector: str | None = None, field_selector: str | None = None,
                  resync_period: float | None = None,
                  indexers: dict[str, IndexFunc] | None = None, watch_list: bool = True,
-                 page_size: int = 500, backoff: Backoff | None = None, name: str | None = None):
+                 page_size: int = 500, backoff: Backoff | None = None, name: str | None = None,
+                 read_timeout: float = 75.0):
+        if read_timeout <= 0:
+            raise InvalidArgumentError(f"read_timeout must be > 0 seconds, got {read_timeout}")
         self.store = Store(indexers=indexers)
         self.resync_period = resync_period
         info = getattr(lister_watcher, "info", None)  # a client Resource names itself
@@ -82,7 +92,7 @@ class Informer:
         self.reflector = Reflector(
             lister_watcher, self, namespace=namespace, label_selector=label_selector,
             field_selector=field_selector, page_size=page_size, watch_list=watch_list,
-            backoff=backoff)
+            backoff=backoff, read_timeout=read_timeout)
         self._lock = threading.Lock()  # store changes + queueing happen atomically
         self._cond = threading.Condition(threading.Lock())
         self._notes: deque[_Note] = deque()
@@ -189,8 +199,30 @@ class Informer:
 
     @property
     def last_error(self) -> DynakubeError | None:
-        """The last list/watch failure (the informer retries by itself), or None."""
+        """The latest failed list or watch attempt (the informer retries by itself).
+
+        Set on every failure, through an outage too; None again once an attempt succeeds.
+        """
         return self.reflector.last_error
+
+    @property
+    def last_event_time(self) -> float | None:
+        """``time.time()`` of the last event, bookmark or full list received (None: none yet)."""
+        return self.reflector.last_event_time
+
+    def healthy(self, max_silence: float | None = None) -> bool:
+        """For a liveness probe: running, synced, and the server heard from lately.
+
+        ``max_silence`` (seconds) defaults to twice the read timeout: a live server sends a
+        bookmark at least every interval, so longer silence means the informer is cut off.
+        """
+        if max_silence is None:
+            max_silence = 2 * self.reflector.read_timeout
+        alive_at = self.reflector.alive_at
+        threads = self._threads
+        running = bool(threads) and all(t.is_alive() for t in threads) and not self._stopping
+        return (running and self.has_synced and alive_at is not None
+                and time.monotonic() - alive_at <= max_silence)
 
     def __enter__(self) -> Informer:
         return self.start()
@@ -203,8 +235,17 @@ class Informer:
         return f"<Informer {self.name} {state} {len(self.store)} objects>"
 
     # -- ReflectorSink --------------------------------------------------------------------
-    def replace(self, objects: list[dict[str, Any]], resource_version: str) -> None:
-        """A full state from a list or watch-list: store it and queue the differences."""
+    def replace(self, objects: list[dict[str, Any]], resource_version: str | None = None) -> None:
+        """A full state from a list or watch-list: store it and queue the differences.
+
+        ``resource_version`` is deprecated since 0.2.0: it was never used.
+        """
+        if resource_version is not None:
+            import warnings
+
+            warnings.warn("the resource_version argument of Informer.replace() is deprecated "
+                          "since dynakube 0.2.0 and ignored; leave it out", DeprecationWarning,
+                          stacklevel=2)
         with self._lock:
             diff = self.store.replace(objects)
             handlers = self._handlers

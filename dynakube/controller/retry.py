@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from ..errors import AlreadyExistsError, ConflictError
+from ..errors import AlreadyExistsError, ConflictError, InvalidArgumentError
 
 __all__ = ["retry_on_conflict"]
 
@@ -51,7 +51,7 @@ def retry_on_conflict(fn: Callable[[], T] | None = None, *, attempts: int = 5,
     client-go's ``DefaultRetry`` (5 tries, 10 ms apart, 10 % jitter).
     """
     if attempts < 1:
-        raise ValueError("attempts must be at least 1")
+        raise InvalidArgumentError(f"attempts must be at least 1, got {attempts!r}")
     if fn is not None:
         return _run(fn, attempts, delay, jitter)
 

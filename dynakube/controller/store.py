@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidArgumentError
-from ..watch import object_key
+from ..meta import object_key
 
 __all__ = ["IndexFunc", "NAMESPACE_INDEX", "Store", "StoreDiff", "namespace_index"]
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Protocol
 
 from ..errors import DynakubeError, InvalidArgumentError
+from ..transport.ratelimit import TokenBucket
 
 __all__ = [
     "BucketRateLimiter",
@@ -81,25 +82,21 @@ class ItemExponentialRateLimiter:
 
 
 class BucketRateLimiter:
-    """An overall token bucket (``qps``, ``burst``): limits retries of all items together."""
+    """An overall token bucket (``qps``, ``burst``): limits retries of all items together.
+
+    The bucket is the transport's own (:class:`~dynakube.transport.ratelimit.TokenBucket`):
+    a retry reserves a token and waits in the queue, not in a sleep.
+    """
 
     def __init__(self, qps: float = 10.0, burst: int = 100,
                  clock: Callable[[], float] = time.monotonic):
         if qps <= 0 or burst < 1:
             raise InvalidArgumentError("need qps > 0 and burst >= 1")
         self.qps, self.burst = qps, burst
-        self._clock = clock
-        self._tokens = float(burst)
-        self._last = clock()
-        self._lock = threading.Lock()
+        self._bucket = TokenBucket(qps, burst, clock=clock)
 
     def when(self, item: Hashable) -> float:
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.qps)
-            self._last = now
-            self._tokens -= 1.0  # reserve one token, possibly in the future
-            return 0.0 if self._tokens >= 0 else -self._tokens / self.qps
+        return self._bucket.reserve()
 
     def forget(self, item: Hashable) -> None:
         pass

@@ -17,18 +17,19 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ..cache import DiskCache
 from ..errors import (
     ApiError,
     DiscoveryError,
+    DiscoveryWarning,
     DynakubeError,
-    DynakubeWarning,
     NotFoundError,
     UnknownResourceError,
 )
-from ..request import ApiRequest
+from ..request import ApiRequest, Sender, api_prefix
+from .documents import AGGREGATED_KIND, document_problem
 from .registry import (
     Registry,
     ResourceInfo,
@@ -56,17 +57,13 @@ MAX_WORKERS = 8  # concurrent group-version fetches in legacy discovery
 
 _API_KEY = "discovery/api.json"
 _APIS_KEY = "discovery/apis.json"
+#: The kinds each document may have; anything else is never cached, and a miss when read.
+_ROOT_KINDS = {"/api": (AGGREGATED_KIND, "APIVersions"),
+               "/apis": (AGGREGATED_KIND, "APIGroupList")}
+_LIST_KINDS = ("APIResourceList",)
 _DEPRECATED = re.compile(
     r"^\s*(?P<gv>[a-z0-9][a-z0-9.-]*/v\w+|v\d\w*)\s+(?P<kind>[A-Za-z][A-Za-z0-9]*)\s+"
     r"is deprecated")
-
-
-class DiscoveryWarning(DynakubeWarning):
-    """Part of the server could not be discovered (an aggregated API server is down)."""
-
-
-class _Sender(Protocol):
-    def send(self, request: ApiRequest) -> Any: ...
 
 
 def deprecation_from_warning(text: str) -> tuple[str, str, str] | None:
@@ -89,7 +86,7 @@ class _Doc:
 class Discovery:
     """Discovery for one server, cached in memory and on disk; thread-safe."""
 
-    def __init__(self, transport: _Sender, cache: DiskCache, *, ttl: float = DEFAULT_TTL,
+    def __init__(self, transport: Sender, cache: DiskCache, *, ttl: float = DEFAULT_TTL,
                  on_invalidate: Callable[[], None] | None = None):
         self.transport = transport
         self._on_invalidate = on_invalidate  # what else must forget (the OpenAPI index)
@@ -215,7 +212,7 @@ class Discovery:
         self._registry = registry
         self._expires = min(d.stored_at for d in docs) + self.ttl
         self._revalidate = False
-        self._warn_failures(registry.failed)
+        self._warn_failures(registry.failed, cached=not all(d.from_server for d in docs))
         return registry
 
     def _fresh(self, stored_at: float) -> bool:
@@ -225,8 +222,9 @@ class Discovery:
 
     def _root(self, path: str, key: str, revalidate: bool) -> _Doc:
         """``/api`` or ``/apis``, asked in aggregated form (either form may come back)."""
+        kinds = _ROOT_KINDS[path]
         cached = self.cache.read(key)
-        data = _decode(cached.body) if cached is not None else None
+        data = _decode(cached.body, kinds) if cached is not None else None
         if cached is not None and data is not None:
             if not revalidate and self._fresh(cached.stored_at):
                 return _Doc(data, cached.stored_at, False)
@@ -246,14 +244,21 @@ class Discovery:
             self.cache.touch(key)
             return _Doc(data, time.time(), True)
         body = response.content
-        fresh = _decode(body)
+        fresh = _json_object(body)
         if fresh is None:
             raise DiscoveryError(
-                f"{path} answered a body that is not a JSON object: {body[:200]!r}")
+                f"{path} answered a body that is not a JSON object: {body[:200]!r}; nothing "
+                "was cached. Is the server URL a Kubernetes API server, not a proxy's page?")
         content_type = response.headers.get("Content-Type") or ""
-        if _is_aggregated(content_type) and fresh.get("kind") != "APIGroupDiscoveryList":
+        if _is_aggregated(content_type) and fresh.get("kind") != AGGREGATED_KIND:
             raise DiscoveryError(f"{path} claimed aggregated discovery ({content_type}) but "
                                  f"sent a {fresh.get('kind')!r}")
+        problem = document_problem(fresh, kinds)
+        if problem is not None:  # a Status or a proxy's JSON with 200: never worth keeping
+            raise DiscoveryError(
+                f"{path} answered {response.status} with something that is not discovery "
+                f"data: {problem}; nothing was cached. Is the server URL a Kubernetes API "
+                "server?")
         self.cache.write(key, body, etag=response.headers.get("Etag"))
         return _Doc(fresh, time.time(), True)
 
@@ -262,8 +267,13 @@ class Discovery:
         docs: list[_Doc] = []
         missing: list[str] = []
         for gv in gvs:
-            cached = self.cache.read(_gv_key(gv))
-            data = _decode(cached.body) if cached is not None else None
+            try:
+                key = _gv_key(gv)
+            except UnknownResourceError:
+                failed[gv] = "the server lists it, but it is not a group/version"
+                continue
+            cached = self.cache.read(key)
+            data = _decode(cached.body, _LIST_KINDS) if cached is not None else None
             if (cached is not None and data is not None and not revalidate
                     and self._fresh(cached.stored_at)):
                 lists[gv] = data
@@ -288,7 +298,7 @@ class Discovery:
         return docs
 
     def _fetch_group_version(self, gv: str) -> tuple[dict[str, Any] | None, str | None]:
-        path = "/api/" + gv if "/" not in gv else "/apis/" + gv
+        path = api_prefix(*parse_api_version(gv))
         try:
             response = self.transport.send(
                 ApiRequest("GET", path, headers=(("Accept", "application/json"),)))
@@ -297,35 +307,53 @@ class Discovery:
             return None, f"{e.code} {e.reason or 'error'}: {e.message}"
         except DynakubeError as e:
             return None, str(e)
-        data = _decode(body)
-        if data is None or data.get("kind") != "APIResourceList":
-            return None, "the answer is not an APIResourceList"
+        data = _json_object(body)
+        problem = ("it is not a JSON object" if data is None
+                   else document_problem(data, _LIST_KINDS))
+        if data is None or problem is not None:
+            return None, f"the answer is not discovery data: {problem}"
         self.cache.write(_gv_key(gv), body)
         return data, None
 
-    def _warn_failures(self, failed: Mapping[str, str]) -> None:
+    def _warn_failures(self, failed: Mapping[str, str], *, cached: bool) -> None:
         current = frozenset(failed.items())
         if not current or current == self._warned:
             self._warned = current
             return
         self._warned = current
         listed = "; ".join(f"{gv}: {why}" for gv, why in sorted(failed.items()))
+        origin = f" ({_cache_hint(self.cache)})" if cached and self.cache.enabled else ""
         warnings.warn(
             f"discovery could not list {len(failed)} group-version(s), their resources are "
-            f"unavailable until they answer: {listed}", DiscoveryWarning, stacklevel=4)
+            f"unavailable until they answer: {listed}{origin}", DiscoveryWarning, stacklevel=4)
+
+
+def _cache_hint(cache: DiskCache) -> str:
+    """Where cached discovery came from and how to get rid of it, for messages about it."""
+    return (f"this comes from discovery data cached in {cache.directory}; kube.invalidate() "
+            "refetches it, and deleting that directory (or pointing DYNAKUBE_CACHE_DIR "
+            "elsewhere) clears it")
 
 
 def _gv_key(gv: str) -> str:
-    return f"discovery/api/{gv}.json" if "/" not in gv else f"discovery/apis/{gv}.json"
+    """``discovery/api/v1.json``, ``discovery/apis/apps/v1.json``: the URL path, as a key."""
+    return "discovery" + api_prefix(*parse_api_version(gv)) + ".json"
 
 
-def _decode(body: bytes) -> dict[str, Any] | None:
-    """A JSON object, or ``None`` for anything else (corrupt cache files included)."""
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """A JSON object, or ``None`` for anything else."""
     try:
         data = json.loads(body)
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _decode(body: bytes, kinds: tuple[str, ...]) -> dict[str, Any] | None:
+    """A cached document that is usable discovery data of one of ``kinds``, else ``None``
+    (a miss: corrupt files, and anything an older version cached that is not discovery)."""
+    data = _json_object(body)
+    return data if data is not None and document_problem(data, kinds) is None else None
 
 
 def _is_aggregated(content_type: str) -> bool:

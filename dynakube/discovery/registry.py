@@ -1,9 +1,10 @@
 """What the server serves, and which resource a name means: pure data and lookups, no I/O.
 
-Discovery fetches documents; this module turns them into :class:`ResourceInfo` values and
-answers "what does ``deploy`` / ``Widget.example.dynakube.io`` / ``hpa`` mean here?" the way
-kubectl does: case-insensitive kind, plural, singular or short name, optionally qualified
-with a group (or a prefix of one, ``storageclasses.storage``) or ``plural.version.group``.
+Discovery fetches documents, :mod:`dynakube.discovery.documents` reads them into
+:class:`ResourceInfo` values, and this module indexes those and answers "what does ``deploy``
+/ ``Widget.example.dynakube.io`` / ``hpa`` mean here?" the way kubectl does: case-insensitive
+kind, plural, singular or short name, optionally qualified with a group (or a prefix of one,
+``storageclasses.storage``) or ``plural.version.group``.
 
 Choosing among matches:
 
@@ -20,10 +21,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from ..errors import AmbiguousResourceError, DiscoveryError, UnknownResourceError
+from ..errors import (
+    AmbiguousResourceError,
+    DiscoveryError,
+    InvalidArgumentError,
+    UnknownResourceError,
+)
+from .documents import (
+    AGGREGATED_KIND,
+    ResourceInfo,
+    SubresourceInfo,
+    document_kind,
+    legacy_group_versions,
+    parse_documents,
+)
 
 __all__ = [
     "BUILTIN_GROUPS",
@@ -50,65 +64,6 @@ BUILTIN_GROUPS = frozenset({
 })
 
 _VERSION = re.compile(r"^v\d+(?:(?:alpha|beta)\d+)?$")
-_AGGREGATED_KIND = "APIGroupDiscoveryList"
-
-
-@dataclass(frozen=True)
-class SubresourceInfo:
-    """A subresource (``status``, ``scale``, ``log``...) of a resource, with what it returns."""
-
-    name: str
-    kind: str
-    group: str
-    version: str
-    verbs: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ResourceInfo:
-    """One resource in one group-version, as discovery describes it."""
-
-    group: str
-    version: str
-    plural: str
-    singular: str
-    kind: str
-    namespaced: bool
-    verbs: tuple[str, ...]
-    short_names: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    subresources: tuple[SubresourceInfo, ...] = ()
-    preferred: bool = True
-    deprecated: bool = False
-    deprecation_warning: str | None = None
-
-    @property
-    def api_version(self) -> str:
-        """``v1`` for the core group, ``group/version`` otherwise (as in ``apiVersion:``)."""
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def group_version(self) -> str:
-        """The same as :attr:`api_version`, under client-go's name for it."""
-        return self.api_version
-
-    @property
-    def qualified(self) -> str:
-        """``deployments.apps``; just ``pods`` for the core group."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-    @property
-    def fully_qualified(self) -> str:
-        """``deployments.v1.apps``; ``pods.v1`` for the core group."""
-        return ".".join(p for p in (self.plural, self.version, self.group) if p)
-
-    def subresource(self, name: str) -> SubresourceInfo | None:
-        """The served subresource called ``name`` (any case), else ``None``."""
-        lname = name.lower()
-        for sub in self.subresources:
-            if sub.name == lname:
-                return sub
-        return None
 
 
 def parse_api_version(api_version: str) -> tuple[str, str]:
@@ -117,14 +72,6 @@ def parse_api_version(api_version: str) -> tuple[str, str]:
     if not version or "/" in group:
         raise UnknownResourceError(f"apiVersion {api_version!r}", ())
     return group, version
-
-
-@dataclass
-class _Group:
-    name: str
-    versions: list[str]
-    preferred: str | None
-    resources: dict[str, list[ResourceInfo]]
 
 
 class Registry:
@@ -196,7 +143,8 @@ class Registry:
         """
         chosen = self._one_per_group_resource()
         if sort_by not in ("group", "name", "kind"):
-            raise ValueError(f"sort_by must be 'group', 'name' or 'kind', not {sort_by!r}")
+            raise InvalidArgumentError(
+                f"sort_by must be 'group', 'name' or 'kind', not {sort_by!r}")
 
         def key(r: ResourceInfo) -> tuple[str, str]:
             first = {"group": r.group, "name": r.plural, "kind": r.kind}[sort_by]
@@ -386,145 +334,7 @@ def _interpretations(text: str) -> Iterable[tuple[str, str | None, str | None, b
     yield term, lrest, None, True
 
 
-# -- parsing discovery documents -------------------------------------------------------------
-
-
-def _doc_kind(doc: Any) -> str:
-    if isinstance(doc, Mapping):
-        return str(doc.get("kind") or "")
-    raise DiscoveryError(f"a discovery document is not a JSON object (got {type(doc).__name__})")
-
-
-def _strings(value: Any) -> tuple[str, ...]:
-    """A list of names (verbs, short names, categories); anything else reads as none."""
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
-
-
-def _aggregated_groups(doc: Mapping[str, Any], failed: dict[str, str]) -> list[_Group]:
-    groups: list[_Group] = []
-    for item in doc.get("items") or ():
-        if not isinstance(item, Mapping):
-            continue
-        name = str((item.get("metadata") or {}).get("name") or "")
-        group = _Group(name, [], None, {})
-        for ver in item.get("versions") or ():
-            if not isinstance(ver, Mapping) or not ver.get("version"):
-                continue
-            version = str(ver["version"])
-            gv = f"{name}/{version}" if name else version
-            if ver.get("freshness") == "Stale":
-                failed[gv] = "stale: its API server did not answer the last discovery"
-                continue
-            group.versions.append(version)
-            group.resources[version] = [
-                _aggregated_resource(name, version, r) for r in ver.get("resources") or ()
-                if isinstance(r, Mapping) and r.get("resource")
-            ]
-        if group.versions:
-            group.preferred = group.versions[0]
-            groups.append(group)
-    return groups
-
-
-def _aggregated_resource(group: str, version: str, r: Mapping[str, Any]) -> ResourceInfo:
-    kind_ref = r.get("responseKind") or {}
-    kind = str(kind_ref.get("kind") or "")
-    subs = []
-    for s in r.get("subresources") or ():
-        if not isinstance(s, Mapping) or not s.get("subresource"):
-            continue
-        ref = s.get("responseKind") or {}
-        subs.append(SubresourceInfo(
-            name=str(s["subresource"]), kind=str(ref.get("kind") or ""),
-            group=str(ref.get("group") or "") if ref.get("version") else group,
-            version=str(ref.get("version") or version), verbs=_strings(s.get("verbs"))))
-    plural = str(r["resource"])
-    return ResourceInfo(
-        group=group, version=version, plural=plural,
-        singular=str(r.get("singularResource") or kind.lower()), kind=kind,
-        namespaced=r.get("scope") == "Namespaced", verbs=_strings(r.get("verbs")),
-        short_names=_strings(r.get("shortNames")), categories=_strings(r.get("categories")),
-        subresources=tuple(sorted(subs, key=lambda s: s.name)))
-
-
-def legacy_group_versions(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any]) -> list[str]:
-    """The group-versions a legacy discovery must fetch (``v1``, ``apps/v1``...), in order."""
-    out: list[str] = []
-    if _doc_kind(api_doc) == "APIVersions":
-        out += [str(v) for v in api_doc.get("versions") or ()]
-    if _doc_kind(apis_doc) == "APIGroupList":
-        for g in apis_doc.get("groups") or ():
-            for v in (g.get("versions") or ()) if isinstance(g, Mapping) else ():
-                if isinstance(v, Mapping) and v.get("groupVersion"):
-                    out.append(str(v["groupVersion"]))
-    return out
-
-
-def _legacy_groups(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
-                   resource_lists: Mapping[str, Mapping[str, Any]],
-                   failed: dict[str, str]) -> tuple[list[_Group], list[_Group]]:
-    core = _Group("", [], None, {})
-    if _doc_kind(api_doc) == "APIVersions":
-        for v in api_doc.get("versions") or ():
-            _legacy_version(core, str(v), resource_lists, failed)
-        core.preferred = core.versions[0] if core.versions else None
-    rest: list[_Group] = []
-    if _doc_kind(apis_doc) == "APIGroupList":
-        for g in apis_doc.get("groups") or ():
-            if not isinstance(g, Mapping) or not g.get("name"):
-                continue
-            group = _Group(str(g["name"]), [], None, {})
-            for v in g.get("versions") or ():
-                if isinstance(v, Mapping) and v.get("version"):
-                    _legacy_version(group, str(v["version"]), resource_lists, failed)
-            pref = (g.get("preferredVersion") or {}).get("version")
-            group.preferred = pref if pref in group.versions else (
-                group.versions[0] if group.versions else None)
-            if group.versions:
-                rest.append(group)
-    return ([core] if core.versions else []), rest
-
-
-def _legacy_version(group: _Group, version: str,
-                    resource_lists: Mapping[str, Mapping[str, Any]],
-                    failed: dict[str, str]) -> None:
-    gv = f"{group.name}/{version}" if group.name else version
-    doc = resource_lists.get(gv)
-    if doc is None:
-        failed.setdefault(gv, "not fetched")
-        return
-    entries = [r for r in doc.get("resources") or () if isinstance(r, Mapping) and r.get("name")]
-    subs: dict[str, list[SubresourceInfo]] = {}
-    for r in entries:
-        parent, slash, sub = str(r["name"]).partition("/")
-        if slash:
-            subs.setdefault(parent, []).append(SubresourceInfo(
-                name=sub, kind=str(r.get("kind") or ""),
-                group=str(r.get("group") or "") if r.get("version") else group.name,
-                version=str(r.get("version") or version), verbs=_strings(r.get("verbs"))))
-    resources = []
-    for r in entries:
-        plural = str(r["name"])
-        if "/" in plural:
-            continue
-        kind = str(r.get("kind") or "")
-        resources.append(ResourceInfo(
-            group=group.name, version=version, plural=plural,
-            singular=str(r.get("singularName") or kind.lower()), kind=kind,
-            namespaced=bool(r.get("namespaced")), verbs=_strings(r.get("verbs")),
-            short_names=_strings(r.get("shortNames")), categories=_strings(r.get("categories")),
-            subresources=tuple(sorted(subs.get(plural, ()), key=lambda s: s.name))))
-    group.versions.append(version)
-    group.resources[version] = resources
-
-
-def _build(groups: Sequence[_Group], failed: Mapping[str, str]) -> Registry:
-    items: list[ResourceInfo] = []
-    for g in groups:
-        for version in g.versions:
-            preferred = version == g.preferred
-            items += [replace(r, preferred=preferred) for r in g.resources[version]]
-    return Registry(items, group_order=[g.name for g in groups], failed=failed)
+# -- registries from discovery documents ----------------------------------------------------
 
 
 def registry_from_documents(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
@@ -532,28 +342,17 @@ def registry_from_documents(api_doc: Mapping[str, Any], apis_doc: Mapping[str, A
                             failed: Mapping[str, str] | None = None) -> Registry:
     """A registry from ``/api`` and ``/apis`` in whichever form each came (aggregated v2 or
     v2beta1, or legacy plus ``resource_lists`` keyed by group-version); ``failed`` adds
-    group-versions the caller could not fetch.
+    group-versions the caller could not fetch. Parsing is :func:`~.documents.parse_documents`.
     """
-    problems: dict[str, str] = dict(failed or {})
-    lists = resource_lists or {}
-    core_legacy, rest_legacy = _legacy_groups(api_doc, apis_doc, lists, problems)
-    core = (_aggregated_groups(api_doc, problems) if _doc_kind(api_doc) == _AGGREGATED_KIND
-            else core_legacy)
-    rest = (_aggregated_groups(apis_doc, problems) if _doc_kind(apis_doc) == _AGGREGATED_KIND
-            else rest_legacy)
-    for doc, path in ((api_doc, "/api"), (apis_doc, "/apis")):
-        if _doc_kind(doc) not in (_AGGREGATED_KIND, "APIVersions", "APIGroupList"):
-            raise DiscoveryError(
-                f"{path} answered a {_doc_kind(doc) or 'document without kind'}, not discovery;"
-                " is the server URL a Kubernetes API server?")
-    return _build([*core, *rest], problems)
+    parsed = parse_documents(api_doc, apis_doc, resource_lists, failed)
+    return Registry(parsed.resources, group_order=parsed.group_order, failed=parsed.failed)
 
 
 def registry_from_aggregated(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any]) -> Registry:
     """A registry from aggregated discovery (``apidiscovery.k8s.io`` v2 or v2beta1)."""
     for doc in (api_doc, apis_doc):
-        if _doc_kind(doc) != _AGGREGATED_KIND:
-            raise DiscoveryError(f"expected an {_AGGREGATED_KIND}, got {_doc_kind(doc)!r}")
+        if document_kind(doc) != AGGREGATED_KIND:
+            raise DiscoveryError(f"expected an {AGGREGATED_KIND}, got {document_kind(doc)!r}")
     return registry_from_documents(api_doc, apis_doc)
 
 
@@ -563,8 +362,9 @@ def registry_from_legacy(api_versions_doc: Mapping[str, Any],
                          failed: Mapping[str, str] | None = None) -> Registry:
     """A registry from legacy discovery: ``/api`` (APIVersions), ``/apis`` (APIGroupList) and
     one APIResourceList per group-version (missing ones are reported in ``failed``)."""
-    if _doc_kind(api_versions_doc) != "APIVersions":
-        raise DiscoveryError(f"expected APIVersions, got {_doc_kind(api_versions_doc)!r}")
-    if _doc_kind(api_group_list_doc) != "APIGroupList":
-        raise DiscoveryError(f"expected APIGroupList, got {_doc_kind(api_group_list_doc)!r}")
+    if document_kind(api_versions_doc) != "APIVersions":
+        raise DiscoveryError(f"expected APIVersions, got {document_kind(api_versions_doc)!r}")
+    if document_kind(api_group_list_doc) != "APIGroupList":
+        raise DiscoveryError(
+            f"expected APIGroupList, got {document_kind(api_group_list_doc)!r}")
     return registry_from_documents(api_versions_doc, api_group_list_doc, resource_lists, failed)

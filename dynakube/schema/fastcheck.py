@@ -6,7 +6,9 @@ report?" in a few dozen microseconds. It is deliberately conservative: anything 
 model exactly (a ``null``, a whole float for an integer, an unfamiliar keyword) counts as
 "not clean", and then the full validator (``validation.py``) decides what, if anything, is
 wrong. So it can cost time, never correctness: it must only ever say "clean" when the full
-validator would report nothing.
+validator would report nothing. ``builtin`` and ``partial`` mean what they mean there
+(``keywords.py``): a partial object skips the keywords a merge may satisfy, a built-in kind
+takes ``""`` for an enum and has no list uniqueness.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .formats import check_format, pattern_matcher
+from .keywords import PARTIAL_SKIPPED
 
 __all__ = ["Check", "compile_check"]
 
@@ -57,9 +60,10 @@ def _key(value: Any) -> Any:
 
 
 def compile_check(schema: Mapping[str, Any], resolve: Callable[[str], Mapping[str, Any]],
-                  ) -> Check:
+                  *, builtin: bool = False, partial: bool = False) -> Check:
     """Compile ``schema``; ``resolve(ref)`` returns the schema a ``$ref`` points at."""
     compiled: dict[str, Check] = {}
+    rules = _Rules(builtin, partial)
 
     def ref_check(ref: str) -> Check:
         found = compiled.get(ref)
@@ -84,7 +88,7 @@ def compile_check(schema: Mapping[str, Any], resolve: Callable[[str], Mapping[st
         for key, value in node.items():
             if key in _ANNOTATIONS or key in ("properties", "type"):
                 continue
-            check = _keyword(key, value, node, build)
+            check = _keyword(key, value, node, build, rules)
             if check is None:
                 return _never  # something this module does not model: let jsonschema look
             checks.append(check)
@@ -124,9 +128,19 @@ def _not_null(value: Any) -> bool:
     return value is not None
 
 
+class _Rules:
+    """Which kind of object the check is compiled for."""
+
+    def __init__(self, builtin: bool, partial: bool):
+        self.builtin = builtin
+        self.partial = partial
+
+
 def _keyword(key: str, value: Any, node: Mapping[str, Any],
-             build: Callable[[Mapping[str, Any]], Check]) -> Check | None:
+             build: Callable[[Mapping[str, Any]], Check], rules: _Rules) -> Check | None:
     """One keyword as a check on values of any type (``None``: not modelled)."""
+    if rules.partial and key in PARTIAL_SKIPPED:
+        return _always
     if key == "required" and isinstance(value, list):
         names = tuple(value)
         return lambda v: not isinstance(v, dict) or all(v.get(n) is not None for n in names)
@@ -153,6 +167,8 @@ def _keyword(key: str, value: Any, node: Mapping[str, Any],
         return lambda v: any(s(v) for s in subs)
     if key == "enum" and isinstance(value, list):
         allowed = {_key(e) for e in value}
+        if rules.builtin:
+            allowed.add(_key(""))  # Go's zero value: not set
         return lambda v: _key(v) in allowed
     if key == "pattern" and isinstance(value, str):
         matches = pattern_matcher(value)
@@ -160,10 +176,10 @@ def _keyword(key: str, value: Any, node: Mapping[str, Any],
             return None
         return lambda v: not isinstance(v, str) or matches(v)
     if key == "format" and isinstance(value, str):
-        fmt = value
-        return lambda v: check_format(fmt, v) is None
+        fmt, builtin = value, rules.builtin
+        return lambda v: check_format(fmt, v, builtin=builtin) is None
     if key == "x-kubernetes-list-type":
-        if value == "atomic":
+        if value == "atomic" or rules.builtin:
             return _always
         if value == "set":
             return _unique_set

@@ -4,13 +4,23 @@ Plain JSON Schema says ``null`` is not a string and ``3.0`` is not an integer; t
 disagrees in specific ways, and client-side validation must never be stricter than it:
 
 - ``null`` means "not set": it never fails ``type``/``enum``/``anyOf``, and a required field
-  that is ``null`` counts as missing (unless the field is ``nullable``);
+  that is ``null`` counts as missing (unless the field is ``nullable``). The one exception:
+  a custom resource's array item. The server prunes non-nullable ``null`` *fields* before it
+  validates, but keeps ``null`` items, which then fail their ``type``;
 - custom resources take a whole float for an integer; built-in kinds refuse it;
 - custom resources get defaults filled in before validation, so a required field with a
   ``default`` is never missing;
+- ``""`` for a built-in enum is Go's zero value: "not set", defaulted by the server;
 - unknown fields are reported one per field, each at its own path;
-- ``x-kubernetes-list-type: set/map`` items must be unique (by the map keys, defaults applied);
+- ``x-kubernetes-list-type: set/map`` items of custom resources must be unique (by the map
+  keys, defaults applied); the server does not enforce it for built-in kinds;
 - ``format`` and ``pattern``: see ``formats.py`` (RE2 syntax Python cannot read is skipped).
+
+A *partial* object (an apply configuration, a merge or strategic merge patch) is merged
+with the stored object before the server validates the result, which the client cannot
+see: so only what is present is judged (types, enums, formats, patterns, bounds of values,
+unknown fields), never what the merge may add (``required``, item and entry counts, list
+uniqueness).
 """
 
 from __future__ import annotations
@@ -21,14 +31,21 @@ from typing import Any
 
 from .formats import check_format, pattern_matcher
 
-__all__ = ["short", "validator_class"]
+__all__ = ["PARTIAL_SKIPPED", "null_refused", "short", "validator_class"]
 
-_classes: dict[bool, Any] = {}
+_classes: dict[tuple[bool, bool], Any] = {}
+
+# What a merge may change: not judged on a partial object.
+PARTIAL_SKIPPED = frozenset({"required", "minItems", "maxItems", "minProperties",
+                             "maxProperties", "uniqueItems", "x-kubernetes-list-type"})
 
 
-def validator_class(builtin: bool) -> Any:
-    """Draft 4 with the API server's semantics; built-in kinds refuse whole floats as ints."""
-    cls = _classes.get(builtin)
+def validator_class(builtin: bool, partial: bool = False) -> Any:
+    """Draft 4 with the API server's semantics; built-in kinds refuse whole floats as ints.
+
+    ``partial``: the class for apply configurations and patches (see the module docstring).
+    """
+    cls = _classes.get((builtin, partial))
     if cls is not None:
         return cls
     from jsonschema import Draft4Validator, validators
@@ -48,18 +65,23 @@ def validator_class(builtin: bool) -> Any:
 
     checker = Draft4Validator.TYPE_CHECKER.redefine_many(
         {"array": is_array, "integer": is_integer, "object": is_object})
-    cls = validators.extend(
-        Draft4Validator,
-        validators={
-            "type": _type, "required": _required(builtin), "enum": _enum,
-            "format": _format, "anyOf": _any_of, "oneOf": _any_of, "pattern": _pattern,
-            "additionalProperties": _additional_properties,
-            "x-kubernetes-list-type": _list_type,
-        },
-        type_checker=checker,
-    )
-    _classes[builtin] = cls
+    keywords: dict[str, Any] = {
+        "type": _type, "required": _required(builtin), "enum": _enum(builtin),
+        "format": _format(builtin), "anyOf": _any_of, "oneOf": _any_of, "pattern": _pattern,
+        "additionalProperties": _additional_properties,
+        "x-kubernetes-list-type": _ignored if builtin else _list_type,
+    }
+    if not builtin:
+        keywords["items"] = _items(Draft4Validator.VALIDATORS["items"])
+    if partial:
+        keywords.update(dict.fromkeys(PARTIAL_SKIPPED, _ignored))
+    cls = validators.extend(Draft4Validator, validators=keywords, type_checker=checker)
+    _classes[(builtin, partial)] = cls
     return cls
+
+
+def _ignored(validator: Any, value: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
+    return iter(())
 
 
 def _error(message: str, **kw: Any) -> Any:
@@ -96,15 +118,48 @@ def _same(a: Any, b: Any) -> bool:
     return a == b and isinstance(a, bool) == isinstance(b, bool)
 
 
-def _enum(validator: Any, enums: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
-    if instance is None or any(_same(instance, e) for e in enums):
-        return
-    yield _error(f"{instance!r} is not one of {enums!r}")
+def _enum(builtin: bool) -> Any:
+    def enum(validator: Any, enums: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
+        if instance is None or (builtin and instance == "") or any(
+                _same(instance, e) for e in enums):
+            return
+        yield _error(f"{instance!r} is not one of {enums!r}")
+
+    return enum
 
 
-def _format(validator: Any, fmt: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
-    if isinstance(fmt, str) and check_format(fmt, instance) is not None:
-        yield _error(f"{instance!r} is not a valid {fmt}")
+def _format(builtin: bool) -> Any:
+    def format_(validator: Any, fmt: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
+        if isinstance(fmt, str) and check_format(fmt, instance, builtin=builtin) is not None:
+            yield _error(f"{instance!r} is not a valid {fmt}")
+
+    return format_
+
+
+def null_refused(items: Any) -> bool:
+    """Whether a custom resource's array refuses a ``null`` item (a typed, non-nullable,
+    undefaulted item schema: what the server's own type check then fails)."""
+    if not isinstance(items, Mapping) or items.get("nullable") is True or "default" in items:
+        return False
+    typ = items.get("type")
+    names = typ if isinstance(typ, list) else [typ] if isinstance(typ, str) else []
+    return bool(names) and "null" not in names
+
+
+def _items(plain: Any) -> Any:
+    def items(validator: Any, value: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
+        if not isinstance(instance, (list, tuple)) or not null_refused(value):
+            yield from plain(validator, value, instance, schema)
+            return
+        for index, item in enumerate(instance):
+            if item is None:
+                yield _error(f"None is not of type {value['type']!r}", path=[index],
+                             validator="type", validator_value=value["type"],
+                             instance=None, schema=value)
+            else:
+                yield from validator.descend(item, value, path=index)
+
+    return items
 
 
 def _pattern(validator: Any, pattern: Any, instance: Any, schema: Mapping[str, Any]) -> Any:

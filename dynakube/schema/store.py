@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-from ..errors import ApiError, DynakubeError, NotFoundError, TransportError
-from ..request import ApiRequest
+from ..errors import ApiError, DynakubeError, NotFoundError, SchemaWarning, TransportError
+from ..request import ApiRequest, Sender, api_prefix
 from .openapi import Converter, KindEntry, document_kinds, find_kind
-from .validate import ValidationWarning
 
 __all__ = ["DocumentSchemas", "SchemaStore", "SchemaWarning", "document_path"]
 
@@ -38,14 +37,6 @@ _MISS_MEMORY = 2.0  # seconds a kind missing after a refresh is not asked for ag
 _RETRY_FAILED_INDEX = 60.0
 
 
-class SchemaWarning(ValidationWarning):
-    """Client-side schema validation could not run (the server publishes no OpenAPI v3...)."""
-
-
-class _Transport(Protocol):
-    def send(self, request: ApiRequest) -> Any: ...
-
-
 class _Cache(Protocol):
     def read(self, key: str) -> Any: ...
 
@@ -53,8 +44,8 @@ class _Cache(Protocol):
 
 
 def document_path(group: str, version: str) -> str:
-    """The index key of a group-version: ``api/v1``, ``apis/apps/v1``."""
-    return f"apis/{group}/{version}" if group else f"api/{version}"
+    """The index key of a group-version: ``api/v1``, ``apis/apps/v1`` (its API prefix)."""
+    return api_prefix(group, version).lstrip("/")
 
 
 @dataclass
@@ -136,7 +127,7 @@ class SchemaStore(_Schemas):
     asks the server again whether the schema changed (so a stale schema never blocks).
     """
 
-    def __init__(self, transport: _Transport, cache: _Cache, *, recheck_after: float = 10.0):
+    def __init__(self, transport: Sender, cache: _Cache, *, recheck_after: float = 10.0):
         self._transport = transport
         self._cache = cache
         self._recheck_after = recheck_after

@@ -8,9 +8,11 @@ error becomes a :class:`~dynakube.errors.Problem` with a path written the way pe
 
 The cardinal rule is to never reject what the server would accept, so whatever the server
 may fill in or forgive is a warning, not an error: a missing required field the server
-defaults, an empty enum value of a built-in kind, anything under ``status`` (the server
-resets it on create). Unknown fields follow ``fieldValidation``: ``Strict`` errors, ``Warn``
-warnings, ``Ignore`` nothing. Compiled kinds are cached (LRU) per document hash and kind.
+defaults, anything under ``status`` (the server resets it on create). Unknown fields follow
+``fieldValidation``: ``Strict`` errors, ``Warn`` warnings, ``Ignore`` nothing. A *partial*
+object (an apply configuration or a patch) is judged only by what it holds (see
+``keywords.py``). A malformed object is a problem, never an exception. Compiled kinds are
+cached (LRU) per document hash and kind.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import cachetools
 
-from ..errors import DynakubeWarning, InvalidArgumentError, Problem, ValidationError
+from ..errors import (
+    DynakubeError,
+    InvalidArgumentError,
+    Problem,
+    ValidationError,
+    ValidationWarning,
+)
 from .fastcheck import Check, compile_check
 from .formats import FORMAT_EXPECTED, WARN_ONLY_FORMATS
 from .keywords import short, validator_class
@@ -37,6 +45,7 @@ __all__ = [
     "ValidationWarning",
     "CompiledKind",
     "SchemaSource",
+    "cannot_validate",
     "compile_kind",
     "check",
     "format_path",
@@ -51,10 +60,6 @@ _CACHE_SIZE = 128
 _compiled_cache: cachetools.LRUCache[tuple[str, str, str], CompiledKind] = (
     cachetools.LRUCache(maxsize=_CACHE_SIZE))
 _cache_lock = threading.Lock()
-
-
-class ValidationWarning(DynakubeWarning):
-    """A schema problem that does not stop the request (an unknown field in ``Warn`` mode...)."""
 
 
 class SchemaSource(Protocol):
@@ -81,46 +86,86 @@ class CompiledKind:
         self.builtin = is_builtin_component(component)
         self._bundle = bundle
         self._uri = uri
-        self._full: Validator | None = None
+        self._full: dict[bool, Validator] = {}
+        self._quick: dict[bool, Check] = {}
         self._lock = threading.Lock()
-        schemas = bundle["components"]["schemas"]
+        self.quick: Check = self.quick_check(partial=False)
 
-        def resolve(ref: str) -> Mapping[str, Any]:
-            name = ref[len(COMPONENTS):] if ref.startswith(COMPONENTS) else None
-            found = schemas.get(name) if name else None
-            return found if isinstance(found, Mapping) else {"not": {}}
+    def quick_check(self, *, partial: bool) -> Check:
+        """The quick check of whole objects, or (``partial``) of apply configurations and
+        patches; compiled on first use."""
+        found = self._quick.get(partial)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._quick.get(partial)
+            if found is None:
+                schemas = self._bundle["components"]["schemas"]
 
-        self.quick: Check = compile_check(schemas[component], resolve)
+                def resolve(ref: str) -> Mapping[str, Any]:
+                    name = ref[len(COMPONENTS):] if ref.startswith(COMPONENTS) else None
+                    target = schemas.get(name) if name else None
+                    return target if isinstance(target, Mapping) else {"not": {}}
+
+                found = compile_check(schemas[self.component], resolve,
+                                      builtin=self.builtin, partial=partial)
+                self._quick[partial] = found
+            return found
 
     @property
     def full(self) -> Validator:
         """The ``jsonschema`` validator (draft 4 + the API server's semantics)."""
+        return self.full_validator(partial=False)
+
+    def full_validator(self, *, partial: bool) -> Validator:
+        """The ``jsonschema`` validator for whole objects, or (``partial``) for patches."""
+        found = self._full.get(partial)
+        if found is not None:
+            return found
         with self._lock:
-            if self._full is None:
+            found = self._full.get(partial)
+            if found is None:
                 from referencing import Registry
                 from referencing.jsonschema import DRAFT4
 
                 resource = DRAFT4.create_resource(self._bundle)
                 registry: Registry[Any] = Registry().with_resource(self._uri, resource)
-                cls = validator_class(self.builtin)
-                self._full = cls({"$ref": self._uri + COMPONENTS + self.component},
-                                 registry=registry)
-            return self._full
+                cls = validator_class(self.builtin, partial)
+                found = cls({"$ref": self._uri + COMPONENTS + self.component},
+                            registry=registry)
+                self._full[partial] = found
+            return found
 
-    def problems(self, obj: Mapping[str, Any], field_validation: str = "Warn") -> list[Problem]:
-        """Every problem with ``obj``, errors first; ``[]`` when there is nothing to say."""
-        if self.quick(obj):
-            return []
+    def problems(self, obj: Mapping[str, Any], field_validation: str = "Warn", *,
+                 partial: bool = False) -> list[Problem]:
+        """Every problem with ``obj``, errors first; ``[]`` when there is nothing to say.
+
+        ``partial``: ``obj`` is an apply configuration or a patch, judged only by what it
+        holds, since the server validates it merged with what it stores.
+        """
         try:
-            errors = list(self.full.iter_errors(obj))
-        except Exception as e:  # a schema jsonschema cannot follow must never block a request
-            log.warning("could not validate %s against its schema (%s: %s); skipping",
-                        self.kind, type(e).__name__, e)
-            return []
+            if self.quick_check(partial=partial)(obj):
+                return []
+            errors = list(self.full_validator(partial=partial).iter_errors(obj))
+        except Exception as e:  # jsonschema's own errors included: none may escape
+            return [cannot_validate(self.kind, e)]
         found = [p for p in (_problem(e, self.builtin, field_validation) for e in errors)
                  if p is not None]
         found.sort(key=lambda p: p.severity != "error")
         return _dedupe(found)
+
+
+def cannot_validate(kind: str, error: Exception) -> Problem:
+    """The error that stands for a check that could not run (an object nested too deep, a
+    schema the checks cannot follow). A validator that cannot validate must say so, never
+    "valid": a CI gate relies on it. The message names the way around it, for a request
+    the server may well accept.
+    """
+    log.debug("validating %s failed", kind, exc_info=error)
+    return Problem("", f"could not be validated against the {kind} schema "
+                   f"({type(error).__name__}: {str(error)[:200]}); fix the object or skip "
+                   "client-side validation (validate=False)",
+                   expected="an object the validator can check", found=type(error).__name__)
 
 
 def compile_kind(converter: Converter, component: str, group: str, version: str,
@@ -156,38 +201,47 @@ def check(store: SchemaSource, group: str, version: str, kind: str) -> CompiledK
 
 
 def validate(store: SchemaSource, obj: Mapping[str, Any], *, field_validation: str = "Warn",
-             raise_errors: bool = False) -> list[Problem]:
+             raise_errors: bool = False, partial: bool = False) -> list[Problem]:
     """Check ``obj`` against its kind's schema on the server; problems best first.
 
     ``field_validation`` is ``Strict`` (unknown fields are errors), ``Warn`` (warnings) or
     ``Ignore``. With ``raise_errors=True`` any error raises :class:`ValidationError` (warnings
-    alone do not). An object whose kind has no published schema, or a server without
-    OpenAPI v3, yields ``[]``.
+    alone do not). ``partial``: ``obj`` is an apply configuration or a patch (nothing the
+    server's merge may fill in is required). An object whose kind has no published schema,
+    or a server without OpenAPI v3, yields ``[]``. An object that is not even a mapping is
+    one error: only bad arguments raise :class:`InvalidArgumentError`.
     """
     if field_validation not in FIELD_VALIDATION_MODES:
         raise InvalidArgumentError(
             f"field_validation must be one of {', '.join(FIELD_VALIDATION_MODES)}, "
             f"got {field_validation!r}")
     if not isinstance(obj, Mapping):
-        raise InvalidArgumentError(f"expected an object (a dict), got {type(obj).__name__}")
+        return _finish([Problem("", f"expected an object, found {json_type(obj)}",
+                                expected="an object (a dict)", found=_describe(obj))],
+                       obj, raise_errors)
     problems = _identity_problems(obj)
     if problems:
         return _finish(problems, obj, raise_errors)
     group, _, version = str(obj["apiVersion"]).rpartition("/")
     kind = str(obj["kind"])
-    compiled = check(store, group, version, kind)
-    if compiled is None:
-        return []
-    problems = compiled.problems(obj, field_validation)
-    if any(p.severity == "error" for p in problems) and store.recheck(group, version):
-        # The schema changed on the server since we fetched it: judge by the new one.
-        fresh = check(store, group, version, kind)
-        if fresh is not None:
-            problems = fresh.problems(obj, field_validation)
+    try:
+        compiled = check(store, group, version, kind)
+        if compiled is None:
+            return []
+        problems = compiled.problems(obj, field_validation, partial=partial)
+        if any(p.severity == "error" for p in problems) and store.recheck(group, version):
+            # The schema changed on the server since we fetched it: judge by the new one.
+            fresh = check(store, group, version, kind)
+            if fresh is not None:
+                problems = fresh.problems(obj, field_validation, partial=partial)
+    except DynakubeError:
+        raise
+    except Exception as e:  # a schema the checks cannot even be compiled from
+        problems = [cannot_validate(kind, e)]
     return _finish(problems, obj, raise_errors)
 
 
-def raise_for_problems(problems: Sequence[Problem], obj: Mapping[str, Any] | None = None,
+def raise_for_problems(problems: Sequence[Problem], obj: Any = None,
                        *, source: str | None = None) -> None:
     """Raise :class:`ValidationError` when any problem is an error (all problems listed)."""
     if any(p.severity == "error" for p in problems):
@@ -198,8 +252,7 @@ def raise_for_problems(problems: Sequence[Problem], obj: Mapping[str, Any] | Non
                               name=str(name) if name else None, source=source)
 
 
-def _finish(problems: list[Problem], obj: Mapping[str, Any], raise_errors: bool,
-            ) -> list[Problem]:
+def _finish(problems: list[Problem], obj: Any, raise_errors: bool) -> list[Problem]:
     if raise_errors:
         raise_for_problems(problems, obj)
     return problems
@@ -280,8 +333,6 @@ def _problem(error: Any, builtin: bool, mode: str) -> Problem | None:
         return Problem(where, message, expected=expected, found=_describe(instance),
                        severity=severity)
     if keyword == "enum":
-        if builtin and instance == "":
-            severity = "warning"
         return Problem(where, f"unsupported value {short(instance)}",
                        expected="one of " + ", ".join(short(v) for v in value),
                        found=_describe(instance), severity=severity)
@@ -300,9 +351,7 @@ def _problem(error: Any, builtin: bool, mode: str) -> Problem | None:
         expected = " or ".join(sorted({_expect(s) or "a value" for s in value}))
         return Problem(where, f"expected {expected}, found {json_type(instance)}",
                        expected=expected, found=_describe(instance), severity=severity)
-    if keyword == "x-kubernetes-list-type":
-        if builtin:
-            severity = "warning"
+    if keyword == "x-kubernetes-list-type":  # custom resources only: see keywords.py
         return Problem(where, error.message, expected="unique items",
                        found=_describe(instance[path[-1]] if isinstance(path[-1], int) else None),
                        severity=severity)

@@ -1,19 +1,17 @@
 """Where credentials come from: static tokens, rotating token files, basic auth, exec plugins.
 
-Each source answers ``current()`` with the headers (and, for exec plugins, client certificate
-files) to attach, and ``unauthorized()`` after a 401 so the transport can retry once with
-fresh credentials. No HTTP here: the transport attaches what these return.
+Each source answers ``current()`` with the headers (and, for exec plugins, a client
+certificate and key as PEM data) to attach, and ``unauthorized()`` after a 401 so the
+transport can retry once with fresh credentials. No HTTP here: the transport attaches what
+these return.
 """
 
 from __future__ import annotations
 
-import atexit
 import base64
 import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..config.load import ClusterConfig, ExecConfig
+from ..config.cluster import ClusterConfig, ExecConfig, token_defect
 from ..errors import ConfigError
 
 __all__ = [
@@ -31,17 +29,19 @@ __all__ = [
     "StaticCredentials",
     "TokenFile",
     "ExecPlugin",
-    "SecretFiles",
     "credential_source",
 ]
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """What to attach to a request: headers, and client certificate files if any."""
+    """What to attach to a request: headers, and a client certificate and key (PEM) if any.
+
+    The certificate is data, never a path: the transport loads it into its TLS context.
+    """
 
     headers: dict[str, str] = field(default_factory=dict)
-    cert: tuple[str, str] | None = None
+    cert: tuple[bytes, bytes] | None = field(default=None, repr=False)
 
 
 class CredentialSource(Protocol):
@@ -50,39 +50,6 @@ class CredentialSource(Protocol):
     def unauthorized(self) -> bool:
         """Forget cached credentials after a 401; True when a retry may now succeed."""
         ...
-
-
-class SecretFiles:
-    """A private (0700) temporary directory for key material that must exist as files.
-
-    ``requests`` only takes certificates and keys as paths, so inline kubeconfig data and exec
-    plugin certificates are written here, and the directory is removed at exit.
-    """
-
-    def __init__(self) -> None:
-        self._dir: str | None = None
-        self._lock = threading.Lock()
-
-    def write(self, name: str, data: bytes) -> str:
-        with self._lock:
-            if self._dir is None:
-                self._dir = tempfile.mkdtemp(prefix="dynakube-")
-                os.chmod(self._dir, 0o700)
-                atexit.register(self.remove)
-            path = os.path.join(self._dir, name)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            return path
-
-    def remove(self) -> None:
-        """Delete the directory now (``Transport.close``); the exit hook is then dropped so
-        a closed transport is not kept alive until the interpreter exits."""
-        with self._lock:
-            if self._dir is not None:
-                shutil.rmtree(self._dir, ignore_errors=True)
-                self._dir = None
-                atexit.unregister(self.remove)
 
 
 class StaticCredentials:
@@ -117,6 +84,10 @@ class TokenFile:
             raise ConfigError(f"cannot read token file {self.path}: {e.strerror}") from e
         if not token:
             raise ConfigError(f"token file {self.path} is empty")
+        defect = token_defect(token)
+        if defect:
+            raise ConfigError(f"token file {self.path}: the token contains {defect}; a bearer "
+                              "token is one line of printable ASCII")
         return token
 
     def current(self) -> Credentials:
@@ -143,11 +114,10 @@ def _parse_time(value: Any) -> float:
 class ExecPlugin:
     """A client-go credential plugin: run the command, cache its answer until it expires."""
 
-    def __init__(self, config: ExecConfig, cluster: dict[str, Any], files: SecretFiles, *,
+    def __init__(self, config: ExecConfig, cluster: dict[str, Any], *,
                  clock: Callable[[], float] = time.time):
         self.config = config
         self._cluster = cluster
-        self._files = files
         self._clock = clock
         self._cached: Credentials | None = None
         self._expires: float | None = None
@@ -170,8 +140,14 @@ class ExecPlugin:
         spec: dict[str, Any] = {"interactive": interactive}
         if self.config.provide_cluster_info:
             spec["cluster"] = self._cluster
-        return json.dumps({"apiVersion": self.config.api_version, "kind": "ExecCredential",
-                           "spec": spec})
+        try:
+            return json.dumps({"apiVersion": self.config.api_version, "kind": "ExecCredential",
+                               "spec": spec}, allow_nan=False)
+        except (ValueError, TypeError, RecursionError) as e:  # a circular or odd extension
+            raise ConfigError(f"exec plugin {self.config.command!r}: the cluster's "
+                              f"client.authentication.k8s.io/exec extension cannot be sent as "
+                              f"JSON ({type(e).__name__}: {str(e)[:100]}); it must be plain, "
+                              "finite JSON that does not refer to itself") from None
 
     def _run(self) -> tuple[Credentials, float | None]:
         cfg = self.config
@@ -215,13 +191,15 @@ class ExecPlugin:
         expiry = _parse_time(expires) if expires else None
         token = status.get("token")
         if token and isinstance(token, str):
+            defect = token_defect(token)
+            if defect:
+                raise ConfigError(f"exec plugin {cfg.command!r} returned a token that "
+                                  f"contains {defect}; a bearer token is one line of "
+                                  "printable ASCII")
             return Credentials({"Authorization": f"Bearer {token}"}), expiry
         cert, key = status.get("clientCertificateData"), status.get("clientKeyData")
         if cert and key and isinstance(cert, str) and isinstance(key, str):
-            n = self._runs
-            paths = (self._files.write(f"exec-{n}.crt", cert.encode()),
-                     self._files.write(f"exec-{n}.key", key.encode()))
-            return Credentials({}, paths), expiry
+            return Credentials({}, (cert.encode(), key.encode())), expiry
         raise ConfigError(f"exec plugin {cfg.command!r} returned neither a token nor a client "
                           "certificate and key (as strings)")
 
@@ -253,9 +231,13 @@ def _cluster_info(config: ClusterConfig) -> dict[str, Any]:
     return info
 
 
-def credential_source(config: ClusterConfig, files: SecretFiles) -> CredentialSource | None:
+def credential_source(config: ClusterConfig) -> CredentialSource | None:
     """The one credential source the configuration names (config loading refused two)."""
     if config.token:
+        defect = token_defect(config.token)
+        if defect:  # a hand-made ClusterConfig skips check_config
+            raise ConfigError(f"the token of {config.user_name or 'the user'} contains "
+                              f"{defect}; a bearer token is one line of printable ASCII")
         return StaticCredentials({"Authorization": f"Bearer {config.token}"})
     if config.token_file:
         return TokenFile(config.token_file)
@@ -263,5 +245,5 @@ def credential_source(config: ClusterConfig, files: SecretFiles) -> CredentialSo
         raw = f"{config.username or ''}:{config.password or ''}".encode()
         return StaticCredentials({"Authorization": "Basic " + base64.b64encode(raw).decode()})
     if config.exec is not None:
-        return ExecPlugin(config.exec, _cluster_info(config), files)
+        return ExecPlugin(config.exec, _cluster_info(config))
     return None

@@ -7,11 +7,14 @@ This is the only module that imports ``requests``. Everything above it builds
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import os
 import random
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -23,23 +26,35 @@ from urllib.parse import quote
 import requests
 import requests.adapters
 import requests.auth
+import requests.utils
+import urllib3.exceptions
 from urllib3 import HTTPHeaderDict
 from urllib3.exceptions import InsecureRequestWarning
 
 from .._version import __version__
-from ..config.load import ClusterConfig
-from ..errors import InsecureTLSWarning, ServerWarning, TransportError, error_from_response
+from ..config.cluster import ClusterConfig
+from ..errors import (
+    ConfigError,
+    InsecureTLSWarning,
+    ServerWarning,
+    TransportError,
+    error_from_response,
+)
 from ..request import ApiRequest
-from .auth import Credentials, CredentialSource, SecretFiles, credential_source
+from .auth import Credentials, CredentialSource, credential_source
 from .ratelimit import TokenBucket
+from .tls import TLSSettings, sweep_stale_files
 
-__all__ = ["Transport", "Response", "USER_AGENT", "parse_warning_header"]
+__all__ = ["Transport", "Response", "USER_AGENT", "MAX_ERROR_BODY", "parse_warning_header"]
 
 log = logging.getLogger("dynakube.transport")
 
 USER_AGENT = "dynakube/{} python/{}.{}.{}".format(__version__, *sys.version_info[:3])
 MAX_RETRY_AFTER_TRIES = 10  # as client-go's rest.Request
 CONNECT_RETRIES = 3  # extra tries for a GET whose connection failed (not for a slow answer)
+#: How much of an error answer is read: a Status is a few KiB; a proxy or a broken server may
+#: send gigabytes, and the message shows only the start anyway.
+MAX_ERROR_BODY = 1024 * 1024
 
 _WARNING_RE = re.compile(r'\s*(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*(?:,|$)')
 _insecure_warned = False
@@ -137,16 +152,40 @@ class Response:
 
 
 class _Adapter(requests.adapters.HTTPAdapter):
-    """Checks the server certificate against ``tls-server-name``; sends repeated headers.
+    """TLS from the transport's own context; ``tls-server-name``; repeated headers.
 
-    Impersonation needs one ``Impersonate-Group`` header per group, which a ``requests``
-    header dict cannot hold, so they are added here as urllib3 sends them.
+    HTTPS pools get the :class:`~dynakube.transport.tls.TLSSettings` context (trust and client
+    key loaded in memory) instead of requests' CA bundle and certificate paths. Impersonation
+    needs one ``Impersonate-Group`` header per group, which a ``requests`` header dict cannot
+    hold, so they are added here as urllib3 sends them.
     """
 
-    def __init__(self, server_name: str | None, repeated: list[tuple[str, str]]):
+    def __init__(self, tls: TLSSettings | None, server_name: str | None,
+                 repeated: list[tuple[str, str]]):
+        self._tls = tls
         self._server_name = server_name
         self._repeated = repeated
         super().__init__(pool_connections=4, pool_maxsize=16, max_retries=0)
+
+    def build_connection_pool_key_attributes(
+            self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> tuple[Any, Any]:
+        host_params: Any
+        pool_kwargs: Any
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert)
+        if self._tls is not None and host_params.get("scheme") == "https":
+            pool_kwargs = self._tls.pool_kwargs()
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        if self._tls is None or not url.lower().startswith("https"):
+            super().cert_verify(conn, url, verify, cert)
+            return
+        # the pool's ssl_context holds the trust: keep requests' CA bundle out of it
+        conn.cert_reqs = self._tls.cert_reqs
+        conn.ca_certs = conn.ca_cert_dir = None
+        conn.cert_file, conn.key_file = self._tls.cert_file, self._tls.key_file
 
     def send(self, request: requests.PreparedRequest, *args: Any,
              **kwargs: Any) -> requests.Response:
@@ -201,18 +240,19 @@ class Transport:
         self._warned: set[str] = set()
         self._warned_lock = threading.Lock()
         self._limiter = TokenBucket(qps, burst) if qps else None
-        self._files = SecretFiles()
-        self._credentials: CredentialSource | None = credential_source(config, self._files)
+        self._proxies = _proxies(config.proxy_url)
+        self._credentials: CredentialSource | None = credential_source(config)
+        sweep_stale_files()  # what killed dynakube processes left in $TMPDIR
+        self._tls = self._tls_settings() if self.server.lower().startswith("https:") else None
         self._session = requests.Session()
         self._session.auth = _NoAuth()
         self._session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
+        if config.disable_compression:  # kubeconfig's disable-compression: no gzip asked
+            del self._session.headers["Accept-Encoding"]
         single, repeated = self._impersonation_headers()
         self._session.headers.update(single)
-        self._session.mount("https://", _Adapter(config.tls_server_name, repeated))
-        self._session.mount("http://", _Adapter(None, repeated))
-        self._verify, self._cert = self._tls_settings()
-        self._proxies = ({"http": config.proxy_url, "https": config.proxy_url}
-                         if config.proxy_url else None)
+        self._session.mount("https://", _Adapter(self._tls, config.tls_server_name, repeated))
+        self._session.mount("http://", _Adapter(None, None, repeated))
 
     # -- set-up --------------------------------------------------------------------------
     def _impersonation_headers(self) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -229,31 +269,18 @@ class Transport:
             repeated += [(name, v) for v in values]
         return single, repeated
 
-    def _tls_settings(self) -> tuple[bool | str, tuple[str, str] | None]:
+    def _tls_settings(self) -> TLSSettings:
         global _insecure_warned
-        c = self.config
-        verify: bool | str = True
-        if c.insecure_skip_tls_verify:
-            verify = False
-            if not _insecure_warned:
-                _insecure_warned = True
-                warnings.warn(f"TLS verification of {self.server} is off "
-                              "(insecure-skip-tls-verify); anyone on the path can read and "
-                              "change this traffic", InsecureTLSWarning, stacklevel=3)
-        elif c.certificate_authority_data:
-            verify = self._files.write("ca.crt", c.certificate_authority_data)
-        elif c.certificate_authority:
-            verify = c.certificate_authority
-        cert: tuple[str, str] | None = None
-        cert_file = c.client_certificate
-        key_file = c.client_key
-        if c.client_certificate_data:
-            cert_file = self._files.write("client.crt", c.client_certificate_data)
-        if c.client_key_data:
-            key_file = self._files.write("client.key", c.client_key_data)
-        if cert_file and key_file:
-            cert = (cert_file, key_file)
-        return verify, cert
+        if self.config.insecure_skip_tls_verify and not _insecure_warned:
+            _insecure_warned = True
+            warnings.warn(f"TLS verification of {self.server} is off "
+                          "(insecure-skip-tls-verify); anyone on the path can read and "
+                          "change this traffic", InsecureTLSWarning, stacklevel=3)
+        # without a CA in the kubeconfig, trust what requests would: its bundle or the
+        # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE the environment names
+        default = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                   or requests.utils.DEFAULT_CA_BUNDLE_PATH)
+        return TLSSettings(self.config, default)
 
     # -- sending -------------------------------------------------------------------------
     def send(self, request: ApiRequest, *, stream: bool = False,
@@ -280,8 +307,7 @@ class Transport:
             if status < 400:
                 self._surface_warnings(raw.headers)
                 return Response(raw, request)
-            body = raw.content  # errors are small; read and release the connection
-            raw.close()
+            body = _error_body(raw)
             if status == 401 and not reauthenticated and self._credentials is not None:
                 reauthenticated = True
                 if self._credentials.unauthorized():
@@ -303,21 +329,33 @@ class Transport:
         creds = self._credentials.current() if self._credentials else Credentials()
         headers = dict(request.headers)
         headers.update(creds.headers)
+        if creds.cert is not None and self._tls is not None:
+            self._tls.use_client_certificate(creds.cert)
         url = self.server + request.target
-        if self._verify is False:  # warned once already; urllib3 would warn per request
-            _ignore_insecure_request_warnings()
+        if self._tls is not None and self._tls.insecure:
+            _ignore_insecure_request_warnings()  # warned once already; urllib3 would per request
         started = time.perf_counter()
         try:
+            # always streamed, so an error answer is read only as far as MAX_ERROR_BODY
             raw = self._session.request(
-                request.method, url, data=request.body, headers=headers, stream=stream,
+                request.method, url, data=request.body, headers=headers, stream=True,
                 timeout=(self.connect_timeout, read_timeout or self.timeout),
-                verify=self._verify, cert=creds.cert or self._cert, proxies=self._proxies,
-                allow_redirects=True,
+                proxies=self._proxies, allow_redirects=True,
             )
+            if not stream and raw.status_code < 400:
+                raw.content  # noqa: B018 - read now, so a broken body maps like a broken send
         except requests.exceptions.SSLError as e:
-            raise TransportError(f"TLS with {self.server} failed: {_root_cause(e)}; check the "
+            raise TransportError(f"TLS with {self.server} failed: {_tls_reason(e)}; check the "
                                  "certificate-authority, tls-server-name and client "
                                  "certificate in the kubeconfig") from e
+        except (requests.exceptions.InvalidHeader, UnicodeEncodeError):
+            # requests' message quotes the value, which may be a token: name the header only
+            # (http.client sends values as latin-1, hence UnicodeEncodeError)
+            merged: dict[str, str | bytes] = {**self._session.headers, **headers}
+            name = _bad_header(merged)
+            raise ConfigError(f"{request.method} {request.path}: the header {name} has a "
+                              "line break, a control character or a character HTTP headers "
+                              "cannot carry in its value; fix it in the kubeconfig") from None
         except requests.exceptions.Timeout as e:
             raise TransportError(f"{request.method} {url} timed out: {_root_cause(e)}") from e
         except requests.exceptions.ConnectionError as e:
@@ -348,9 +386,8 @@ class Transport:
             warnings.warn(text, ServerWarning, stacklevel=stacklevel)
 
     def close(self) -> None:
-        """Close pooled connections and delete key material written for this transport."""
+        """Close pooled connections."""
         self._session.close()
-        self._files.remove()
 
     def __enter__(self) -> Transport:
         return self
@@ -377,6 +414,61 @@ def _ignore_insecure_request_warnings() -> None:
                 return
             break
     warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+
+
+def _proxies(proxy_url: str | None) -> dict[str, str] | None:
+    if not proxy_url:
+        return None
+    if proxy_url.lower().startswith("socks"):
+        try:
+            importlib.import_module("socks")  # PySocks, which requests needs for SOCKS
+        except ImportError:
+            raise ConfigError(f"proxy-url {proxy_url.split('://')[0]}://...: a SOCKS proxy "
+                              "needs the PySocks package: pip install 'dynakube[socks]'"
+                              ) from None
+    return {"http": proxy_url, "https": proxy_url}
+
+
+def _error_body(raw: requests.Response) -> bytes:
+    """At most MAX_ERROR_BODY bytes of an error answer (decoded), then the connection goes."""
+    try:
+        body: bytes = raw.raw.read(MAX_ERROR_BODY, decode_content=True) or b""
+    except (OSError, urllib3.exceptions.HTTPError):
+        body = b""  # the status alone still says what happened
+    raw.close()
+    return body
+
+
+def _bad_header(headers: Mapping[str, str | bytes]) -> str:
+    """The name of the first header whose value cannot be sent (never the value)."""
+    for name, value in headers.items():
+        text = value if isinstance(value, str) else ""
+        if any(not " " <= ch <= "~" and ch != "\t" for ch in text):
+            return repr(name)
+    return "(unknown)"
+
+
+def _tls_reason(error: BaseException) -> str:
+    """OpenSSL's own verdict (certificate has expired, hostname mismatch, unknown CA), found
+    in the chain of wrapped urllib3 and requests errors."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [error]
+    first_ssl: ssl.SSLError | None = None
+    while todo:
+        e = todo.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError):
+            message = getattr(e, "verify_message", None) or e.reason or str(e)
+            return f"certificate verify failed: {message}"
+        if isinstance(e, ssl.SSLError) and first_ssl is None:
+            first_ssl = e
+        todo.extend(x for x in (e.__cause__, e.__context__, getattr(e, "reason", None),
+                                *e.args) if isinstance(x, BaseException))
+    if first_ssl is not None:
+        return str(first_ssl.reason or first_ssl)
+    return _root_cause(error)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -10,6 +10,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..errors import InvalidArgumentError
+
 __all__ = ["TokenBucket"]
 
 
@@ -18,8 +20,11 @@ class TokenBucket:
 
     def __init__(self, qps: float, burst: int, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
-        if qps <= 0 or burst < 1:
-            raise ValueError("qps must be > 0 and burst >= 1")
+        if (not isinstance(qps, int | float) or not isinstance(burst, int)
+                or isinstance(qps, bool) or qps <= 0 or burst < 1):
+            raise InvalidArgumentError(
+                f"qps must be a number > 0 and burst an integer >= 1 (qps=None turns "
+                f"client-side rate limiting off), got qps={qps!r}, burst={burst!r}")
         self.qps = float(qps)
         self.burst = int(burst)
         self._clock = clock
@@ -28,8 +33,11 @@ class TokenBucket:
         self._last = clock()
         self._lock = threading.Lock()
 
-    def _reserve(self) -> float:
-        """Take a token now (possibly going into debt); return how long to wait for it."""
+    def reserve(self) -> float:
+        """Take a token now (possibly going into debt); return how long to wait for it.
+
+        For callers that schedule instead of sleeping (the controller's work queue).
+        """
         with self._lock:
             now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._last) * self.qps)
@@ -39,7 +47,7 @@ class TokenBucket:
 
     def acquire(self) -> float:
         """Wait for a token; return the seconds waited (0.0 when none was needed)."""
-        delay = self._reserve()
+        delay = self.reserve()
         if delay > 0:
             self._sleep(delay)
         return delay

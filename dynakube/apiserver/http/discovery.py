@@ -150,8 +150,10 @@ def legacy_resource_list(table: ResourceTable, group: str, version: str) -> dict
             "verbs": list(spec.verbs),
             **_names(spec),
         }
-        entry["storageVersionHash"] = storage_version_hash(storage.group, storage.version,
-                                                           storage.kind)
+        digest = spec.storage_hash if spec.storage_hash is not None else storage_version_hash(
+            storage.group, storage.version, storage.kind)
+        if digest:  # the review APIs store nothing, so have none
+            entry["storageVersionHash"] = digest
         resources.append(entry)
         subs = sorted(spec.subresources, key=lambda s: s.name) if not spec.is_custom \
             else list(spec.subresources)

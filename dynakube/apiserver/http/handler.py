@@ -1,6 +1,6 @@
 """The HTTP face of the embedded server: authentication, faults, discovery and dispatch.
 
-One :class:`Handler` per connection (HTTP/1.1 keep-alive); each request is answered as
+One :class:`RequestHandler` per connection (HTTP/1.1 keep-alive); each request is answered as
 kube-apiserver answers it, including the plain-text ``404 page not found`` for unknown paths,
 ``Warning`` headers, ``Etag``/``304`` on aggregated discovery and chunked watch streams.
 """
@@ -14,22 +14,36 @@ import ssl
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ..objects import qualified_resource, yaml_as_json
+import yaml
+
+from ..call import Call, Reply
+from ..objects import qualified_resource
 from ..status import PlainNotFound, StatusError, status_body, unauthorized, unsupported_media_type
-from ..verbs.crud import Call, Reply
-from ..verbs.lists import as_table, delete_collection, list_reply, partial, wants
+from ..verbs.lists import (
+    as_table,
+    check_transform,
+    delete_collection,
+    list_reply,
+    negotiate,
+    partial,
+)
+from ..verbs.options import check_write_options
 from ..verbs.patch import get_scale, patch, update_scale
+from ..verbs.reviews import review
 from ..verbs.watch import open_watch
+from ..yamlbody import yaml_as_json
 from . import discovery as disco
+from .listener import Listener
+from .openapi import serve_openapi
+from .openapiv2 import serve_openapi_v2
+from .owner import ServerOwner
+from .requestlog import LoggedRequest
 from .routing import Route, route
 
-if TYPE_CHECKING:
-    from ..server import ApiServer, _HTTPServer
-
-__all__ = ["Handler", "VERSION_INFO", "MAX_BODY_BYTES"]
+__all__ = ["RequestHandler", "VERSION_INFO", "MAX_BODY_BYTES"]
 
 VERSION_INFO = {
     "major": "1",
@@ -80,8 +94,8 @@ def _too_large() -> StatusError:
                                         f"Request entity too large: limit is {MAX_BODY_BYTES}"))
 
 
-_BODY_TYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf",
-               "application/cbor"]
+_BODY_TYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]
+_REVIEW_GROUPS = ("authentication.k8s.io", "authorization.k8s.io")
 
 
 def _as_json(content_type: str, body: bytes) -> bytes:
@@ -107,9 +121,11 @@ def _as_json(content_type: str, body: bytes) -> bytes:
     raise unsupported_media_type(_BODY_TYPES)
 
 
-class Handler(BaseHTTPRequestHandler):
+class RequestHandler(BaseHTTPRequestHandler):
+    """Answers the requests of one connection as kube-apiserver does."""
+
     protocol_version = "HTTP/1.1"
-    server: _HTTPServer
+    server: Listener
     timeout = 300
     wbufsize = 64 * 1024  # headers and body leave in one write; flushed after each answer
 
@@ -124,6 +140,14 @@ class Handler(BaseHTTPRequestHandler):
             self.request.settimeout(None)
         super().setup()
 
+    def finish(self) -> None:
+        # A client that left with bytes still buffered makes wfile.close() raise, and
+        # socketserver then skips rfile.close(): the socket would leak. Close it anyway.
+        try:
+            super().finish()
+        except OSError:
+            self.rfile.close()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -135,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
     # -- plumbing ------------------------------------------------------------------------
 
     @property
-    def owner(self) -> ApiServer:
+    def owner(self) -> ServerOwner:
         return self.server.owner
 
     def _read_body(self) -> bytes:
@@ -160,8 +184,6 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _log(self, status: int) -> None:
-        from ..server import LoggedRequest
-
         parts = urlsplit(self.path)
         self.owner.requests.add(LoggedRequest(self.command, parts.path, parts.query, status,
                                               self.headers.get("User-Agent", "")))
@@ -184,9 +206,17 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, code: int, obj: Any, headers: dict[str, str] | None = None,
-              warnings: list[str] | None = None) -> None:
-        self._send(code, json.dumps(obj, separators=(",", ":")).encode(), "application/json",
-                   headers, warnings)
+              warnings: list[str] | None = None, media: str = "application/json") -> None:
+        if media == "application/yaml" and isinstance(obj, dict) and obj.get("kind") != "Status":
+            # keys sorted and long strings on one line, as sigs.k8s.io/yaml writes them
+            text = yaml.safe_dump(obj, sort_keys=True, default_flow_style=False,
+                                  allow_unicode=True, width=1 << 30)
+            self._send(code, text.encode(), media, headers, warnings)
+            return
+        # allow_nan=False: NaN/Infinity are refused on the way in; should one slip through,
+        # a 500 is better than a body no JSON parser accepts
+        self._send(code, json.dumps(obj, separators=(",", ":"), allow_nan=False).encode(),
+                   "application/json", headers, warnings)
 
     def _not_found(self) -> None:
         self._send(404, b"404 page not found\n", "text/plain; charset=utf-8",
@@ -255,9 +285,13 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/openapi/v3" or path.startswith("/openapi/v3/"):
             self._openapi(path, query)
             return
+        if path == "/openapi/v2" and self.command == "GET":
+            self._send(*serve_openapi_v2(owner.table, self.headers.get("Accept", ""),
+                                         self.headers.get("If-None-Match")))
+            return
         r = route(owner.table, self.command, path, query.get("watch", "").lower()
                   in ("true", "1"))
-        if user == "readonly" and r.verb in _WRITE_VERBS:
+        if user == "readonly" and r.verb in _WRITE_VERBS and r.spec.group not in _REVIEW_GROUPS:
             raise self._forbidden(user, r)
         call = Call(
             method=self.command, spec=r.spec, namespace=r.namespace, name=r.name,
@@ -265,9 +299,13 @@ class Handler(BaseHTTPRequestHandler):
             body=body, user_agent=self.headers.get("User-Agent", ""),
             accept=self.headers.get("Accept", "application/json"),
             content_type=self.headers.get("Content-Type", "application/json"),
+            user=user, authenticate=owner.user_for,
         )
-        if r.verb in ("create", "update") and body:
-            call.body = _as_json(call.content_type, body)
+        media, _ = negotiate(call.accept)  # 406 for what cannot be served at all
+        if r.verb in ("create", "update"):
+            check_write_options(call)  # before the body, as the real handlers do
+            if body:
+                call.body = _as_json(call.content_type, body)
         if r.verb == "watch":
             if r.name is not None:
                 extra = f"metadata.name={r.name}"
@@ -277,7 +315,7 @@ class Handler(BaseHTTPRequestHandler):
             self._watch(call)
             return
         reply = self._verb(r, call)
-        self._json(reply.code, reply.body, reply.headers, reply.warnings)
+        self._json(reply.code, reply.body, reply.headers, reply.warnings, media)
 
     def _forbidden(self, user: str, r: Route) -> StatusError:
         resource = r.spec.plural + (f"/{r.subresource}" if r.subresource else "")
@@ -300,8 +338,8 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "get":
             if sub == "scale":
                 return get_scale(api, call)
+            shape = check_transform(call, listing=False)
             reply = api.get(call)
-            shape = wants(call.accept)
             if shape == "Table":
                 reply.body = as_table(r.spec, [reply.body], {
                     "resourceVersion": reply.body["metadata"].get("resourceVersion", "")},
@@ -312,8 +350,14 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "list":
             return list_reply(api, call)
         if verb == "create":
+            if r.spec.group in _REVIEW_GROUPS:
+                return review(api, call)
+            if sub == "binding":
+                return api.bind(call)
             return api.create(call)
         if verb == "update":
+            if sub == "finalize":
+                return api.finalize(call)
             return update_scale(api, call) if sub == "scale" else api.update(call)
         if verb == "patch":
             return patch(api, call)
@@ -405,8 +449,6 @@ class Handler(BaseHTTPRequestHandler):
         owner = self.owner
         if not owner.options.openapi_v3:
             raise PlainNotFound()
-        from .openapi import serve_openapi
-
-        code, body, content_type, headers = serve_openapi(owner, path, query,
+        code, body, content_type, headers = serve_openapi(owner.table, path, query,
                                                           self.headers.get("If-None-Match"))
         self._send(code, body, content_type, headers)

@@ -1,6 +1,6 @@
 """Serving ``/openapi/v3`` for the embedded server, with the real server's cache headers.
 
-The documents come from :mod:`.openapi` (built from the served kinds, rebuilt when a CRD
+The documents come from :mod:`..kinds.openapi` (built from the served kinds, rebuilt when a CRD
 changes them). A request with the current ``?hash=`` gets ``Cache-Control: public, immutable``;
 a stale hash is redirected (``301``) to the current URL; ``If-None-Match`` gets ``304``.
 """
@@ -8,14 +8,10 @@ a stale hash is redirected (``301``) to the current URL; ``If-None-Match`` gets 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from ..kinds.openapi import encode_document, openapi_documents, openapi_hash, openapi_index
 from ..status import PlainNotFound
 from ..storage.resources import ResourceTable
-
-if TYPE_CHECKING:
-    from ..server import ApiServer
 
 __all__ = ["serve_openapi"]
 
@@ -26,10 +22,11 @@ def _build(table: ResourceTable) -> tuple[dict[str, tuple[bytes, str]], bytes]:
     return encoded, encode_document(openapi_index(docs))
 
 
-def serve_openapi(owner: ApiServer, path: str, query: dict[str, str], if_none_match: str | None,
-                  ) -> tuple[int, bytes, str, dict[str, str]]:
-    """``(status, body, content type, headers)`` for a ``/openapi/v3`` path."""
-    docs, index = owner.table.cached("openapi", lambda: _build(owner.table))
+def serve_openapi(table: ResourceTable, path: str, query: dict[str, str],
+                  if_none_match: str | None) -> tuple[int, bytes, str, dict[str, str]]:
+    """``(status, body, content type, headers)`` for a ``/openapi/v3`` path of ``table``'s
+    kinds (documents rebuilt only when the served kinds change)."""
+    docs, index = table.cached("openapi", lambda: _build(table))
     rel = path[len("/openapi/v3"):].strip("/")
     if not rel:
         return 200, index, "text/plain; charset=utf-8", {}

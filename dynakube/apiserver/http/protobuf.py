@@ -90,6 +90,19 @@ _S: dict[str, dict[int, tuple[str, str]]] = {
                       4: ("protocol", "str"), 5: ("hostIP", "str")},
     "EnvVar": {1: ("name", "str"), 2: ("value", "str")},
     "ResourceRequirements": {1: ("limits", "mapquantity"), 2: ("requests", "mapquantity")},
+    # the reviews of ``kubectl auth can-i`` / ``can-i --list`` / ``whoami``
+    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
+                                2: ("spec", "SelfSubjectAccessReviewSpec")},
+    "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
+                                    2: ("nonResourceAttributes", "NonResourceAttributes")},
+    "ResourceAttributes": {1: ("namespace", "str"), 2: ("verb", "str"), 3: ("group", "str"),
+                           4: ("version", "str"), 5: ("resource", "str"),
+                           6: ("subresource", "str"), 7: ("name", "str")},
+    "NonResourceAttributes": {1: ("path", "str"), 2: ("verb", "str")},
+    "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta"),
+                               2: ("spec", "SelfSubjectRulesReviewSpec")},
+    "SelfSubjectRulesReviewSpec": {1: ("namespace", "str")},
+    "SelfSubjectReview": {1: ("metadata", "ObjectMeta")},
 }
 
 

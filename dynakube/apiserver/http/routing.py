@@ -2,16 +2,18 @@
 
 Paths are the ones kube-apiserver serves (``/api/v1/namespaces/{ns}/{plural}/{name}/{sub}``,
 ``/apis/{group}/{version}/...``, the legacy ``/watch/`` prefix); anything else is the plain
-``404 page not found``, and a verb the resource does not support is ``405``.
+``404 page not found`` (within a built-in group, the JSON ``Status`` 404 the real server
+sends), and a verb the resource does not support is ``405``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 from ..kinds.specs import KindSpec
-from ..status import PlainNotFound, method_not_allowed
+from ..status import PlainNotFound, method_not_allowed, resource_not_found
 from ..storage.resources import ResourceTable
 
 __all__ = ["Route", "route", "verb_of"]
@@ -30,24 +32,36 @@ class Route:
     version: str
 
 
-def verb_of(method: str, has_name: bool, watch: bool) -> str:
+_SERVED_SUBRESOURCES = ("status", "scale", "finalize", "binding")
+
+
+def verb_of(method: str, has_name: bool, watch: bool, subresource: str | None = None) -> str:
+    """The verb of a request; ``405`` for a method the path cannot take (POST to an item,
+    PUT or PATCH to a collection), as the real server's route table answers."""
     if method == "GET":
         if watch:
             return "watch"
         return "get" if has_name else "list"
-    if method == "POST":
+    if method == "POST" and (not has_name or subresource is not None):
         return "create"
-    if method == "PUT":
+    if method == "PUT" and has_name:
         return "update"
-    if method == "PATCH":
+    if method == "PATCH" and has_name:
         return "patch"
     if method == "DELETE":
         return "delete" if has_name else "deletecollection"
     raise method_not_allowed()
 
 
+def _builtin_group(table: ResourceTable, group: str) -> bool:
+    """Whether ``group`` is one of kube-apiserver's own (a CRD's group is served by the
+    apiextensions server, which answers unknown paths with the plain-text 404)."""
+    return any(not s.is_custom for s in table.all() if s.group == group)
+
+
 def route(table: ResourceTable, method: str, path: str, watch_param: bool) -> Route:
-    """Resolve a resource path; raises :class:`PlainNotFound` or a 405 ``StatusError``."""
+    """Resolve a resource path; raises :class:`PlainNotFound`, a JSON ``404`` (an unknown
+    version, resource or subresource of a built-in group) or a ``405``."""
     parts = [unquote(p) for p in path.strip("/").split("/")]
     if parts and parts[0] == "api":
         if len(parts) < 3:
@@ -59,11 +73,15 @@ def route(table: ResourceTable, method: str, path: str, watch_param: bool) -> Ro
         group, version, rest = parts[1], parts[2], parts[3:]
     else:
         raise PlainNotFound()
+    builtin = _builtin_group(table, group)
+    missing = resource_not_found if builtin else PlainNotFound
     watch = watch_param
     if rest and rest[0] == "watch":
         watch = True
         rest = rest[1:]
-    if not table.served_version(group, version) or not rest:
+    if not table.served_version(group, version):
+        raise missing() if group else PlainNotFound()
+    if not rest:
         raise PlainNotFound()
     namespace: str | None = None
     if rest[0] == "namespaces" and len(rest) >= 3:
@@ -71,32 +89,35 @@ def route(table: ResourceTable, method: str, path: str, watch_param: bool) -> Ro
         candidate = table.lookup(group, version, rest[2])
         if ns_spec is not None and len(rest) == 3 and candidate is None and \
                 ns_spec.subresource(rest[2]) is not None:
-            return _finish(ns_spec, None, rest[1], rest[2], method, watch, group, version)
+            return _finish(ns_spec, None, rest[1], rest[2], method, watch, group, version,
+                           missing)
         namespace, rest = rest[1], rest[2:]
     spec = table.lookup(group, version, rest[0])
     if spec is None:
-        raise PlainNotFound()
+        raise missing()
     if namespace is not None and not spec.namespaced:
-        raise PlainNotFound()
+        raise missing()
     if namespace is None and spec.namespaced and len(rest) > 1:
-        raise PlainNotFound()
+        raise missing()
     name = rest[1] if len(rest) > 1 else None
     sub = rest[2] if len(rest) > 2 else None
     if len(rest) > 3:
-        raise PlainNotFound()
-    return _finish(spec, namespace, name, sub, method, watch, group, version)
+        raise missing()
+    return _finish(spec, namespace, name, sub, method, watch, group, version, missing)
 
 
 def _finish(spec: KindSpec, namespace: str | None, name: str | None, sub: str | None,
-            method: str, watch: bool, group: str, version: str) -> Route:
-    verb = verb_of(method, name is not None, watch)
+            method: str, watch: bool, group: str, version: str,
+            missing: Callable[[], Exception]) -> Route:
     if sub is not None:
         info = spec.subresource(sub)
-        if info is None or sub not in ("status", "scale"):
-            raise PlainNotFound()
+        if info is None or sub not in _SERVED_SUBRESOURCES:
+            raise missing()
+        verb = verb_of(method, name is not None, watch, sub)
         if verb not in info.verbs:
             raise method_not_allowed()
     else:
+        verb = verb_of(method, name is not None, watch)
         if verb not in spec.verbs:
             raise method_not_allowed()
         if spec.namespaced and namespace is None and verb in ("create", "deletecollection") \

@@ -19,13 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dynakube.apiserver.kinds.schemas import (
-    BUILTIN_SCHEMAS,
-    INTSTR,
-    META,
-    PARTIAL_SCHEMAS,
-    QUANTITY,
-)
+from dynakube.apiserver.kinds.data import BUILTIN_SCHEMAS, INTSTR, META, QUANTITY
 from dynakube.errors import InvalidArgumentError
 
 __all__ = ["DecodeResult", "cannot_handle_message", "decode_builtin"]
@@ -38,10 +32,62 @@ _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 @dataclass
 class DecodeResult:
-    """What decoding found: the first decode error (``None`` when fine) and unknown fields."""
+    """What decoding found: the first decode error (``None`` when fine), the unknown fields'
+    paths, and every strict-decoding problem in document order (``unknown field "a.b"``,
+    ``duplicate field "metadata.name"``): the ``Warning`` texts, or the 400 under Strict."""
 
     error: str | None = None
     unknown: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class _Object(dict[str, Any]):
+    """A JSON object that remembers which of its keys the body repeated."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _merge_into(old: Any, new: Any) -> Any:
+    """Go's encoding/json decoding a repeated key: objects merge into what is there, key by
+    key; anything else is replaced."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key, value in new.items():
+            old[key] = _merge_into(old[key], value) if key in old else value
+        return old
+    return new
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    result = _Object()
+    repeated: list[str] = []
+    for key, value in pairs:
+        if key in result:
+            repeated.append(key)
+            result[key] = _merge_into(result[key], value)
+        else:
+            result[key] = value
+    result.repeated = tuple(dict.fromkeys(repeated))
+    return result
+
+
+def _with_repeats(raw: bytes) -> _Object | None:
+    """``raw`` decoded keeping note of repeated keys, or None when it repeats none (or is not
+    a JSON object: the caller has reported that already)."""
+    if b'"' not in raw:
+        return None
+    found: list[bool] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> _Object:
+        result = _object(pairs)
+        if result.repeated:
+            found.append(True)
+        return result
+
+    try:
+        value = json.loads(raw, object_pairs_hook=hook)
+    except (ValueError, RecursionError):
+        return None
+    return value if found and isinstance(value, _Object) else None
 
 
 def cannot_handle_message(kind: str, version: str, detail: str) -> str:
@@ -99,6 +145,7 @@ def go_json_kind(value: Any) -> str:
 
 
 def _base64_error(text: str) -> str | None:
+    text = text.replace("\r", "").replace("\n", "")  # Go's decoder skips line breaks
     for index, char in enumerate(text):
         if not (char.isascii() and (char.isalnum() or char in "+/=")):
             return f"illegal base64 data at input byte {index}"
@@ -198,29 +245,40 @@ class _Decoder:
                path: list[str], where: str) -> None:
         struct = (name or "Object").rsplit(".", 1)[-1]
         properties = schema.get("properties") or {}
+        repeated = value.repeated if isinstance(value, _Object) else ()
         for key in list(value):
             child = f"{where}.{key}" if where else key
             if key not in properties:
-                if name not in PARTIAL_SCHEMAS:
-                    del value[key]
-                    self.result.unknown.append(child)
+                del value[key]
+                self.result.unknown.append(child)
+                self.result.problems.append(f'unknown field "{child}"')
                 continue
+            if key in repeated:
+                self.result.problems.append(f'duplicate field "{child}"')
             if value[key] is None:
                 del value[key]
                 continue
             self.value(value[key], None, properties[key], struct, [*path, key], child)
 
 
-def decode_builtin(obj: dict[str, Any], schema_name: str) -> DecodeResult:
+def decode_builtin(obj: dict[str, Any], schema_name: str, *,
+                   raw: bytes | None = None) -> DecodeResult:
     """Decode ``obj`` in place as the built-in type ``schema_name`` (``io.k8s.api...``).
 
     Drops ``null`` fields and fields the type does not have; the result carries the first
-    type error (the text after ``cannot be handled as a Kind:``) and the unknown field paths.
+    type error (the text after ``cannot be handled as a Kind:``), the unknown field paths and
+    the strict-decoding problems. With ``raw`` (the body ``obj`` was decoded from), keys the
+    body repeats are reported too, and ``obj`` gets Go's merge of them (a repeated object
+    merges into the first, a repeated value replaces it).
     Raises InvalidArgumentError for a name that is not in :data:`BUILTIN_SCHEMAS`.
     """
     schema = BUILTIN_SCHEMAS.get(schema_name)
     if schema is None:
         raise InvalidArgumentError(f"no built-in schema named {schema_name!r}")
+    merged = _with_repeats(raw) if raw else None
     decoder = _Decoder()
-    decoder.struct(obj, schema_name, schema, [], "")
+    decoder.struct(obj if merged is None else merged, schema_name, schema, [], "")
+    if merged is not None:
+        obj.clear()
+        obj.update(merged)
     return decoder.result

@@ -16,7 +16,13 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dynakube.apiserver.kinds.schemas import BUILTIN_SCHEMAS, META, schema_ref
+from dynakube.apiserver.kinds.data import (
+    BUILTIN_SCHEMAS,
+    META,
+    builtin_document,
+    builtin_document_paths,
+    schema_ref,
+)
 from dynakube.apiserver.kinds.specs import KindSpec
 
 __all__ = [
@@ -29,7 +35,6 @@ __all__ = [
     "openapi_index",
 ]
 
-_BUILTIN_INFO = {"title": "Kubernetes", "version": "1.36"}
 _CRD_INFO = {"title": "Kubernetes CRD Swagger", "version": "v0.1.0"}
 _SECURITY = {"BearerToken": {"description": "Bearer token authentication", "in": "header",
                              "name": "authorization", "type": "apiKey"}}
@@ -76,7 +81,7 @@ def _with_references(schemas: dict[str, Any]) -> dict[str, Any]:
         name = pending.pop()
         if name in schemas or name not in BUILTIN_SCHEMAS:
             continue
-        schemas[name] = copy.deepcopy(BUILTIN_SCHEMAS[name])
+        schemas[name] = copy.deepcopy(dict(BUILTIN_SCHEMAS[name]))
         pending.extend(_refs(schemas[name]))
     return dict(sorted(schemas.items()))
 
@@ -165,10 +170,6 @@ def _content(name: str, types: Iterable[str] = _JSON_TYPES) -> dict[str, Any]:
     return {t: {"schema": {"$ref": schema_ref(name)}} for t in types}
 
 
-_BUILTIN_TYPES = ("application/json", "application/vnd.kubernetes.protobuf", "application/yaml")
-_STREAM_TYPES = ("application/json", "application/json;stream=watch",
-                 "application/vnd.kubernetes.protobuf",
-                 "application/vnd.kubernetes.protobuf;stream=watch", "application/yaml")
 
 
 def _responses(codes: dict[str, str], types: Iterable[str] = _JSON_TYPES) -> dict[str, Any]:
@@ -217,26 +218,21 @@ _DELETE_PARAMS = [
 class _Paths:
     def __init__(self, kind: KindSpec) -> None:
         self.kind = kind
-        # Built-in groups are named by their first label (apiextensions.k8s.io: Apiextensions),
-        # custom resource groups by all of them (example.dynakube.io: ExampleDynakubeIo).
-        group = kind.group if kind.is_custom else kind.group.split(".")[0]
-        self.stem = f"{_camel(group) if group else 'Core'}{_camel(kind.version)}"
-        camel = _camel(group)
-        self.tag = (camel[:1].lower() + camel[1:] if group else "core") + f"_{kind.version}"
+        # Custom resource groups are named by all their labels (example.dynakube.io:
+        # ExampleDynakubeIo).
+        self.stem = f"{_camel(kind.group)}{_camel(kind.version)}"
+        camel = _camel(kind.group)
+        self.tag = camel[:1].lower() + camel[1:] + f"_{kind.version}"
         self.gvk = {"group": kind.group, "kind": kind.kind, "version": kind.version}
-        self.prefix = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+        self.prefix = f"/apis/{kind.group}/{kind.version}"
 
     def op(self, verb: str, name: str, action: str, description: str, responses: dict[str, str],
            params: list[dict[str, Any]] | None = None, body: str | None = None,
            patch: bool = False) -> dict[str, Any]:
-        if self.kind.is_custom:
-            types: tuple[str, ...] = _JSON_TYPES
-        else:
-            types = _STREAM_TYPES if action in ("list", "watch", "watchlist") else _BUILTIN_TYPES
         out: dict[str, Any] = {
             "description": description,
             "operationId": f"{verb}{self.stem}{name}",
-            "responses": _responses(responses, types),
+            "responses": _responses(responses),
             "tags": [self.tag],
             "x-kubernetes-action": action,
             "x-kubernetes-group-version-kind": self.gvk,
@@ -246,14 +242,10 @@ class _Paths:
         if body is not None:
             patches = ["application/apply-patch+yaml", "application/json-patch+json",
                        "application/merge-patch+json"]
-            if not self.kind.is_custom:
-                patches.append("application/strategic-merge-patch+json")
-            plain = _JSON_TYPES if self.kind.is_custom else ("*/*",)
-            out["requestBody"] = {"content": _content(body, patches if patch else plain),
+            out["requestBody"] = {"content": _content(body, patches if patch else _JSON_TYPES),
                                   "required": True}
-        if action == "delete" or (action == "deletecollection" and not self.kind.is_custom):
-            plain = _JSON_TYPES if self.kind.is_custom else ("*/*",)
-            out["requestBody"] = {"content": _content(META + "DeleteOptions", plain)}
+        if action == "delete":
+            out["requestBody"] = {"content": _content(META + "DeleteOptions", _JSON_TYPES)}
         return out
 
     def build(self) -> dict[str, Any]:
@@ -317,25 +309,10 @@ class _Paths:
                                _LIST_PARAMS),
                 "parameters": common,
             }
-        if not k.is_custom:
-            watch = f"{self.prefix}/watch{ns}/{k.plural}"
-            event = {"200": META + "WatchEvent"}
-            paths[watch] = {
-                "get": self.op("watch", f"{scope}{k.kind}List", "watchlist",
-                               f"Watch {k.kind} objects (use the watch parameter of list).",
-                               event, _LIST_PARAMS),
-                "parameters": [*ns_param, *common],
-            }
-            paths[f"{watch}/{{name}}"] = {
-                "get": self.op("watch", f"{scope}{k.kind}", "watch",
-                               f"Watch one {k.kind} (use the watch parameter of list).",
-                               event, _LIST_PARAMS),
-                "parameters": [*name_param, *ns_param, *common],
-            }
         return self._drop_missing_verbs(paths)
 
     def _patched(self, schema: str) -> dict[str, str]:
-        return {"200": schema} if self.kind.is_custom else {"200": schema, "201": schema}
+        return {"200": schema}
 
     def _drop_missing_verbs(self, paths: dict[str, Any]) -> dict[str, Any]:
         verbs = set(self.kind.verbs)
@@ -353,29 +330,20 @@ class _Paths:
         return self.kind.schema_name.rsplit(".", 1)[0] + "." + self.kind.list_kind
 
 
-def _simple_get(path: str, operation_id: str, tag: str, schema: str,
-                description: str) -> dict[str, Any]:
-    return {path: {"get": {
-        "description": description, "operationId": operation_id,
-        "responses": _responses({"200": schema}, _BUILTIN_TYPES), "tags": [tag],
-    }}}
-
-
-def _meta_kinds(schemas: dict[str, Any], group: str, version: str) -> None:
-    """DeleteOptions and WatchEvent list the group-version they are served in."""
+def _meta_kinds(schemas: dict[str, Any]) -> None:
+    """A CRD document's DeleteOptions and WatchEvent list only the core group-version."""
     for name in (META + "DeleteOptions", META + "WatchEvent"):
         if name in schemas:
-            gvks = [{"group": "", "kind": name.rsplit(".", 1)[-1], "version": "v1"}]
-            if group:
-                gvks.append({"group": group, "kind": gvks[0]["kind"], "version": version})
-            schemas[name]["x-kubernetes-group-version-kind"] = gvks
+            kind = name.rsplit(".", 1)[-1]
+            schemas[name]["x-kubernetes-group-version-kind"] = [
+                {"group": "", "kind": kind, "version": "v1"}]
 
 
 def _document(info: Mapping[str, str], paths: dict[str, Any],
               schemas: dict[str, Any]) -> dict[str, Any]:
     for name in set(_refs(paths)) - set(schemas):
         if name in BUILTIN_SCHEMAS:
-            schemas[name] = copy.deepcopy(BUILTIN_SCHEMAS[name])
+            schemas[name] = copy.deepcopy(dict(BUILTIN_SCHEMAS[name]))
     return {
         "components": {"schemas": _with_references(schemas), "securitySchemes": _SECURITY},
         "info": dict(info),
@@ -385,58 +353,32 @@ def _document(info: Mapping[str, str], paths: dict[str, Any],
 
 
 def group_version_document(group: str, version: str, kinds: Iterable[KindSpec]) -> dict[str, Any]:
-    """The document for one group-version: paths for each kind and their schemas."""
-    selected = [k for k in kinds if (k.group, k.version) == (group, version)]
-    custom = any(k.is_custom for k in selected)
+    """The document of one custom resource group-version: paths for each kind, their schemas
+    and the built-in schemas they reference."""
+    selected = [k for k in kinds if (k.group, k.version) == (group, version) and k.is_custom]
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {
-        name: copy.deepcopy(BUILTIN_SCHEMAS[name])
+        name: copy.deepcopy(dict(BUILTIN_SCHEMAS[name]))
         for name in (META + "DeleteOptions", META + "Status", META + "Patch")
     }
     for kind in selected:
         paths.update(_Paths(kind).build())
-        list_name = _Paths(kind)._list_name()
-        if kind.is_custom:
-            schemas[kind.schema_name] = crd_kind_schema(kind)
-            schemas[list_name] = crd_list_schema(kind)
-        else:
-            schemas[kind.schema_name] = copy.deepcopy(BUILTIN_SCHEMAS[kind.schema_name])
-            if list_name in BUILTIN_SCHEMAS:
-                schemas[list_name] = copy.deepcopy(BUILTIN_SCHEMAS[list_name])
-    if not custom:
-        prefix = f"/apis/{group}/{version}/" if group else f"/api/{version}/"
-        short = group.split(".")[0]
-        tag = f"{short or 'core'}_{version}"
-        stem = (_camel(short) if short else "Core") + _camel(version)
-        paths.update(_simple_get(prefix, f"get{stem}APIResources", tag,
-                                 META + "APIResourceList", "List the resources available."))
-        schemas[META + "WatchEvent"] = copy.deepcopy(BUILTIN_SCHEMAS[META + "WatchEvent"])
-        _meta_kinds(schemas, group, version)
-    else:
-        _meta_kinds(schemas, "", version)
-    return _document(_CRD_INFO if custom else _BUILTIN_INFO, paths, schemas)
+        schemas[kind.schema_name] = crd_kind_schema(kind)
+        schemas[_Paths(kind)._list_name()] = crd_list_schema(kind)
+    _meta_kinds(schemas)
+    return _document(_CRD_INFO, paths, schemas)
 
 
 def openapi_documents(kinds: Iterable[KindSpec]) -> dict[str, dict[str, Any]]:
-    """Every document a server serving ``kinds`` publishes, keyed by its index path."""
-    kinds = list(kinds)
-    documents: dict[str, dict[str, Any]] = {
-        "api": _document(_BUILTIN_INFO, _simple_get(
-            "/api/", "getCoreAPIVersions", "core", META + "APIVersions",
-            "List the versions of the core API."), {}),
-        "apis": _document(_BUILTIN_INFO, _simple_get(
-            "/apis/", "getAPIVersions", "apis", META + "APIGroupList",
-            "List the API groups."), {}),
-        "version": _document(_BUILTIN_INFO, _simple_get(
-            "/version/", "getCodeVersion", "version", "io.k8s.apimachinery.pkg.version.Info",
-            "Get the server's version."), {}),
-    }
-    for group, version in sorted({(k.group, k.version) for k in kinds}):
-        path = f"apis/{group}/{version}" if group else f"api/{version}"
-        documents[path] = group_version_document(group, version, kinds)
-        builtin_group = group and any(k.group == group and not k.is_custom for k in kinds)
-        if builtin_group:
-            documents[f"apis/{group}"] = _document(_BUILTIN_INFO, _simple_get(
-                f"/apis/{group}/", f"get{_camel(group)}APIGroup", group.split(".")[0],
-                META + "APIGroup", "Get the versions of this API group."), {})
+    """Every document a server serving ``kinds`` publishes, keyed by its index path: the
+    built-in ones as the real server serves them (from :mod:`.data`), one per custom resource
+    group-version."""
+    documents: dict[str, dict[str, Any]] = {}
+    for path in builtin_document_paths():
+        document = builtin_document(path)
+        if document is not None:
+            documents[path] = document
+    custom = [k for k in kinds if k.is_custom]
+    for group, version in sorted({(k.group, k.version) for k in custom}):
+        documents[f"apis/{group}/{version}"] = group_version_document(group, version, custom)
     return dict(sorted(documents.items()))

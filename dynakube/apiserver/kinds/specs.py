@@ -2,41 +2,38 @@
 
 A :class:`KindSpec` holds everything the server needs to serve one kind at one version: the
 names and verbs discovery shows, the subresources, the columns of its server-side table, and
-the name of its OpenAPI schema. ``BUILTIN_KINDS`` lists the built-in kinds exactly as a
-Kubernetes 1.36 server's discovery shows them; :func:`kinds_from_crd` derives the same for each
-served version of a CRD. The OpenAPI schemas live in :mod:`.builtin_schemas` and the table
-columns in :mod:`.printers` (both re-exported here); the defaults the real server fills in on
-create are in :func:`apply_builtin_defaults`.
+the name of its OpenAPI schema. ``BUILTIN_KINDS`` lists every built-in resource exactly as a
+Kubernetes 1.36 server's discovery shows it (read from the generated data, :mod:`.data`);
+:func:`kinds_from_crd` derives the same for each served version of a CRD. The OpenAPI schemas
+are in :mod:`.data`, the table columns in :mod:`.printers`; the defaults the real server fills
+in on every write are in :mod:`.defaults`.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from dynakube.apiserver.kinds.data import discovery, kind_schema_name, storage_hash
 from dynakube.apiserver.kinds.printers import (
-    BUILTIN_COLUMNS,
     PrinterColumn,
     crd_columns,
     human_duration,
     jsonpath_value,
 )
-from dynakube.apiserver.kinds.schemas import BUILTIN_SCHEMAS, PARTIAL_SCHEMAS
+from dynakube.apiserver.kinds.tables import builtin_columns
 from dynakube.errors import InvalidArgumentError
 
 __all__ = [
+    "BUILTIN_GROUP_ORDER",
     "BUILTIN_KINDS",
-    "BUILTIN_SCHEMAS",
-    "PARTIAL_SCHEMAS",
     "KindSpec",
     "PrinterColumn",
     "ScalePaths",
     "SubresourceSpec",
-    "apply_builtin_defaults",
     "builtin_kind",
     "crd_schema_name",
     "human_duration",
@@ -47,9 +44,6 @@ __all__ = [
     "version_priority",
 ]
 
-_STANDARD_VERBS = (
-    "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
-)
 _CR_VERBS = ("delete", "deletecollection", "get", "list", "patch", "create", "update", "watch")
 _SUB_VERBS = ("get", "patch", "update")
 
@@ -104,6 +98,8 @@ class KindSpec:
     deprecated: bool = False
     deprecation_warning: str | None = None
     scale: ScalePaths | None = None
+    # Built-ins: the legacy discovery's storageVersionHash ('' for none); None: compute it.
+    storage_hash: str | None = None
 
     @property
     def api_version(self) -> str:
@@ -141,21 +137,9 @@ class KindSpec:
 
 # ---------------------------------------------------------------- the built-in table
 
-
-def _builtin(
-    group: str, version: str, kind: str, plural: str, *, namespaced: bool = True,
-    short: tuple[str, ...] = (), categories: tuple[str, ...] = (),
-    subresources: tuple[SubresourceSpec, ...] = (),
-    verbs: tuple[str, ...] = _STANDARD_VERBS, schema_prefix: str,
-) -> KindSpec:
-    returns_object = kind in ("Pod", "Service", "ServiceAccount")
-    return KindSpec(
-        group=group, version=version, kind=kind, plural=plural, singular=kind.lower(),
-        namespaced=namespaced, verbs=verbs, schema_name=f"{schema_prefix}.{kind}",
-        short_names=short, categories=categories, subresources=subresources,
-        list_kind=f"{kind}List", columns=BUILTIN_COLUMNS[kind],
-        delete_returns_object=returns_object,
-    )
+# Registries with ReturnDeletedObject: a delete answers with the object, not a Status.
+_RETURNS_DELETED = {("", "Pod"), ("", "Service"), ("", "ServiceAccount"), ("", "Namespace"),
+                    ("storage.k8s.io", "StorageClass")}
 
 
 def _sub(name: str, kind: str, verbs: tuple[str, ...] = _SUB_VERBS, group: str = "",
@@ -163,60 +147,43 @@ def _sub(name: str, kind: str, verbs: tuple[str, ...] = _SUB_VERBS, group: str =
     return SubresourceSpec(name, kind, verbs, group, version)
 
 
-_CORE = "io.k8s.api.core.v1"
-_CRUD = ("create", "delete", "get", "patch", "update")
+def _from_discovery(group: str, version: str, entry: Mapping[str, Any]) -> KindSpec:
+    kind = str(entry["responseKind"]["kind"])
+    subresources = tuple(
+        _sub(str(sub["subresource"]), str(sub["responseKind"]["kind"]), tuple(sub["verbs"]),
+             str(sub["responseKind"].get("group", "")),
+             str(sub["responseKind"].get("version", "")))
+        for sub in entry.get("subresources") or ()
+    )
+    plural = str(entry["resource"])
+    return KindSpec(
+        group=group, version=version, kind=kind, plural=plural,
+        singular=str(entry.get("singularResource") or kind.lower()),
+        namespaced=entry.get("scope") == "Namespaced", verbs=tuple(entry["verbs"]),
+        schema_name=kind_schema_name(group, version, kind) or "",
+        short_names=tuple(entry.get("shortNames") or ()),
+        categories=tuple(entry.get("categories") or ()), subresources=subresources,
+        list_kind=f"{kind}List", columns=builtin_columns(group, kind),
+        delete_returns_object=(group, kind) in _RETURNS_DELETED,
+        storage_hash=storage_hash(group, version, plural),
+    )
 
-BUILTIN_KINDS: tuple[KindSpec, ...] = (
-    _builtin(
-        "", "v1", "Namespace", "namespaces", namespaced=False, short=("ns",),
-        verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
-        subresources=(_sub("finalize", "Namespace", ("update",)), _sub("status", "Namespace")),
-        schema_prefix=_CORE,
-    ),
-    _builtin("", "v1", "ConfigMap", "configmaps", short=("cm",), schema_prefix=_CORE),
-    _builtin("", "v1", "Secret", "secrets", schema_prefix=_CORE),
-    _builtin(
-        "", "v1", "Service", "services", short=("svc",), categories=("all",),
-        schema_prefix=_CORE,
-        subresources=(_sub("proxy", "ServiceProxyOptions", _CRUD), _sub("status", "Service")),
-    ),
-    _builtin(
-        "", "v1", "Pod", "pods", short=("po",), categories=("all",), schema_prefix=_CORE,
-        subresources=(
-            _sub("attach", "PodAttachOptions", ("create", "get")),
-            _sub("binding", "Binding", ("create",)),
-            _sub("ephemeralcontainers", "Pod"),
-            _sub("eviction", "Eviction", ("create",), "policy", "v1"),
-            _sub("exec", "PodExecOptions", ("create", "get")),
-            _sub("log", "Pod", ("get",)),
-            _sub("portforward", "PodPortForwardOptions", ("create", "get")),
-            _sub("proxy", "PodProxyOptions", _CRUD),
-            _sub("resize", "Pod"),
-            _sub("status", "Pod"),
-        ),
-    ),
-    _builtin(
-        "", "v1", "ServiceAccount", "serviceaccounts", short=("sa",), schema_prefix=_CORE,
-        subresources=(_sub("token", "TokenRequest", ("create",), "authentication.k8s.io", "v1"),),
-    ),
-    _builtin("", "v1", "Event", "events", short=("ev",), schema_prefix=_CORE),
-    _builtin(
-        "apps", "v1", "Deployment", "deployments", short=("deploy",), categories=("all",),
-        schema_prefix="io.k8s.api.apps.v1",
-        subresources=(_sub("scale", "Scale", _SUB_VERBS, "autoscaling", "v1"),
-                      _sub("status", "Deployment")),
-    ),
-    _builtin(
-        "coordination.k8s.io", "v1", "Lease", "leases", schema_prefix="io.k8s.api.coordination.v1",
-    ),
-    _builtin(
-        "apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
-        namespaced=False, short=("crd", "crds"), categories=("api-extensions",),
-        schema_prefix="io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",
-        subresources=(_sub("status", "CustomResourceDefinition"),),
-    ),
-)
-"""The built-in kinds, with verbs, short names and categories as real discovery shows them."""
+
+def _builtin_kinds() -> tuple[tuple[KindSpec, ...], tuple[str, ...]]:
+    kinds: list[KindSpec] = []
+    groups: list[str] = []
+    for root in ("api", "apis"):
+        for item in discovery(root)["items"]:
+            group = str((item.get("metadata") or {}).get("name") or "")
+            groups.append(group)
+            for entry in item["versions"]:
+                kinds.extend(_from_discovery(group, str(entry["version"]), resource)
+                             for resource in entry["resources"])
+    return tuple(kinds), tuple(groups)
+
+
+BUILTIN_KINDS, BUILTIN_GROUP_ORDER = _builtin_kinds()
+"""Every built-in resource (and the groups in the server's order) as real discovery shows."""
 
 
 def builtin_kind(group: str, version: str, kind: str) -> KindSpec | None:
@@ -314,7 +281,7 @@ def kinds_from_crd(crd: Mapping[str, Any]) -> list[KindSpec]:
     return result
 
 
-# ---------------------------------------------------------------- defaults on create
+# ---------------------------------------------------------------- paths
 
 
 def set_path(obj: dict[str, Any], path: tuple[str, ...], value: Any, *,
@@ -329,97 +296,6 @@ def set_path(obj: dict[str, Any], path: tuple[str, ...], value: Any, *,
         current = nxt
     if overwrite or current.get(path[-1]) is None:
         current[path[-1]] = value
-
-
-def _setdefault_path(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    set_path(obj, path, value, overwrite=False)
-
-
-def _default_pod_spec(spec: dict[str, Any]) -> None:
-    for key, value in (("restartPolicy", "Always"), ("terminationGracePeriodSeconds", 30),
-                       ("dnsPolicy", "ClusterFirst"), ("securityContext", {}),
-                       ("schedulerName", "default-scheduler"), ("enableServiceLinks", True)):
-        if spec.get(key) is None:
-            spec[key] = value
-    for group in ("initContainers", "containers"):
-        for container in spec.get(group) or []:
-            if not isinstance(container, dict):
-                continue
-            image = str(container.get("image") or "")
-            tagged = ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest")
-            pull = "IfNotPresent" if tagged or "@" in image else "Always"
-            for key, value in (("terminationMessagePath", "/dev/termination-log"),
-                               ("terminationMessagePolicy", "File"),
-                               ("imagePullPolicy", pull), ("resources", {})):
-                if container.get(key) is None:
-                    container[key] = value
-            for port in container.get("ports") or []:
-                if isinstance(port, dict) and port.get("protocol") is None:
-                    port["protocol"] = "TCP"
-
-
-def apply_builtin_defaults(obj: dict[str, Any]) -> None:
-    """Fill in, in place, what the real server defaults when a built-in object is created.
-
-    Keyed on ``apiVersion``/``kind``; other objects are left alone. Cluster IPs are not
-    allocated here (that needs the server's state).
-    """
-    kind, api_version = obj.get("kind"), obj.get("apiVersion")
-    name = _get(obj, "metadata", "name")
-    if (api_version, kind) == ("v1", "Namespace"):
-        if isinstance(name, str):
-            _setdefault_path(obj, ("metadata", "labels", "kubernetes.io/metadata.name"), name)
-            obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name
-        _setdefault_path(obj, ("spec", "finalizers"), ["kubernetes"])
-        _setdefault_path(obj, ("status", "phase"), "Active")
-    elif (api_version, kind) == ("v1", "Secret"):
-        if obj.get("type") is None:
-            obj["type"] = "Opaque"
-        string_data = obj.pop("stringData", None)
-        if isinstance(string_data, dict) and string_data:
-            data: dict[str, Any] = obj["data"] if isinstance(obj.get("data"), dict) else {}
-            for key, value in string_data.items():
-                data[key] = base64.b64encode(str(value).encode()).decode()
-            obj["data"] = data
-    elif (api_version, kind) == ("v1", "Service"):
-        spec = obj.setdefault("spec", {}) if isinstance(obj.get("spec"), dict) else None
-        if spec is not None:
-            for key, value in (("type", "ClusterIP"), ("sessionAffinity", "None"),
-                               ("internalTrafficPolicy", "Cluster"),
-                               ("ipFamilyPolicy", "SingleStack"), ("ipFamilies", ["IPv4"])):
-                if spec.get(key) is None:
-                    spec[key] = value
-            for port in spec.get("ports") or []:
-                if isinstance(port, dict):
-                    port.setdefault("protocol", "TCP")
-                    port.setdefault("targetPort", port.get("port"))
-        _setdefault_path(obj, ("status", "loadBalancer"), {})
-    elif (api_version, kind) == ("v1", "Pod"):
-        if isinstance(obj.get("spec"), dict):
-            _default_pod_spec(obj["spec"])
-        _setdefault_path(obj, ("status", "phase"), "Pending")
-        _setdefault_path(obj, ("status", "qosClass"), "BestEffort")
-    elif (api_version, kind) == ("apps/v1", "Deployment"):
-        spec = obj.get("spec")
-        if isinstance(spec, dict):
-            for key, value in (("replicas", 1), ("revisionHistoryLimit", 10),
-                               ("progressDeadlineSeconds", 600)):
-                if spec.get(key) is None:
-                    spec[key] = value
-            _setdefault_path(spec, ("strategy", "type"), "RollingUpdate")
-            if spec["strategy"]["type"] == "RollingUpdate":
-                _setdefault_path(spec, ("strategy", "rollingUpdate", "maxUnavailable"), "25%")
-                _setdefault_path(spec, ("strategy", "rollingUpdate", "maxSurge"), "25%")
-            template_spec = _get(spec, "template", "spec")
-            if isinstance(template_spec, dict):
-                _default_pod_spec(template_spec)
-    elif (api_version, kind) == ("apiextensions.k8s.io/v1", "CustomResourceDefinition"):
-        names = _get(obj, "spec", "names")
-        if isinstance(names, dict) and isinstance(names.get("kind"), str):
-            names.setdefault("singular", names["kind"].lower())
-            names.setdefault("listKind", names["kind"] + "List")
-        if isinstance(obj.get("spec"), dict):
-            _setdefault_path(obj, ("spec", "conversion", "strategy"), "None")
 
 
 def now_rfc3339(now: float) -> str:

@@ -298,6 +298,10 @@ BUILTIN_MERGE_KEYS: dict[str, dict[tuple[str, ...], str]] = {
     "DaemonSet": _with_pod_spec(_TEMPLATE, **_CONDITIONS),
     "Job": _with_pod_spec(_TEMPLATE, **_CONDITIONS),
     "CronJob": _with_pod_spec(("spec", "jobTemplate", "spec", "template", "spec")),
+    "ReplicationController": _with_pod_spec(_TEMPLATE, **_CONDITIONS),
+    "PodTemplate": _with_pod_spec(("template", "spec")),
+    "ValidatingWebhookConfiguration": {**_METADATA, ("webhooks",): "name"},
+    "MutatingWebhookConfiguration": {**_METADATA, ("webhooks",): "name"},
     "Service": {**_METADATA, ("spec", "ports"): "port", ("status", "conditions"): "type"},
     "Namespace": {**_METADATA, ("status", "conditions"): "type"},
     "ConfigMap": dict(_METADATA),
@@ -417,7 +421,7 @@ def _smp_list(original: list[Any], patch: list[Any], path: tuple[str, ...],
         for item in items:
             if item not in result:
                 result.append(copy.deepcopy(item))
-        return result
+        return _patch_order(result, original, items, None)
     for item in items:
         if not isinstance(item, dict) or key not in item:
             raise PatchError(f"map: {_go_value(item)} does not contain declared merge key: "
@@ -431,7 +435,32 @@ def _smp_list(original: list[Any], patch: list[Any], path: tuple[str, ...],
             result[at[0]] = merged
         elif merged is not None:
             result.append(merged)
-    return [o for o in result if o is not None]
+    return _patch_order([o for o in result if o is not None], original, items, key)
+
+
+def _patch_order(merged: list[Any], original: list[Any], patch: list[Any],
+                 key: str | None) -> list[Any]:
+    """apimachinery's ``normalizeElementOrder``: the patch's items in the patch's order,
+    merged with the server-only items by their live order; so a new item goes first."""
+    def ident(item: Any) -> str:
+        if key and isinstance(item, dict):
+            return json.dumps(item.get(key), sort_keys=True)
+        return json.dumps(item, sort_keys=True)
+
+    patch_rank = {ident(p): i for i, p in reversed(list(enumerate(patch)))}
+    live_rank = {ident(o): i for i, o in reversed(list(enumerate(original)))}
+    from_patch = sorted((m for m in merged if ident(m) in patch_rank),
+                        key=lambda m: patch_rank[ident(m)])
+    server_only = [m for m in merged if ident(m) not in patch_rank]
+    out: list[Any] = []
+    while server_only or from_patch:
+        if server_only and (not from_patch or (
+                ident(from_patch[0]) in live_rank
+                and live_rank[ident(server_only[0])] < live_rank[ident(from_patch[0])])):
+            out.append(server_only.pop(0))
+        else:
+            out.append(from_patch.pop(0))
+    return out
 
 
 def _reorder(items: list[Any], order: list[Any], key: str | None) -> list[Any]:

@@ -2,24 +2,23 @@
 
 A real cluster deletes dependents in the background, holds a ``Foreground`` delete until the
 dependents are gone, and strips ownerReferences for an ``Orphan`` delete. The embedded server
-has no controller manager, so these run synchronously right after the delete that needs them.
+has no controller manager, so these run synchronously right after the delete that needs them
+(a bound Pod among the dependents still stops gracefully: see :mod:`.lifecycle`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..call import ApiState
 from ..kinds.specs import KindSpec
-from ..objects import Obj, deep_copy, now_rfc3339
-from ..storage.store import object_key
-
-if TYPE_CHECKING:
-    from ..verbs.crud import Api
+from ..objects import Obj, deep_copy
+from ..storage.store import storage_key
 
 __all__ = ["dependents", "delete_now", "collect_dependents", "finish", "owner_released"]
 
 
-def dependents(api: Api, uid: Any) -> list[tuple[KindSpec, str, Obj]]:
+def dependents(api: ApiState, uid: Any) -> list[tuple[KindSpec, str, Obj]]:
     """Live objects whose ownerReferences name ``uid``, with their kind and storage key."""
     if not uid:
         return []
@@ -33,34 +32,20 @@ def dependents(api: Api, uid: Any) -> list[tuple[KindSpec, str, Obj]]:
     return found
 
 
-def delete_now(api: Api, spec: KindSpec, key: str) -> None:
-    """Delete a stored object as a controller does (under ``write_lock``): one with finalizers
-    starts terminating, any other leaves storage (and its dependents follow). An object a
-    cascade took away already is left alone."""
-    obj = api.store.get(api.bucket(spec), key)
-    if obj is None:
-        return
-    meta = obj["metadata"]
-    if meta.get("finalizers"):
-        if not meta.get("deletionTimestamp"):
-            updated = deep_copy(obj)
-            updated["metadata"]["deletionTimestamp"] = now_rfc3339()
-            updated["metadata"]["deletionGracePeriodSeconds"] = 0
-            updated["metadata"]["resourceVersion"] = str(api.store.next_rv())
-            api.store.put(api.bucket(spec), key, updated)
-        return
-    final = deep_copy(obj)
-    final["metadata"]["resourceVersion"] = str(api.store.next_rv())
-    api.remove(spec, key, final)
+def delete_now(api: ApiState, spec: KindSpec, key: str) -> None:
+    """Delete a stored object as the collector does (under ``write_lock``): a bound Pod
+    gracefully, one with finalizers starts terminating, any other leaves storage (and its
+    dependents follow). An object a cascade took away already is left alone."""
+    api.delete_stored(spec, key)
 
 
-def collect_dependents(api: Api, uid: Any) -> None:
+def collect_dependents(api: ApiState, uid: Any) -> None:
     """Delete the dependents of a deleted owner (those with finalizers start terminating)."""
     for spec, key, _ in dependents(api, uid):
         delete_now(api, spec, key)
 
 
-def _orphan(api: Api, uid: Any) -> None:
+def _orphan(api: ApiState, uid: Any) -> None:
     for spec, key, obj in dependents(api, uid):
         updated = deep_copy(obj)
         refs = [r for r in updated["metadata"].get("ownerReferences") or []
@@ -73,7 +58,7 @@ def _orphan(api: Api, uid: Any) -> None:
         api.store.put(api.bucket(spec), key, updated)
 
 
-def finish(api: Api, spec: KindSpec, key: str, finalizer: str) -> None:
+def finish(api: ApiState, spec: KindSpec, key: str, finalizer: str) -> None:
     """Complete a ``Foreground`` (``foregroundDeletion``) or ``Orphan`` (``orphan``) delete."""
     obj = api.store.get(api.bucket(spec), key)
     if obj is None or finalizer not in (obj["metadata"].get("finalizers") or []):
@@ -93,10 +78,13 @@ def finish(api: Api, spec: KindSpec, key: str, finalizer: str) -> None:
         api.store.put(api.bucket(spec), key, released)
         return
     released["metadata"].pop("finalizers", None)
+    if released["metadata"].get("deletionGracePeriodSeconds"):
+        api.store.put(api.bucket(spec), key, released)  # a Pod still stopping: the kubelet
+        return
     api.remove(spec, key, released, orphan=True)
 
 
-def owner_released(api: Api, removed: Obj) -> None:
+def owner_released(api: ApiState, removed: Obj) -> None:
     """A dependent left storage: an owner waiting on it in a Foreground delete may finish."""
     meta = removed.get("metadata") or {}
     for ref in meta.get("ownerReferences") or []:
@@ -106,7 +94,7 @@ def owner_released(api: Api, removed: Obj) -> None:
         spec = api.table.for_kind(group, version, str(ref["kind"]))
         if spec is None:
             continue
-        key = object_key(meta.get("namespace") if spec.namespaced else None, str(ref["name"]))
+        key = storage_key(meta.get("namespace") if spec.namespaced else None, str(ref["name"]))
         owner = api.store.get(api.bucket(api.table.storage_spec(spec)), key)
         if owner is not None and owner["metadata"].get("uid") == ref.get("uid") and \
                 owner["metadata"].get("deletionTimestamp"):

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dynakube.apiserver.kinds.schemas import BUILTIN_SCHEMAS, META
+from dynakube.apiserver.kinds.data import BUILTIN_SCHEMAS, META
 from dynakube.apiserver.rules.cel import CelUnsupported, Program, compile_rule
 from dynakube.apiserver.rules.schemacheck import (
     OMIT,

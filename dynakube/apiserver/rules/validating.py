@@ -1,17 +1,19 @@
 """Where the embedded server's verbs meet the kind-specific rules.
 
 Schema checks, defaulting and pruning (:mod:`.structural`), managedFields (:mod:`.fieldmanager`
-with the field sets of :mod:`.fieldset`) and the lifecycle side effects of two kinds: a
-CustomResourceDefinition (serving and un-serving its resources) and a Namespace (deleting what
-it holds). The verbs in :mod:`.handlers` call these functions at fixed points and stay
-kind-agnostic.
+with the field sets of :mod:`.fieldset`) and the lifecycle side effects of a
+CustomResourceDefinition (serving and un-serving its resources) and a Namespace (its default
+objects and its termination, in :mod:`.namespaces`). The verbs in :mod:`..verbs` call these
+functions at fixed points and stay kind-agnostic. They type the server against
+:class:`~..call.ApiState` and never import the verbs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..call import ApiState, Call
 from ..kinds import decoding
 from ..kinds.specs import KindSpec
 from ..merge import fieldmanager, fieldset
@@ -19,12 +21,8 @@ from ..merge.patching import PatchError
 from ..objects import Obj, deep_copy, has_status_subresource, now_rfc3339
 from ..status import StatusError, bad_request, cause, forbidden, invalid
 from ..storage.resources import bucket_name
-from ..storage.store import object_key
-from . import structural
-from .collector import delete_now
-
-if TYPE_CHECKING:
-    from ..verbs.crud import Api, Call
+from ..storage.store import storage_key
+from . import lifecycle, namespaces, structural
 
 __all__ = [
     "check_fields",
@@ -38,38 +36,54 @@ __all__ = [
     "before_delete",
     "mark_deleting",
     "after_remove",
-    "try_finalize_namespace",
 ]
 
 Hook = Callable[[], None] | None
 
 
-def _unknown_fields(obj: Obj, spec: KindSpec) -> list[str]:
-    """Unknown field paths; built-ins are decoded in place (a wrong type is a 400 here)."""
+def _field_problems(obj: Obj, spec: KindSpec, raw: bytes | None) -> list[str]:
+    """Unknown (and, for built-ins, repeated) fields as strict-decoding problems; built-ins
+    are decoded in place (a wrong type is a 400 here)."""
     if spec.is_custom:
-        return structural.prune(deep_copy(obj), spec.schema or {})
-    result = decoding.decode_builtin(obj, spec.schema_name)
+        return [structural.unknown_field_warning(path)
+                for path in structural.prune(deep_copy(obj), spec.schema or {})]
+    result = decoding.decode_builtin(obj, spec.schema_name, raw=raw)
     if result.error:
         raise bad_request(decoding.cannot_handle_message(spec.kind, spec.version, result.error))
-    return list(result.unknown)
+    return list(result.problems)
 
 
-def check_fields(obj: Obj, spec: KindSpec, mode: str | None, api: Api) -> list[str]:
-    """Unknown fields per ``fieldValidation``: Strict -> 400, Warn (default) -> warnings."""
-    mode = mode or "Warn"
-    if mode not in ("Strict", "Warn", "Ignore"):
-        raise bad_request(f'fieldValidation must be one of "Ignore", "Warn", or "Strict", '
-                          f'got "{mode}"')
-    unknown = _unknown_fields(obj, spec)
-    if not unknown or mode == "Ignore":
+def check_fields(obj: Obj, spec: KindSpec, mode: str | None, api: ApiState,
+                 raw: bytes | None = None) -> list[str]:
+    """Unknown and repeated fields per ``fieldValidation``: Strict -> 400, Warn (default) ->
+    warnings. ``raw``: the body ``obj`` came from, to find keys it repeats."""
+    mode = mode or "Warn"  # the verbs refused any other value (..verbs.options)
+    problems = _field_problems(obj, spec, raw)
+    if not problems or mode == "Ignore":
         return []
     if mode == "Strict":
-        raise bad_request(structural.strict_decoding_message(spec.kind, spec.version, unknown))
-    return [structural.unknown_field_warning(path) for path in unknown]
+        raise bad_request(decoding.cannot_handle_message(
+            spec.kind, spec.version, "strict decoding error: " + ", ".join(problems)))
+    return problems
 
 
-def admit(obj: Obj, old: Obj | None, spec: KindSpec, api: Api) -> Obj:
+_BYTES_FIELDS = {("", "Secret"): "data", ("", "ConfigMap"): "binaryData"}
+
+
+def _canonical_bytes(obj: Obj, spec: KindSpec) -> None:
+    """Go decodes ``[]byte`` fields from base64 that may be wrapped over lines and encodes
+    them back without: store what the real server would serve."""
+    field = _BYTES_FIELDS.get((spec.group, spec.kind))
+    values = obj.get(field) if field else None
+    if isinstance(values, dict):
+        for key, value in values.items():
+            if isinstance(value, str) and ("\n" in value or "\r" in value):
+                values[key] = value.replace("\r", "").replace("\n", "")
+
+
+def admit(obj: Obj, old: Obj | None, spec: KindSpec, api: ApiState) -> Obj:
     """Default, prune and validate a custom resource (built-ins were decoded already)."""
+    _canonical_bytes(obj, spec)
     if spec.is_custom:
         schema = spec.schema or {}
         structural.prepare_custom_resource(obj, schema)
@@ -80,7 +94,7 @@ def admit(obj: Obj, old: Obj | None, spec: KindSpec, api: Api) -> Obj:
     return obj
 
 
-def storage_defaults(obj: Obj, spec: KindSpec, api: Api) -> None:
+def storage_defaults(obj: Obj, spec: KindSpec, api: ApiState) -> None:
     """Converted to its storage version, a custom resource gets that version's defaults too.
 
     Applied after managedFields were recorded: the real server defaults there on the way to
@@ -222,52 +236,22 @@ def _crd_status(obj: Obj) -> None:
     }
 
 
-def _allocate_service(obj: Obj, api: Api) -> None:
-    """Give a new Service a cluster IP and node ports, as the real allocators do."""
-    svc = obj.get("spec")
-    if not isinstance(svc, dict):
-        return
-    if svc.get("type", "ClusterIP") != "ExternalName" and not svc.get("clusterIP"):
-        taken = {o.get("spec", {}).get("clusterIP") for o in api.all_of("services")}
-        n = 10
-        while f"10.96.{n // 256}.{n % 256}" in taken:
-            n += 1
-        svc["clusterIP"] = f"10.96.{n // 256}.{n % 256}"
-    if svc.get("clusterIP") and svc.get("clusterIP") != "None":
-        svc.setdefault("clusterIPs", [svc["clusterIP"]])
-    if svc.get("type") in ("NodePort", "LoadBalancer"):
-        used = {p.get("nodePort") for o in api.all_of("services")
-                for p in (o.get("spec", {}).get("ports") or []) if isinstance(p, dict)}
-        port = 30000
-        for entry in svc.get("ports") or []:
-            if isinstance(entry, dict) and not entry.get("nodePort"):
-                while port in used:
-                    port += 1
-                entry["nodePort"] = port
-                used.add(port)
-
-
-def before_create(obj: Obj, spec: KindSpec, api: Api, call: Call) -> Hook:
-    if (spec.group, spec.kind) == ("", "Service"):
-        _allocate_service(obj, api)
-        return None
-    if not _is_crd(spec):
+def before_create(obj: Obj, spec: KindSpec, api: ApiState, call: Call) -> Hook:
+    if (spec.group, spec.kind) == ("", "Namespace"):
+        name = str(obj["metadata"]["name"])
+        return lambda: namespaces.populate(api, name, api.ca_pem)
+    if not _is_crd(spec):  # a Service's allocations are in kinds.defaults
         return None
     _check_crd(obj)
     _crd_status(obj)
     return lambda: _serve_crd(api, obj)
 
 
-def _serve_crd(api: Api, obj: Obj) -> None:
+def _serve_crd(api: ApiState, obj: Obj) -> None:
     api.table.set_crd(obj)
 
 
-def before_update(new: Obj, old: Obj, spec: KindSpec, api: Api, call: Call) -> Hook:
-    if (spec.group, spec.kind) == ("", "Service") and isinstance(new.get("spec"), dict):
-        for key in ("clusterIP", "clusterIPs"):
-            if not new["spec"].get(key) and (old.get("spec") or {}).get(key):
-                new["spec"][key] = old["spec"][key]
-        return None
+def before_update(new: Obj, old: Obj, spec: KindSpec, api: ApiState, call: Call) -> Hook:
     if not _is_crd(spec) or call.subresource == "status":
         return None
     _check_crd(new)
@@ -289,53 +273,20 @@ def mark_deleting(obj: Obj, spec: KindSpec) -> None:
 _UNDELETABLE = ("default", "kube-system", "kube-public")
 
 
-def before_delete(obj: Obj, spec: KindSpec, api: Api, call: Call) -> Hook:
+def before_delete(obj: Obj, spec: KindSpec, api: ApiState, call: Call) -> Hook:
     if (spec.group, spec.kind) == ("", "Namespace"):
         name = str(obj["metadata"]["name"])
         if name in _UNDELETABLE:
             raise forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
                             {"name": name, "kind": "namespaces"})
-        return lambda: _empty_namespace(api, name)
+        return None
     if _is_crd(spec):
         name = str(obj["metadata"]["name"])
         return lambda: _drop_crd(api, name, spec)
     return None
 
 
-def _namespaced_specs(api: Api) -> list[KindSpec]:
-    return [s for s in api.table.all() if s.namespaced and s is api.table.storage_spec(s)]
-
-
-def _empty_namespace(api: Api, namespace: str) -> None:
-    for spec in _namespaced_specs(api):
-        bucket = bucket_name(spec)
-        items, _ = api.store.snapshot_items(bucket, f"/{namespace}")
-        for obj in items:
-            delete_now(api, spec, object_key(namespace, str(obj["metadata"]["name"])))
-    try_finalize_namespace(api, namespace)
-
-
-def try_finalize_namespace(api: Api, namespace: str) -> None:
-    """Remove a terminating namespace once nothing is left in it."""
-    ns_obj = api.namespace_obj(namespace)
-    if ns_obj is None or not ns_obj["metadata"].get("deletionTimestamp"):
-        return
-    if ns_obj["metadata"].get("finalizers"):
-        return
-    for spec in _namespaced_specs(api):
-        items, _, _, _ = api.store.page(bucket_name(spec), f"/{namespace}", rv=None, start=None,
-                                        limit=1)
-        if items:
-            return
-    ns_spec = api.table.lookup("", "v1", "namespaces")
-    assert ns_spec is not None
-    final = deep_copy(ns_obj)
-    final["metadata"]["resourceVersion"] = str(api.store.next_rv())
-    final.setdefault("spec", {})["finalizers"] = []
-    api.store.delete(bucket_name(ns_spec), object_key(None, namespace), final)
-
-
-def _drop_crd(api: Api, name: str, crd_spec: KindSpec) -> None:
+def _drop_crd(api: ApiState, name: str, crd_spec: KindSpec) -> None:
     kinds = api.table.crd_kinds(name)
     if kinds:
         storage = api.table.storage_spec(kinds[0])
@@ -343,27 +294,28 @@ def _drop_crd(api: Api, name: str, crd_spec: KindSpec) -> None:
         items, _ = api.store.snapshot_items(bucket)
         for obj in items:
             meta = obj["metadata"]
-            key = object_key(meta.get("namespace") if storage.namespaced else None,
+            key = storage_key(meta.get("namespace") if storage.namespaced else None,
                              str(meta.get("name")))
             final = deep_copy(obj)
             final["metadata"]["resourceVersion"] = str(api.store.next_rv())
             api.store.delete(bucket, key, final)
         api.table.remove_crd(name)
         api.store.drop_bucket(bucket)
-    current = api.store.get(bucket_name(crd_spec), object_key(None, name))
+    current = api.store.get(bucket_name(crd_spec), storage_key(None, name))
     if current is not None and not current["metadata"].get("finalizers"):
         final = deep_copy(current)
         final["metadata"]["resourceVersion"] = str(api.store.next_rv())
-        api.store.delete(bucket_name(crd_spec), object_key(None, name), final)
+        api.store.delete(bucket_name(crd_spec), storage_key(None, name), final)
 
 
-def after_remove(final: Obj, spec: KindSpec, api: Api) -> None:
+def after_remove(final: Obj, spec: KindSpec, api: ApiState) -> None:
     """Side effects of an object leaving storage for good."""
     if _is_crd(spec):
         name = str(final["metadata"].get("name"))
         if api.table.crd_kinds(name):
             _drop_crd(api, name, spec)
         return
+    lifecycle.released_by(api, spec, final)
     namespace = final["metadata"].get("namespace")
     if spec.namespaced and namespace:
-        try_finalize_namespace(api, str(namespace))
+        namespaces.finalize_if_empty(api, str(namespace))

@@ -12,12 +12,17 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ..kinds.specs import BUILTIN_KINDS, KindSpec, kinds_from_crd, version_priority
+from ..kinds.specs import (
+    BUILTIN_GROUP_ORDER,
+    BUILTIN_KINDS,
+    KindSpec,
+    kinds_from_crd,
+    version_priority,
+)
 
 __all__ = ["ResourceTable", "bucket_name", "storage_version_hash", "BUILTIN_GROUP_ORDER"]
 
 _T = TypeVar("_T")
-BUILTIN_GROUP_ORDER = ("apps", "apiextensions.k8s.io", "coordination.k8s.io")
 
 
 def bucket_name(spec: KindSpec) -> str:
@@ -84,7 +89,7 @@ class ResourceTable:
         groups: dict[str, set[str]] = {}
         for g, v, _ in list(self._index):
             groups.setdefault(g, set()).add(v)
-        order = [g for g in ("", *BUILTIN_GROUP_ORDER) if g in groups]
+        order = [g for g in BUILTIN_GROUP_ORDER if g in groups]
         order += sorted(g for g in groups if g not in order)
         return [(g, sorted(groups[g], key=version_priority)) for g in order]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Event", "Bucket", "Store", "Watcher", "TooOld", "object_key"]
+__all__ = ["Event", "Bucket", "ObjectStore", "Watcher", "TooOld", "storage_key"]
 
 Obj = dict[str, Any]
 
@@ -32,7 +32,7 @@ class TooOld(Exception):
         super().__init__(f"too old resource version: {requested} ({oldest})")
 
 
-def object_key(namespace: str | None, name: str) -> str:
+def storage_key(namespace: str | None, name: str) -> str:
     """The storage key: ``/ns/name`` for namespaced objects, ``/name`` otherwise."""
     return f"/{namespace}/{name}" if namespace else f"/{name}"
 
@@ -93,11 +93,12 @@ class Watcher:
             self.queue.put(None)
 
 
-class Store:
+class ObjectStore:
     """Thread-safe versioned object store; every method takes the one lock briefly."""
 
     def __init__(self, history_size: int = 10_000, watch_buffer: int = 10_000):
         self.lock = threading.RLock()
+        self._advanced = threading.Condition(self.lock)  # notified on every new revision
         self.history_size = max(1, history_size)
         # events an open watch may have waiting; one further behind (a client that stopped
         # reading) is closed, as kube-apiserver closes unresponsive watchers, instead of
@@ -254,6 +255,7 @@ class Store:
                 self.watchers.discard(w)
 
     def _record(self, event: Event) -> Event:
+        self._advanced.notify_all()
         self.history.append(event)
         while len(self.history) > self.history_size:
             self._forget(self.history.popleft())
@@ -312,6 +314,12 @@ class Store:
             w = Watcher(bucket, accept)
             self.watchers.add(w)
             return w, backlog
+
+    def wait_for_rv(self, rv: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until the store has reached revision ``rv`` (as the
+        watch cache waits for etcd); whether it has. Call without holding ``lock``."""
+        with self._advanced:
+            return self._advanced.wait_for(lambda: self.rv >= rv, max(0.0, timeout))
 
     def _history_index(self, since: int) -> int:
         lo, hi = 0, len(self.history)

@@ -2,19 +2,24 @@
 
 :class:`Api` holds the server state (store, served kinds, switches) and implements what
 kube-apiserver does per verb, raising :class:`~.status.StatusError` for every refusal. HTTP
-parsing lives in :mod:`.server`; lists and watches in :mod:`.listing`.
+parsing lives in :mod:`..http.handler`; lists and watches in :mod:`.lists` and :mod:`.watch`.
+``Api`` satisfies :class:`~..call.ApiState`, the protocol the kind rules type against.
 """
 
 from __future__ import annotations
 
-import re
+import json
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from ..call import Call, Options, Reply
 from ..kinds import decoding
-from ..kinds.specs import BUILTIN_KINDS, KindSpec, apply_builtin_defaults
+from ..kinds.defaults import (
+    AdmissionRefused,
+    StoredState,
+    apply_defaults,
+)
+from ..kinds.specs import BUILTIN_KINDS, KindSpec
 from ..objects import (
     Obj,
     canonical,
@@ -31,8 +36,9 @@ from ..objects import (
     spec_changed,
     validate_name,
 )
-from ..rules import collector, validating
+from ..rules import collector, lifecycle, namespaces, semantic, validating
 from ..status import (
+    StatusError,
     already_exists,
     bad_request,
     cause,
@@ -43,89 +49,30 @@ from ..status import (
     success_body,
 )
 from ..storage.resources import ResourceTable, bucket_name
-from ..storage.store import Store, object_key
+from ..storage.store import ObjectStore, storage_key
+from .options import check_delete_options, propagation_policy
 
-__all__ = ["Api", "Call", "Reply", "Options"]
+__all__ = ["Api"]
 
-_RETURNS_DELETED = {("", "Pod"), ("", "Namespace"), ("", "Service"),
+_RETURNS_DELETED = {("", "Service"),
                     ("apiextensions.k8s.io", "CustomResourceDefinition")}
 _DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
-_INT = re.compile(r"[+-]?[0-9]+")
 _NAMESPACES = next(k for k in BUILTIN_KINDS if k.kind == "Namespace")
-
-
-@dataclass
-class Options:
-    """Switches that make the server behave like an older one (see issue 9)."""
-
-    aggregated_discovery: str | None = "v2"
-    openapi_v3: bool = True
-    watch_list: bool = True
-    server_side_apply: bool = True
-    bookmark_interval: float = 60.0
-
-
-@dataclass
-class Call:
-    """One parsed API request on a resource."""
-
-    method: str
-    spec: KindSpec
-    namespace: str | None
-    name: str | None
-    subresource: str | None
-    query: dict[str, str]
-    headers: Mapping[str, str]
-    body: bytes
-    user_agent: str = ""
-    accept: str = "application/json"
-    content_type: str = "application/json"
-
-    def flag(self, key: str) -> bool:
-        return self.query.get(key, "").lower() in ("true", "1")
-
-    def int_param(self, key: str) -> int | None:
-        """An int64 query parameter (None when absent or empty); a ``400`` worded like Go's
-        ``strconv.ParseInt`` for anything else."""
-        text = self.query.get(key)
-        if not text:
-            return None
-        if not _INT.fullmatch(text):
-            raise bad_request(f'strconv.ParseInt: parsing "{text}": invalid syntax')
-        value = int(text)
-        if not -(2**63) <= value < 2**63:
-            raise bad_request(f'strconv.ParseInt: parsing "{text}": value out of range')
-        return value
-
-    @property
-    def key(self) -> str:
-        """The storage key of the object the request names."""
-        return object_key(self.namespace if self.spec.namespaced else None, self.name or "")
-
-    @property
-    def dry_run(self) -> bool:
-        return self.query.get("dryRun") == "All"
-
-
-@dataclass
-class Reply:
-    """An answer: JSON ``body`` (or a stream) with ``code`` and extra headers."""
-
-    code: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    stream: Any = None
+_DEFAULT_POLICY = {("batch", "Job"): "Orphan"}
+"""Kinds whose delete orphans dependents unless told otherwise (batch/v1 Jobs)."""
 
 
 class Api:
     """Server state and the single-object verbs."""
 
-    def __init__(self, store: Store, table: ResourceTable, options: Options):
+    def __init__(self, store: ObjectStore, table: ResourceTable, options: Options):
         self.store = store
         self.table = table
         self.options = options
         self.write_lock = threading.RLock()
+        self.kubelet = lifecycle.Kubelet(self)
+        self.ca_pem = namespaces.PLAIN_HTTP_CA
+        """What every namespace's ``kube-root-ca.crt`` holds (the server's CA under TLS)."""
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -146,7 +93,7 @@ class Api:
         return self.store.snapshot_items(self.bucket(spec))[0]
 
     def namespace_obj(self, name: str) -> Obj | None:
-        return self.store.get(bucket_name(_NAMESPACES), object_key(None, name))
+        return self.store.get(bucket_name(_NAMESPACES), storage_key(None, name))
 
     def _check_namespace(self, call: Call, name: str) -> None:
         if not call.spec.namespaced or call.namespace is None:
@@ -181,11 +128,11 @@ class Api:
         raw = call.body
         applying = obj is not None
         if obj is None:
-            obj = decode_body(raw, spec)
+            obj = decode_body(raw, spec, unrecognized=True)
             check_type_meta(obj, spec, raw)
         if warnings is None:
             warnings = validating.check_fields(obj, spec, call.query.get("fieldValidation"),
-                                               self)
+                                               self, raw if not applying else None)
         meta = obj["metadata"]
         body_ns = meta.get("namespace")
         if spec.namespaced:
@@ -204,24 +151,30 @@ class Api:
         name = meta["name"]
         with self.write_lock:
             self._check_namespace(call, name)
-            key = object_key(call.namespace if spec.namespaced else None, name)
+            key = storage_key(call.namespace if spec.namespaced else None, name)
             bucket = self.bucket(spec)
             if self.store.get(bucket, key) is not None:
                 if generated:
                     meta["name"] = generate_name(str(meta["generateName"]))
-                    key = object_key(call.namespace if spec.namespaced else None, meta["name"])
-                if self.store.get(bucket, key) is not None:
-                    raise already_exists(spec.plural, name, spec.group)
+                    key = storage_key(call.namespace if spec.namespaced else None, meta["name"])
+                existing = self.store.get(bucket, key)
+                if existing is not None:
+                    error = already_exists(spec.plural, name, spec.group)
+                    if existing["metadata"].get("deletionTimestamp"):
+                        error.body["message"] = "object is being deleted: " + \
+                            error.body["message"]
+                    raise error
             for drop in ("uid", "resourceVersion", "deletionTimestamp",
                          "deletionGracePeriodSeconds", "generation", "selfLink"):
                 meta.pop(drop, None)
             if has_status_subresource(spec):
                 obj.pop("status", None)
+            meta["uid"] = new_uid()  # before defaulting: a Job's generated selector uses it
             if not spec.is_custom:
-                apply_builtin_defaults(obj)
+                _default(self, call, obj, None)
             obj = validating.admit(obj, None, spec, self)
+            semantic.check(obj, None, spec, dry_run=call.dry_run)
             meta = obj["metadata"]
-            meta["uid"] = new_uid()
             meta["creationTimestamp"] = now_rfc3339()
             if has_generation(spec):
                 meta["generation"] = 1
@@ -245,7 +198,7 @@ class Api:
 
     def update(self, call: Call) -> Reply:
         spec = call.spec
-        new = decode_body(call.body, spec)
+        new = decode_body(call.body, spec, unrecognized=True)
         check_type_meta(new, spec, call.body)
         return self.write(call, new, operation="Update")
 
@@ -264,7 +217,8 @@ class Api:
             raise bad_request("the namespace of the provided object does not match the "
                               "namespace sent on the request")
         field_warnings = warnings if warnings is not None else validating.check_fields(
-            new, spec, call.query.get("fieldValidation"), self)
+            new, spec, call.query.get("fieldValidation"), self,
+            call.body if call.method == "PUT" else None)
         with self.write_lock:
             bucket, key = self.bucket(spec), call.key
             current = self.store.get(bucket, key)
@@ -275,8 +229,13 @@ class Api:
                 raise conflict(spec.plural, call.name or "", "the object has been modified; "
                                "please apply your changes to the latest version and try again",
                                spec.group)
+            if call.method == "PUT" and call.subresource is None:
+                semantic.check_replace(new, spec)
             merged = self._carry_over(current, new, spec, call.subresource)
+            if not spec.is_custom:
+                _default(self, call, merged, current)
             merged = validating.admit(merged, current, spec, self)
+            semantic.check(merged, current, spec, dry_run=call.dry_run)
             hook = validating.before_update(merged, current, spec, self, call)
             if has_generation(spec):
                 gen = int(current["metadata"].get("generation") or 1)
@@ -293,7 +252,7 @@ class Api:
                                                 warnings=field_warnings))
             m = merged["metadata"]
             if not call.dry_run:
-                if m.get("deletionTimestamp") and not m.get("finalizers"):
+                if _deleted_by_update(spec, current, merged):
                     m["resourceVersion"] = str(self.store.next_rv())  # the last finalizer left
                     self.remove(spec, key, merged)
                 else:
@@ -331,10 +290,13 @@ class Api:
         if old_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
             if added:
-                raise invalid(spec.kind, str(old_meta.get("name")), [cause(
-                    "metadata.finalizers", "FieldValueForbidden",
-                    "Forbidden: no new finalizers can be added if the object is being deleted, "
-                    f"found new finalizers {sorted(added)!r}".replace("'", '"'))], spec.group)
+                listed = ", ".join(f'"{f}"' for f in meta.get("finalizers") or [] if f in added)
+                problem = cause("metadata.finalizers", "FieldValueForbidden",
+                                "Forbidden: no new finalizers can be added if the object is "
+                                f"being deleted, found new finalizers []string{{{listed}}}")
+                # reported twice: by the common metadata check and by the kind's own
+                raise invalid(spec.kind, str(old_meta.get("name")), [problem, dict(problem)],
+                              spec.group)
         if has_status_subresource(spec):
             if "status" in current:
                 merged["status"] = current["status"]
@@ -345,6 +307,7 @@ class Api:
     # -- delete --------------------------------------------------------------------------
 
     def delete_options(self, call: Call) -> dict[str, Any]:
+        """``DeleteOptions`` from the body and the query; ``422`` for bad ones."""
         opts: dict[str, Any] = {}
         if call.body and call.body.strip():
             decoded = decode_body(call.body, call.spec)
@@ -354,17 +317,14 @@ class Api:
             opts.update(decoded)
         if "propagationPolicy" in call.query:
             opts["propagationPolicy"] = call.query["propagationPolicy"]
+        if "orphanDependents" in call.query:
+            opts["orphanDependents"] = call.query["orphanDependents"].lower() in ("true", "1")
         grace = call.int_param("gracePeriodSeconds")
         if grace is not None:
             opts["gracePeriodSeconds"] = grace
-        if call.query.get("dryRun") == "All":
-            opts["dryRun"] = ["All"]
-        policy = opts.get("propagationPolicy")
-        if policy not in (None, "Orphan", "Background", "Foreground"):
-            raise invalid("DeleteOptions", "", [cause(
-                "propagationPolicy", "FieldValueNotSupported",
-                f'Unsupported value: "{policy}": supported values: "Foreground", '
-                '"Background", "Orphan", "nil"')], "meta.k8s.io")
+        if "dryRun" in call.query:
+            opts["dryRun"] = [call.query["dryRun"]]
+        check_delete_options(opts)
         return opts
 
     def delete(self, call: Call, opts: dict[str, Any] | None = None) -> Reply:
@@ -390,40 +350,184 @@ class Api:
                                f"({pre['resourceVersion']}) does not match the ResourceVersion in "
                                f"record ({meta.get('resourceVersion')}). The object might have "
                                "been modified", "")
-            if meta.get("deletionTimestamp"):
-                return self._finish(call, Reply(200, self.render(current, spec)))
-            finalizers = list(meta.get("finalizers") or [])
-            policy = opts.get("propagationPolicy")
-            gc_finalizer = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(
-                str(policy))
-            if gc_finalizer and gc_finalizer not in finalizers:
-                finalizers.append(gc_finalizer)
             hook = validating.before_delete(current, spec, self, call)
-            if finalizers or hook is not None:
+            if (spec.group, spec.kind) == ("", "Namespace"):
+                body = self._delete_namespace(key, current, opts, dry)
+            else:
+                body = self._delete_object(spec, key, current, opts, dry, hook)
+        return self._finish(call, Reply(200, body))
+
+    def delete_stored(self, spec: KindSpec, key: str, grace: int | None = None) -> None:
+        """Delete a stored object as a controller does (``Background``; under
+        ``write_lock``). An object a cascade took away already is left alone."""
+        current = self.store.get(self.bucket(spec), key)
+        if current is None:
+            return
+        opts: dict[str, Any] = {"propagationPolicy": "Background"}
+        if grace is not None:
+            opts["gracePeriodSeconds"] = grace
+        self._delete_object(spec, key, current, opts, False, None)
+
+    def _delete_object(self, spec: KindSpec, key: str, current: Obj, opts: dict[str, Any],
+                       dry: bool, hook: validating.Hook) -> Obj:
+        """The generic store's delete: graceful for a bound Pod, held by finalizers, else at
+        once. Returns the reply body."""
+        meta = current["metadata"]
+        requested = opts.get("gracePeriodSeconds")
+        if isinstance(requested, int) and requested < 0:
+            requested = 1  # a negative grace period counts as 1 s on the delete path
+        policy = propagation_policy(opts, _DEFAULT_POLICY.get((spec.group, spec.kind),
+                                                              "Background"))
+        orphan = policy == "Orphan"
+        if meta.get("deletionTimestamp"):
+            updated = deep_copy(current)
+            shortened = lifecycle.shorten(updated, requested)
+            if shortened is None and not meta.get("finalizers"):
+                if not dry:  # graceful deletion already over: finish it
+                    self._remove_final(spec, key, current, orphan)
+                return self.render(current, spec)
+            if not shortened:
+                return self.render(current, spec)
+            if not dry:
+                self._terminate(spec, key, updated, orphan)
+            return self.render(updated, spec)
+        # a volume's protection finalizer goes once nothing uses it (lifecycle.release_protection)
+        finalizers = list(meta.get("finalizers") or [])
+        gc_finalizer = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(policy)
+        if gc_finalizer and gc_finalizer not in finalizers:
+            finalizers.append(gc_finalizer)
+        period = lifecycle.grace_period(current, spec, requested)
+        if period is None and not finalizers and hook is None:
+            if not dry:
+                self._remove_final(spec, key, current, orphan)
+            return self._deleted_reply(current, spec)
+        updated = deep_copy(current)
+        um = updated["metadata"]
+        if period is not None:
+            lifecycle.mark_graceful(updated, period)
+        else:
+            um["deletionTimestamp"] = now_rfc3339()
+            um["deletionGracePeriodSeconds"] = 0
+            if has_generation(spec):
+                um["generation"] = int(um.get("generation") or 1) + 1
+        if finalizers:
+            um["finalizers"] = finalizers
+        validating.mark_deleting(updated, spec)
+        if dry:
+            return self.render(updated, spec)
+        self._terminate(spec, key, updated, orphan)
+        if hook is not None:
+            hook()
+        if gc_finalizer:
+            collector.finish(self, spec, key, gc_finalizer)
+        return self.render(updated, spec)
+
+    def _terminate(self, spec: KindSpec, key: str, updated: Obj, orphan: bool) -> None:
+        """Store an object that starts (or hurries) terminating; with no grace period and no
+        finalizers left it goes at once, a bound Pod's containers are told to stop."""
+        um = updated["metadata"]
+        grace = um.get("deletionGracePeriodSeconds")
+        if not grace and not um.get("finalizers"):
+            self._remove_final(spec, key, updated, orphan)
+            return
+        um["resourceVersion"] = str(self.store.next_rv())
+        self.store.put(self.bucket(spec), key, canonical(updated))
+        lifecycle.release_protection(self, spec, key)
+        if grace and lifecycle.grace_period(updated, spec, None) is not None:
+            self.kubelet.terminating(str(um.get("namespace")), str(um.get("name")),
+                                     str(um.get("uid")), int(grace))
+
+    def _remove_final(self, spec: KindSpec, key: str, last: Obj, orphan: bool) -> None:
+        final = deep_copy(last)
+        final["metadata"]["resourceVersion"] = str(self.store.next_rv())
+        self.remove(spec, key, final, orphan=orphan)
+
+    def _delete_namespace(self, key: str, current: Obj, opts: dict[str, Any], dry: bool) -> Obj:
+        """A Namespace is not removed by its delete: it turns ``Terminating`` and the
+        namespace controller empties it, then finalizes it (:mod:`..rules.namespaces`)."""
+        spec = _NAMESPACES
+        meta = current["metadata"]
+        if meta.get("deletionTimestamp"):
+            return self.render(current, spec)
+        updated = deep_copy(current)
+        um = updated["metadata"]
+        um["deletionTimestamp"] = now_rfc3339()
+        updated.setdefault("status", {})["phase"] = "Terminating"
+        policy = opts.get("propagationPolicy")
+        finalizers = list(um.get("finalizers") or [])
+        for wanted, finalizer in (("Orphan", "orphan"), ("Foreground", "foregroundDeletion")):
+            if (policy == wanted or (wanted == "Orphan" and opts.get("orphanDependents"))) \
+                    and finalizer not in finalizers:
+                finalizers.append(finalizer)
+        if finalizers:
+            um["finalizers"] = finalizers
+        if dry:
+            return self.render(updated, spec)
+        um["resourceVersion"] = str(self.store.next_rv())
+        self.store.put(self.bucket(spec), key, canonical(updated))
+        shown = deep_copy(updated)
+        namespaces.terminate(self, str(meta.get("name")))
+        return self.render(shown, spec)
+
+    def finalize(self, call: Call) -> Reply:
+        """``PUT /api/v1/namespaces/{name}/finalize``: only ``spec.finalizers`` changes; a
+        terminating namespace with none left is removed."""
+        new = decode_body(call.body, call.spec, unrecognized=True)
+        check_type_meta(new, call.spec, call.body)
+        wanted = (new.get("spec") or {}).get("finalizers") or []
+        if not isinstance(wanted, list) or not all(isinstance(f, str) for f in wanted):
+            raise bad_request("spec.finalizers must be a list of strings")
+        with self.write_lock:
+            current = self.current(call)
+            updated = deep_copy(current)
+            if wanted:
+                updated.setdefault("spec", {})["finalizers"] = list(wanted)
+            else:
+                updated.setdefault("spec", {}).pop("finalizers", None)
+            if call.dry_run:
+                return self._finish(call, Reply(200, self.render(updated, call.spec)))
+            namespaces.store_finalized(self, updated)
+        return self._finish(call, Reply(200, self.render(updated, call.spec)))
+
+    def bind(self, call: Call) -> Reply:
+        """``POST .../pods/{name}/binding``: the scheduler's way to put a Pod on a node."""
+        binding = decode_body(call.body, call.spec)
+        target = binding.get("target") if isinstance(binding.get("target"), dict) else {}
+        node = target.get("name")
+        if not node:
+            raise invalid("Binding", call.name or "", [cause(
+                "target.name", "FieldValueRequired", "Required value")])
+        with self.write_lock:
+            current = self.current(call)
+            if (current.get("spec") or {}).get("nodeName"):
+                raise conflict("pods/binding", call.name or "", "pod "
+                               f"{call.name} is already assigned to node "
+                               f'"{current["spec"]["nodeName"]}"')
+            if current["metadata"].get("deletionTimestamp"):
+                raise conflict("pods/binding", call.name or "", "pod "
+                               f"{call.name} is being deleted, cannot be assigned to a host")
+            if not call.dry_run:
                 updated = deep_copy(current)
-                um = updated["metadata"]
-                um["deletionTimestamp"] = now_rfc3339()
-                um["deletionGracePeriodSeconds"] = 0
-                if finalizers:
-                    um["finalizers"] = finalizers
-                if has_generation(spec):
-                    um["generation"] = int(um.get("generation") or 1) + 1
-                validating.mark_deleting(updated, spec)
-                if dry:
-                    return self._finish(call, Reply(200, self.render(updated, spec)))
-                um["resourceVersion"] = str(self.store.next_rv())
-                self.store.put(bucket, key, updated)
-                if hook is not None:
-                    hook()
-                if gc_finalizer:
-                    collector.finish(self, spec, key, gc_finalizer)
-                return self._finish(call, Reply(200, self.render(updated, spec)))
-            if dry:
-                return self._finish(call, Reply(200, self._deleted_reply(current, spec)))
-            final = deep_copy(current)
-            final["metadata"]["resourceVersion"] = str(self.store.next_rv())
-            self.remove(spec, key, final, orphan=policy == "Orphan")
-        return self._finish(call, Reply(200, self._deleted_reply(current, spec)))
+                updated.setdefault("spec", {})["nodeName"] = str(node)
+                self._commit(self.bucket(call.spec), call.key, updated, None)
+        return self._finish(call, Reply(201, {"kind": "Status", "apiVersion": "v1",
+                                              "metadata": {}, "status": "Success",
+                                              "code": 201}))
+
+    def make(self, group: str, plural: str, namespace: str | None, obj: Obj,
+             manager: str) -> None:
+        """Create ``obj`` as a controller does; one that exists already is left alone."""
+        spec = next((s for s in self.table.all() if (s.group, s.plural) == (group, plural)),
+                    None)
+        if spec is None:
+            return
+        call = Call("POST", self.table.storage_spec(spec), namespace, None, None, {}, {},
+                    json.dumps(obj).encode(), manager)
+        try:
+            self.create(call)
+        except StatusError as exc:
+            if exc.code != 409:
+                raise
 
     def _deleted_reply(self, obj: Obj, spec: KindSpec) -> Obj:
         if spec.is_custom or (spec.group, spec.kind) in _RETURNS_DELETED:
@@ -447,12 +551,33 @@ class Api:
         validating.after_remove(final, spec, self)
 
 
+def _default(api: Api, call: Call, obj: Obj, old: Obj | None) -> None:
+    """kube-apiserver's defaults and defaulting admission, on every write of a built-in."""
+    try:
+        apply_defaults(obj, old=old, state=StoredState(api.all_of))
+    except AdmissionRefused as exc:
+        name = obj["metadata"].get("name", "")
+        raise forbidden(f'{qualified_resource(call.spec)} "{name}" is forbidden: {exc.message}',
+                        {"name": name, "kind": call.spec.plural}) from None
+
+
 def _set_managed(meta: dict[str, Any], managed: Any) -> None:
     """managedFields computed by server-side apply: an empty set drops the key."""
     if managed:
         meta["managedFields"] = managed
     else:
         meta.pop("managedFields", None)
+
+
+def _deleted_by_update(spec: KindSpec, old: Obj, new: Obj) -> bool:
+    """The generic store's ``ShouldDeleteDuringUpdate``: the last finalizer left an object
+    whose grace period is over (a namespace: whose ``spec.finalizers`` are gone too)."""
+    meta = new["metadata"]
+    if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+        return False
+    if (spec.group, spec.kind) == ("", "Namespace"):
+        return not (new.get("spec") or {}).get("finalizers")
+    return not old["metadata"].get("deletionGracePeriodSeconds")
 
 
 def _same(old: Obj, new: Obj) -> bool:

@@ -8,7 +8,6 @@ gets ``410 Expired``. Selectors use :mod:`dynakube.selector`, with the real erro
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
 from collections.abc import Callable
@@ -22,11 +21,20 @@ from dynakube.selector import (
     parse_label_selector,
 )
 
+from ..call import Call, Reply
 from ..kinds.specs import KindSpec
-from ..objects import Obj, strip_type_meta
-from ..status import StatusError, bad_request, cause, expired, invalid, status_body
-from ..storage.store import TooOld, object_key
-from .crud import Api, Call, Reply
+from ..objects import Obj, go_json_error, strip_type_meta
+from ..status import (
+    StatusError,
+    bad_request,
+    cause,
+    expired,
+    invalid,
+    not_acceptable,
+    too_large_resource_version,
+)
+from ..storage.store import TooOld, storage_key
+from .crud import Api
 
 __all__ = [
     "Selection",
@@ -37,6 +45,8 @@ __all__ = [
     "partial",
     "delete_collection",
     "wants",
+    "negotiate",
+    "check_transform",
     "as_table",
     "as_partial",
     "encode_continue",
@@ -116,8 +126,12 @@ def selection(call: Call) -> Selection:
         raise bad_request(str(exc)) from None
     allowed = _allowed_fields(call.spec)
     for name in fields.fields:
-        if name not in allowed:
-            raise bad_request(f'field label not supported: {name}')
+        if name in allowed:
+            continue
+        if allowed == {"metadata.name", "metadata.namespace"}:  # the default conversion
+            raise bad_request(f'"{name}" is not a known field selector: only '
+                              '"metadata.name", "metadata.namespace"')
+        raise bad_request(f"field label not supported: {name}")
     return Selection(labels, fields)
 
 
@@ -127,25 +141,33 @@ def encode_continue(rv: int, start: str) -> str:
 
 
 def _decode_continue(token: str) -> tuple[int, str]:
+    """The revision and start key of a ``continue`` token; a ``400`` worded as the real
+    storage words it (Go's base64 and JSON errors)."""
+    def refuse(problem: str) -> StatusError:
+        return bad_request(f"invalid continue token: continue key is not valid: {problem}")
+
+    bad = next((i for i, c in enumerate(token)
+                if not (c.isascii() and (c.isalnum() or c in "-_"))), None)
+    if bad is not None or len(token) % 4 == 1:
+        index = bad if bad is not None else len(token) - 1
+        raise refuse(f"illegal base64 data at input byte {index}")
+    raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode())
+    problem = go_json_error(raw)
+    if problem is not None:
+        raise refuse(problem)
     try:
-        padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-        if not isinstance(data, dict) or data.get("v") != "meta.k8s.io/v1":
-            raise ValueError("incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+        data = json.loads(raw.decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise refuse(str(exc)) from None
+    if not isinstance(data, dict) or data.get("v") != "meta.k8s.io/v1":
+        raise refuse("incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+    try:
         rv, start = int(data["rv"]), str(data["start"])
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise bad_request(f"continue key is not valid: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise refuse(str(exc)) from None
     if ".." in start.split("/") or not start.startswith("/"):
-        raise bad_request("continue key is not valid: key is not a valid start key")
+        raise refuse("key is not a valid start key")
     return rv, start
-
-
-def _too_large(wanted: int, current: int) -> StatusError:
-    return StatusError(504, status_body(
-        504, "Timeout", f"Too large resource version: {wanted}, current: {current}",
-        {"causes": [{"reason": "ResourceVersionTooLarge",
-                     "message": "Too large resource version"}], "retryAfterSeconds": 1}),
-        {"Retry-After": "1"})
 
 
 def _list_rv(api: Api, call: Call, has_continue: bool) -> int | None:
@@ -177,8 +199,8 @@ def _list_rv(api: Api, call: Call, has_continue: bool) -> int | None:
         except ValueError:
             raise bad_request(f"invalid resource version: strconv.ParseUint: parsing "
                               f"\"{rv_text}\": invalid syntax") from None
-        if rv > api.store.rv:
-            raise _too_large(rv, api.store.rv)
+        if not api.store.wait_for_rv(rv, api.options.resource_version_wait):
+            raise too_large_resource_version(rv, api.store.rv)
         if match == "Exact":
             return rv
     return None
@@ -187,6 +209,7 @@ def _list_rv(api: Api, call: Call, has_continue: bool) -> int | None:
 def list_objects(api: Api, call: Call) -> tuple[list[Obj], dict[str, Any]]:
     """One page of matching objects and the list ``metadata``."""
     spec = call.spec
+    call.int_param("timeoutSeconds")  # a list takes it too: a 400 when it is no integer
     sel = selection(call)
     token = call.query.get("continue")
     limit = call.int_param("limit")
@@ -204,18 +227,17 @@ def list_objects(api: Api, call: Call) -> tuple[list[Obj], dict[str, Any]]:
     bucket = api.bucket(api.table.storage_spec(spec))
     try:
         if name_pin is not None and not token and (call.namespace or not spec.namespaced):
-            key = object_key(call.namespace if spec.namespaced else None, name_pin)
+            key = storage_key(call.namespace if spec.namespaced else None, name_pin)
             items, more, remaining, snapshot = _single(api, bucket, key, rv, accept)
         else:
             items, more, remaining, snapshot = api.store.page(
                 bucket, prefix, rv=rv, start=start, limit=limit, accept=accept)
-    except TooOld as exc:
+    except TooOld:
         if token:
             rel = start[len(prefix):] if start else ""
             raise StatusError(410, {**expired(_INCONSISTENT).body,
                                     "metadata": {"continue": encode_continue(-1, rel)}}) from None
-        raise expired(f"The resourceVersion for the provided list is too old. ({exc.oldest})"
-                      ) from None
+        raise expired("The resourceVersion for the provided list is too old.") from None
     meta: dict[str, Any] = {"resourceVersion": str(snapshot)}
     if more is not None:
         meta["continue"] = encode_continue(snapshot, more[len(prefix):] + "\x00")
@@ -246,19 +268,72 @@ def list_body(spec: KindSpec, items: list[Obj], meta: dict[str, Any]) -> Obj:
             f"{spec.kind}List", "metadata": meta}
 
 
-def wants(accept: str) -> str | None:
-    """``"Table"``, ``"PartialObjectMetadata"``/``...List`` when Accept asks for one first."""
+_MEDIA = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")
+_TRANSFORMS = ("Table", "PartialObjectMetadata", "PartialObjectMetadataList")
+_NOT_ACCEPTABLE = ("406: Not Acceptable\n\nAvailable representations: " + ", ".join(_MEDIA))
+_INCLUDE_OBJECT = ("", "Metadata", "Object", "None")
+
+
+def negotiate(accept: str) -> tuple[str, str | None]:
+    """The media type (``application/json`` or ``application/yaml``) and the ``as=``
+    transform (``Table``, ``PartialObjectMetadata``/``...List`` or None) of the first range
+    of ``Accept`` that can be served; ``406`` when none can (``application/xml``)."""
+    if not accept.strip():
+        return "application/json", None
     for media in accept.split(","):
+        kind, *rest = media.split(";")
+        kind = kind.strip().lower()
         params = {}
-        for part in media.split(";")[1:]:
+        for part in rest:
             key, _, value = part.strip().partition("=")
             params[key.strip()] = value.strip()
-        if params.get("g") == "meta.k8s.io" and params.get("as") in (
-                "Table", "PartialObjectMetadata", "PartialObjectMetadataList"):
-            return params["as"]
-        if media.split(";")[0].strip() in ("application/json", "*/*", "application/*"):
-            return None
-    return None
+        if kind in ("*/*", "application/*", ""):
+            kind = "application/json"
+        if kind not in _MEDIA:
+            continue
+        shown = "application/yaml" if kind == "application/yaml" else "application/json"
+        if "as" in params:
+            if params.get("g") == "meta.k8s.io" and params["as"] in _TRANSFORMS and \
+                    params.get("v") in ("v1", "v1beta1", None):
+                return shown, params["as"]
+            continue
+        return shown, None
+    raise not_acceptable(_NOT_ACCEPTABLE)
+
+
+def wants(accept: str) -> str | None:
+    """``"Table"``, ``"PartialObjectMetadata"``/``...List`` when Accept asks for one first."""
+    try:
+        return negotiate(accept)[1]
+    except StatusError:
+        return None
+
+
+def _go_type(spec: KindSpec, suffix: str) -> str:
+    """How Go's ``%T`` names the server's object in a 406 message."""
+    if spec.is_custom:
+        return f"*unstructured.Unstructured{suffix}"
+    package = spec.group.split(".")[0] if spec.group else "core"
+    return f"*{package}.{spec.kind}{suffix}"
+
+
+def check_transform(call: Call, listing: bool) -> str | None:
+    """The ``as=`` transform a read asked for, refused as the real server refuses it:
+    ``406`` for metadata of the wrong arity, ``400`` for an ``includeObject`` other than
+    ``Metadata``, ``Object``, ``None`` or empty."""
+    shape = negotiate(call.accept)[1]
+    if shape == "PartialObjectMetadata" and listing:
+        raise not_acceptable("you requested PartialObjectMetadata, but the requested object is "
+                             f"a list ({_go_type(call.spec, 'List')})")
+    if shape == "PartialObjectMetadataList" and not listing:
+        raise not_acceptable("you requested PartialObjectMetadataList, but the requested object "
+                             f"is not a list ({_go_type(call.spec, '')})")
+    if shape == "Table":
+        include = call.query.get("includeObject", "")
+        if include not in _INCLUDE_OBJECT:
+            raise bad_request(f'includeObject: Invalid value: "{include}": must be '
+                              "'Metadata', 'Object', 'None', or empty")
+    return shape
 
 
 def partial(obj: Obj) -> Obj:
@@ -286,8 +361,8 @@ def as_table(spec: KindSpec, items: list[Obj], meta: dict[str, Any], include: st
 
 
 def list_reply(api: Api, call: Call) -> Reply:
+    shape = check_transform(call, listing=True)
     items, meta = list_objects(api, call)
-    shape = wants(call.accept)
     if shape == "Table":
         body = as_table(call.spec, items, meta, call.query.get("includeObject"))
     elif shape in ("PartialObjectMetadataList", "PartialObjectMetadata"):

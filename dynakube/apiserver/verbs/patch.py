@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..call import Call, Reply
 from ..kinds import decoding
 from ..kinds.specs import KindSpec, jsonpath_value, set_path
 from ..merge.patching import (
@@ -19,10 +20,18 @@ from ..merge.patching import (
     apply_merge_patch,
     apply_strategic_merge_patch,
 )
-from ..objects import Obj, check_type_meta, decode_body, deep_copy, for_version, yaml_as_json
+from ..objects import Obj, check_type_meta, decode_body, deep_copy, for_version
 from ..rules import validating
-from ..status import StatusError, bad_request, conflict, unsupported_media_type
-from .crud import Api, Call, Reply
+from ..status import (
+    StatusError,
+    bad_request,
+    conflict,
+    route_unsupported_media_type,
+    unsupported_media_type,
+)
+from ..yamlbody import yaml_as_json
+from .crud import Api
+from .options import check_write_options
 
 __all__ = ["patch", "get_scale", "update_scale", "scale_of", "accepted_patch_types"]
 
@@ -31,6 +40,7 @@ MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 APPLY = "application/apply-patch+yaml"
 _SCALE_SCHEMA = "io.k8s.api.autoscaling.v1.Scale"
+_PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC, APPLY, "application/apply-patch+cbor")
 
 
 def accepted_patch_types(api: Api, spec: KindSpec) -> list[str]:
@@ -70,7 +80,10 @@ def patch(api: Api, call: Call) -> Reply:
     ctype = call.content_type.split(";")[0].strip().lower()
     accepted = accepted_patch_types(api, spec)
     if ctype not in accepted:
+        if not spec.is_custom and ctype not in _PATCH_TYPES:
+            raise route_unsupported_media_type()  # no built-in route consumes it
         raise unsupported_media_type(accepted)
+    check_write_options(call, patch_type="apply" if ctype == APPLY else ctype)
     if call.subresource == "scale":
         return _patch_scale(api, call, ctype)
     if ctype == APPLY:
@@ -96,12 +109,14 @@ def _patched(ctype: str, base: Obj, document: Any, merge_keys: Any) -> Any:
 def _apply(api: Api, call: Call) -> Reply:
     spec = call.spec
     applied = _decode_apply(call.body)
+    if not applied.get("apiVersion"):  # the URL does not stand in for it, as on a create
+        raise bad_request("Incorrect version specified in apply patch. Specified patch "
+                          f"version: , expected: {spec.api_version}")
     check_type_meta(applied, spec, call.body)
     name = applied["metadata"].get("name")
     if name and name != call.name:
         raise bad_request(f"the name of the object ({name}) does not match the name on the URL "
                           f"({call.name})")
-    validating.check_manager(call, "PatchOptions", apply=True)
     warnings = validating.check_fields(applied, spec, call.query.get("fieldValidation"), api)
     with api.write_lock:
         live = api.store.get(api.bucket(spec), call.key)

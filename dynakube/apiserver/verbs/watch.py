@@ -4,7 +4,10 @@ A watch resumes from a ``resourceVersion`` out of the bounded history (an ``ERRO
 ``410 Expired`` once that is compacted), or starts with the current state (``ADDED`` events,
 then the ``k8s.io/initial-events-end`` bookmark for ``sendInitialEvents=true``). Selectors are
 applied to the old and new state so objects moving in or out of the selection show up as
-``ADDED``/``DELETED``, as the watch cache does. An idle watch checks about once a second
+``ADDED``/``DELETED``, as the watch cache does. From a resourceVersion the store has not
+reached, a plain watch sends only what comes after it; a watch-list (``sendInitialEvents``)
+waits for it briefly and then ends with an ``ERROR`` event, ``504 Too large resource version``,
+as kube-apiserver 1.36 does. An idle watch checks about once a second
 whether its client is still connected, so a client that went away does not keep a watcher
 (and a thread) until ``timeoutSeconds``.
 """
@@ -17,10 +20,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..call import Call
 from ..objects import Obj
-from ..status import cause, invalid, status_body
+from ..status import cause, invalid, status_body, too_large_resource_version
 from ..storage.store import Event, TooOld, Watcher
-from .crud import Api, Call
+from .crud import Api
 from .lists import Selection, as_table, partial, selection, wants
 
 __all__ = ["WatchStream", "open_watch"]
@@ -76,6 +80,7 @@ class WatchStream:
         self.backlog: list[Event] = []
         self.error: dict[str, Any] | None = None
         self.watcher: Watcher | None = None
+        self.floor = 0  # events and bookmarks at or below this resourceVersion are not sent
         self.client_gone: Callable[[], bool] = lambda: False  # set by the HTTP handler
         self._open()
 
@@ -94,7 +99,25 @@ class WatchStream:
         rv_text = q.get("resourceVersion") or ""
         initial = q.get("sendInitialEvents")
         store = self.api.store
+        since: int | None = None
+        if rv_text not in ("", "0"):
+            try:
+                since = int(rv_text)
+            except ValueError:
+                self.error = status_body(400, "BadRequest", f"invalid resource version: {rv_text}")
+                return
+        if initial == "true" and since is not None and \
+                not store.wait_for_rv(since, self.api.options.resource_version_wait):
+            # the watch cache waits for a watch-list's resourceVersion, then fails in-stream
+            self.error = too_large_resource_version(since, store.rv).body
+            return
         with store.lock:
+            if since is not None and since > store.rv:
+                # a plain watch from the future is accepted and sends only what comes after
+                # that resourceVersion, as the watch cache does (nothing until it is passed)
+                self.floor = since
+                self.watcher, self.backlog = store.watch(self.bucket, None, self._accept)
+                return
             want_state = (initial == "true") or (initial is None and rv_text in ("", "0"))
             if want_state:
                 prefix = f"/{self.namespace}" if self.namespace else ""
@@ -106,14 +129,6 @@ class WatchStream:
                     self.initial_end = snapshot
                 self.watcher, self.backlog = store.watch(self.bucket, snapshot, self._accept)
                 return
-            since: int | None = None
-            if rv_text not in ("", "0"):
-                try:
-                    since = int(rv_text)
-                except ValueError:
-                    self.error = status_body(400, "BadRequest",
-                                             f"invalid resource version: {rv_text}")
-                    return
             try:
                 self.watcher, self.backlog = store.watch(self.bucket, since, self._accept)
             except TooOld as exc:
@@ -142,6 +157,8 @@ class WatchStream:
                                          "apiVersion": self.spec.api_version, "metadata": meta})
 
     def _translate(self, event: Event) -> tuple[str, Obj] | None:
+        if event.rv <= self.floor:
+            return None
         new_in = event.type != "DELETED" and self._in_scope(event.obj)
         old_in = self._in_scope(event.old)
         if event.type == "DELETED":
@@ -174,7 +191,7 @@ class WatchStream:
             while True:
                 now = time.monotonic()
                 if now >= self.deadline:
-                    if self.bookmarks:
+                    if self.bookmarks and self.api.store.rv > self.floor:
                         yield self._bookmark(self.api.store.rv)
                     return
                 wait = min(self.deadline, next_bookmark if self.bookmarks else self.deadline) - now
@@ -184,7 +201,8 @@ class WatchStream:
                     if self.client_gone():
                         return  # nothing to write to: stop watching now, not at the deadline
                     if self.bookmarks and time.monotonic() >= next_bookmark:
-                        yield self._bookmark(self.api.store.rv)
+                        if self.api.store.rv > self.floor:
+                            yield self._bookmark(self.api.store.rv)
                         next_bookmark = time.monotonic() + interval
                     continue
                 if item is None:

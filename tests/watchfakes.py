@@ -1,5 +1,7 @@
 """Scripted stand-ins for the transport and for a ListerWatcher, shared by the watch tests.
 
+A helper module (no tests here).
+
 They sit at dynakube's own seams (``Sender.send`` and the ``ListerWatcher`` protocol), so the
 code under test runs unchanged; the embedded-server tests cover the real wire.
 """
@@ -74,9 +76,14 @@ class FakeResponse:
 
 
 class FakeTransport:
-    """Answers requests from a script; when the script runs out, streams hang until closed."""
+    """Answers watches from a script; when the script runs out, streams hang until closed.
 
-    def __init__(self, *script: Any):
+    Lists (the ``limit=1`` a watch sends to learn where the server is) are answered with
+    ``current_rv``, without using the script.
+    """
+
+    def __init__(self, *script: Any, current_rv: str = "1000000"):
+        self.current_rv = current_rv
         self.script = deque(script)
         self.requests: list[ApiRequest] = []
         self.read_timeouts: list[float | None] = []
@@ -87,6 +94,8 @@ class FakeTransport:
         with self.lock:
             self.requests.append(request)
             self.read_timeouts.append(read_timeout)
+            if not stream:
+                return FakeResponse(body={"metadata": {"resourceVersion": self.current_rv}})
             item = self.script.popleft() if self.script else FakeResponse(hang=True)
         if isinstance(item, Exception):
             raise item
@@ -208,6 +217,9 @@ class _ClusterSender:
              read_timeout: float | None = None) -> Any:
         q = dict(parse_qsl(request.target.partition("?")[2]))
         c = self.cluster
+        if not stream:  # the limit=1 list a watch sends to learn where the server is
+            with c.cond:
+                return FakeResponse(body={"metadata": {"resourceVersion": str(c.rv)}})
         if q.get("sendInitialEvents") == "true" and not c.watch_list:
             raise error_from_response(422, {
                 "kind": "Status", "code": 422, "reason": "Invalid",

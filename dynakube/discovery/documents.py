@@ -1,0 +1,346 @@
+"""Reading discovery documents: pure functions from the server's JSON to resource facts.
+
+Two forms describe the same thing. Aggregated discovery (``apidiscovery.k8s.io`` v2 or
+v2beta1, an ``APIGroupDiscoveryList`` at ``/api`` and at ``/apis``) lists every group,
+version and resource at once; legacy discovery is ``/api`` (``APIVersions``), ``/apis``
+(``APIGroupList``) and one ``APIResourceList`` per group-version. Both become
+:class:`ResourceInfo` values in the server's order (:func:`parse_documents`), which
+:mod:`dynakube.discovery.registry` indexes for lookups.
+
+:func:`document_problem` says whether a document is usable discovery data at all, so that a
+``200`` that is something else (a ``Status``, a proxy's page) is never cached or trusted.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..errors import DiscoveryError
+
+__all__ = [
+    "AGGREGATED_KIND",
+    "ParsedDiscovery",
+    "ResourceInfo",
+    "SubresourceInfo",
+    "document_kind",
+    "document_problem",
+    "legacy_group_versions",
+    "parse_documents",
+]
+
+AGGREGATED_KIND = "APIGroupDiscoveryList"
+
+
+@dataclass(frozen=True)
+class SubresourceInfo:
+    """A subresource (``status``, ``scale``, ``log``...) of a resource, with what it returns."""
+
+    name: str
+    kind: str
+    group: str
+    version: str
+    verbs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """One resource in one group-version, as discovery describes it."""
+
+    group: str
+    version: str
+    plural: str
+    singular: str
+    kind: str
+    namespaced: bool
+    verbs: tuple[str, ...]
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[SubresourceInfo, ...] = ()
+    preferred: bool = True
+    deprecated: bool = False
+    deprecation_warning: str | None = None
+
+    @property
+    def api_version(self) -> str:
+        """``v1`` for the core group, ``group/version`` otherwise (as in ``apiVersion:``)."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_version(self) -> str:
+        """The same as :attr:`api_version`, under client-go's name for it."""
+        return self.api_version
+
+    @property
+    def qualified(self) -> str:
+        """``deployments.apps``; just ``pods`` for the core group."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def fully_qualified(self) -> str:
+        """``deployments.v1.apps``; ``pods.v1`` for the core group."""
+        return ".".join(p for p in (self.plural, self.version, self.group) if p)
+
+    def subresource(self, name: str) -> SubresourceInfo | None:
+        """The served subresource called ``name`` (any case), else ``None``."""
+        lname = name.lower()
+        for sub in self.subresources:
+            if sub.name == lname:
+                return sub
+        return None
+
+
+@dataclass(frozen=True)
+class ParsedDiscovery:
+    """What the documents say: resources (preferred versions marked), the server's group
+    order, and the group-versions that could not be read (``gv -> why``)."""
+
+    resources: tuple[ResourceInfo, ...]
+    group_order: tuple[str, ...]
+    failed: Mapping[str, str]
+
+
+# -- is it discovery at all? ---------------------------------------------------------------
+
+def document_kind(doc: Any) -> str:
+    """A document's ``kind`` (``""`` without one); not a JSON object is a DiscoveryError."""
+    if isinstance(doc, Mapping):
+        return str(doc.get("kind") or "")
+    raise DiscoveryError(f"a discovery document is not a JSON object (got {type(doc).__name__})")
+
+
+def _list_of_mappings(doc: Mapping[str, Any], field: str, where: str) -> str | None:
+    value = doc.get(field)
+    if value is None:  # Go writes an empty (nil) slice as null
+        return None
+    if not isinstance(value, list):
+        return f"{where}{field} is a {type(value).__name__}, not a list"
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            return f"{where}{field}[{i}] is a {type(item).__name__}, not an object"
+    return None
+
+
+def _shape_problem(doc: Mapping[str, Any], kind: str) -> str | None:
+    if kind == "APIVersions":
+        versions = doc.get("versions")
+        if versions is not None and not (isinstance(versions, list)
+                                         and all(isinstance(v, str) for v in versions)):
+            return "versions is not a list of strings"
+        return None
+    if kind == "APIGroupList":
+        problem = _list_of_mappings(doc, "groups", "")
+        if problem:
+            return problem
+        for i, group in enumerate(doc.get("groups") or ()):
+            problem = _list_of_mappings(group, "versions", f"groups[{i}].")
+            if problem:
+                return problem
+        return None
+    if kind == "APIResourceList":
+        return _list_of_mappings(doc, "resources", "")
+    problem = _list_of_mappings(doc, "items", "")  # APIGroupDiscoveryList
+    if problem:
+        return problem
+    for i, item in enumerate(doc.get("items") or ()):
+        if not isinstance(item.get("metadata") or {}, Mapping):
+            return f"items[{i}].metadata is not an object"
+        problem = _list_of_mappings(item, "versions", f"items[{i}].")
+        if problem:
+            return problem
+        for j, ver in enumerate(item.get("versions") or ()):
+            problem = _list_of_mappings(ver, "resources", f"items[{i}].versions[{j}].")
+            if problem:
+                return problem
+    return None
+
+
+def document_problem(doc: Any, kinds: Sequence[str]) -> str | None:
+    """Why ``doc`` is not usable discovery data of one of ``kinds`` (``None``: it is).
+
+    The kind must be one expected here and the lists the parser walks must be lists of
+    objects; fields inside them are read leniently (a missing verb list reads as none).
+    """
+    if not isinstance(doc, Mapping):
+        return f"it is a JSON {type(doc).__name__}, not an object"
+    kind = str(doc.get("kind") or "")
+    if kind not in kinds:
+        expected = " or ".join(kinds)
+        if kind == "Status":
+            message = str(doc.get("message") or doc.get("reason") or "").strip()
+            detail = f" ({message[:200]})" if message else ""
+            return f"it is a Status{detail}, not {expected}"
+        if not kind:
+            return f"it has no kind (expected {expected})"
+        return f"its kind is {kind!r}, not {expected}"
+    return _shape_problem(doc, kind)
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+@dataclass
+class _Group:
+    name: str
+    versions: list[str]
+    preferred: str | None
+    resources: dict[str, list[ResourceInfo]]
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a list (anything else reads as none)."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """A list of names (verbs, short names, categories); anything else reads as none."""
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _aggregated_groups(doc: Mapping[str, Any], failed: dict[str, str]) -> list[_Group]:
+    groups: list[_Group] = []
+    for item in _items(doc.get("items")):
+        name = str(_mapping(item.get("metadata")).get("name") or "")
+        group = _Group(name, [], None, {})
+        for ver in _items(item.get("versions")):
+            if not ver.get("version"):
+                continue
+            version = str(ver["version"])
+            gv = f"{name}/{version}" if name else version
+            if ver.get("freshness") == "Stale":
+                failed[gv] = "stale: its API server did not answer the last discovery"
+                continue
+            group.versions.append(version)
+            group.resources[version] = [
+                _aggregated_resource(name, version, r) for r in _items(ver.get("resources"))
+                if r.get("resource")
+            ]
+        if group.versions:
+            group.preferred = group.versions[0]
+            groups.append(group)
+    return groups
+
+
+def _aggregated_resource(group: str, version: str, r: Mapping[str, Any]) -> ResourceInfo:
+    kind = str(_mapping(r.get("responseKind")).get("kind") or "")
+    subs = []
+    for s in _items(r.get("subresources")):
+        if not s.get("subresource"):
+            continue
+        ref = _mapping(s.get("responseKind"))
+        subs.append(SubresourceInfo(
+            name=str(s["subresource"]), kind=str(ref.get("kind") or ""),
+            group=str(ref.get("group") or "") if ref.get("version") else group,
+            version=str(ref.get("version") or version), verbs=_strings(s.get("verbs"))))
+    plural = str(r["resource"])
+    return ResourceInfo(
+        group=group, version=version, plural=plural,
+        singular=str(r.get("singularResource") or kind.lower()), kind=kind,
+        namespaced=r.get("scope") == "Namespaced", verbs=_strings(r.get("verbs")),
+        short_names=_strings(r.get("shortNames")), categories=_strings(r.get("categories")),
+        subresources=tuple(sorted(subs, key=lambda s: s.name)))
+
+
+def legacy_group_versions(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any]) -> list[str]:
+    """The group-versions a legacy discovery must fetch (``v1``, ``apps/v1``...), in order."""
+    out: list[str] = []
+    if document_kind(api_doc) == "APIVersions":
+        out += [str(v) for v in api_doc.get("versions") or ()]
+    if document_kind(apis_doc) == "APIGroupList":
+        for g in _items(apis_doc.get("groups")):
+            for v in _items(g.get("versions")):
+                if v.get("groupVersion"):
+                    out.append(str(v["groupVersion"]))
+    return out
+
+
+def _legacy_groups(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
+                   resource_lists: Mapping[str, Mapping[str, Any]],
+                   failed: dict[str, str]) -> tuple[list[_Group], list[_Group]]:
+    core = _Group("", [], None, {})
+    if document_kind(api_doc) == "APIVersions":
+        for v in api_doc.get("versions") or ():
+            _legacy_version(core, str(v), resource_lists, failed)
+        core.preferred = core.versions[0] if core.versions else None
+    rest: list[_Group] = []
+    if document_kind(apis_doc) == "APIGroupList":
+        for g in _items(apis_doc.get("groups")):
+            if not g.get("name"):
+                continue
+            group = _Group(str(g["name"]), [], None, {})
+            for v in _items(g.get("versions")):
+                if v.get("version"):
+                    _legacy_version(group, str(v["version"]), resource_lists, failed)
+            pref = _mapping(g.get("preferredVersion")).get("version")
+            group.preferred = pref if pref in group.versions else (
+                group.versions[0] if group.versions else None)
+            if group.versions:
+                rest.append(group)
+    return ([core] if core.versions else []), rest
+
+
+def _legacy_version(group: _Group, version: str,
+                    resource_lists: Mapping[str, Mapping[str, Any]],
+                    failed: dict[str, str]) -> None:
+    gv = f"{group.name}/{version}" if group.name else version
+    doc = resource_lists.get(gv)
+    if doc is None:
+        failed.setdefault(gv, "not fetched")
+        return
+    entries = [r for r in _items(doc.get("resources")) if r.get("name")]
+    subs: dict[str, list[SubresourceInfo]] = {}
+    for r in entries:
+        parent, slash, sub = str(r["name"]).partition("/")
+        if slash:
+            subs.setdefault(parent, []).append(SubresourceInfo(
+                name=sub, kind=str(r.get("kind") or ""),
+                group=str(r.get("group") or "") if r.get("version") else group.name,
+                version=str(r.get("version") or version), verbs=_strings(r.get("verbs"))))
+    resources = []
+    for r in entries:
+        plural = str(r["name"])
+        if "/" in plural:
+            continue
+        kind = str(r.get("kind") or "")
+        resources.append(ResourceInfo(
+            group=group.name, version=version, plural=plural,
+            singular=str(r.get("singularName") or kind.lower()), kind=kind,
+            namespaced=bool(r.get("namespaced")), verbs=_strings(r.get("verbs")),
+            short_names=_strings(r.get("shortNames")), categories=_strings(r.get("categories")),
+            subresources=tuple(sorted(subs.get(plural, ()), key=lambda s: s.name))))
+    group.versions.append(version)
+    group.resources[version] = resources
+
+
+def parse_documents(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
+                    resource_lists: Mapping[str, Mapping[str, Any]] | None = None,
+                    failed: Mapping[str, str] | None = None) -> ParsedDiscovery:
+    """Resources from ``/api`` and ``/apis`` in whichever form each came (aggregated, or
+    legacy plus ``resource_lists`` keyed by group-version); ``failed`` adds group-versions
+    the caller could not fetch. A root document of another kind is a DiscoveryError.
+    """
+    for doc, path, legacy in ((api_doc, "/api", "APIVersions"),
+                              (apis_doc, "/apis", "APIGroupList")):
+        if document_kind(doc) not in (AGGREGATED_KIND, legacy):
+            raise DiscoveryError(
+                f"{path} answered a {document_kind(doc) or 'document without kind'}, not "
+                "discovery; is the server URL a Kubernetes API server?")
+    problems: dict[str, str] = dict(failed or {})
+    lists = resource_lists or {}
+    core_legacy, rest_legacy = _legacy_groups(api_doc, apis_doc, lists, problems)
+    core = (_aggregated_groups(api_doc, problems) if document_kind(api_doc) == AGGREGATED_KIND
+            else core_legacy)
+    rest = (_aggregated_groups(apis_doc, problems)
+            if document_kind(apis_doc) == AGGREGATED_KIND else rest_legacy)
+    items: list[ResourceInfo] = []
+    groups = [*core, *rest]
+    for g in groups:
+        for version in g.versions:
+            preferred = version == g.preferred
+            items += [replace(r, preferred=preferred) for r in g.resources[version]]
+    return ParsedDiscovery(tuple(items), tuple(g.name for g in groups), problems)
