@@ -66,3 +66,14 @@ def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         with server.client(cache_dir=str(tmp_path_factory.mktemp("seedcache"))) as kube:
             seed(kube)
         yield server
+
+
+@pytest.fixture
+def embedded(kube_server: Any) -> Iterator[Any]:
+    """A client of ``kube_server`` itself, for tests that read its request log or switches:
+    they run on the embedded server even when ``kube`` is a real cluster's."""
+    client = kube_server.client()
+    try:
+        yield client
+    finally:
+        client.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -47,17 +46,6 @@ def _served(kube: Client, name: str, timeout: float = 30.0) -> dynakube.Resource
 def widgets(kube: Client) -> dynakube.Resource:
     kube.apply(copy.deepcopy(WIDGET_CRD))
     return _served(kube, "widgets")
-
-
-@pytest.fixture
-def embedded(kube_server: Any) -> Iterator[Client]:
-    """A client of ``kube_server`` itself, for tests that read its request log or switches:
-    they run on the embedded server even when ``kube`` is a real cluster's."""
-    client = kube_server.client()
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def _names(listed: dict[str, Any], prefix: str = "") -> list[str]:

@@ -229,8 +229,9 @@ class _FlakyDocumentTransport:
         "x-kubernetes-group-version-kind": [
             {"group": "example.io", "version": "v1", "kind": "Thing"}]}}}}
 
-    def __init__(self, junk: int) -> None:
+    def __init__(self, junk: int, junk_body: bytes = b"<html>upstream hiccup</html>") -> None:
         self.junk = junk
+        self.junk_body = junk_body
         self.documents = 0
 
     def send(self, request: ApiRequest) -> _Answer:
@@ -240,7 +241,7 @@ class _FlakyDocumentTransport:
                 "serverRelativeURL": url}}}).encode())
         self.documents += 1
         if self.documents <= self.junk:  # a proxy's error page, answered with a 200
-            return _Answer(b"<html>upstream hiccup</html>")
+            return _Answer(self.junk_body)
         return _Answer(json.dumps(self.THING).encode())
 
 
@@ -259,6 +260,20 @@ def test_a_broken_document_is_never_cached_under_its_hash(tmp_path: Path) -> Non
     third = SchemaStore(transport, DiskCache(tmp_path))
     assert third.kind_schema("example.io", "v1", "Thing") == schema
     assert transport.documents == 2  # the good document was cached by its hash
+
+
+@pytest.mark.parametrize("junk", [
+    b'{"kind":"Status","apiVersion":"v1","status":"Failure","message":"warming up"}',
+    b'{"error":"login required"}',
+])
+def test_a_json_answer_that_is_no_document_is_never_cached(tmp_path: Path, junk: bytes) -> None:
+    transport = _FlakyDocumentTransport(junk=1, junk_body=junk)
+    with pytest.warns(SchemaWarning, match="not a JSON object with components"):
+        assert SchemaStore(transport, DiskCache(tmp_path)).kind_schema(
+            "example.io", "v1", "Thing") is None
+    assert SchemaStore(transport, DiskCache(tmp_path)).kind_schema(
+        "example.io", "v1", "Thing") is not None
+    assert transport.documents == 2
 
 
 def test_a_cached_document_that_is_not_json_is_fetched_again(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +45,6 @@ def schemas(shared_api: Path) -> DocumentSchemas:
 
 def _errors(problems: list[Problem]) -> list[str]:
     return [p.path for p in problems if p.severity == "error"]
-
-
-@pytest.fixture
-def embedded(kube_server: Any) -> Iterator[Client]:
-    """A client of ``kube_server`` itself, for tests that read its request log or switches:
-    they run on the embedded server even when ``kube`` is a real cluster's."""
-    client = kube_server.client()
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def _deployment(**spec: Any) -> dict[str, Any]:

@@ -274,7 +274,7 @@ class SchemaStore(_Schemas):
                 cached = _json_object(bytes(entry.body))
                 if cached is not None:
                     return cached, bytes(entry.body)
-                log.debug("ignoring the cached OpenAPI document of %s: not a JSON object", path)
+                log.debug("ignoring the cached OpenAPI document of %s: not a document", path)
         try:
             body = bytes(self._transport.send(ApiRequest("GET", url_path, query)).content)
         except NotFoundError:
@@ -287,8 +287,8 @@ class SchemaStore(_Schemas):
             return None
         document = _json_object(body)
         if document is None:
-            self._warn(path, f"the OpenAPI document of {path} is not a JSON object; "
-                       "its kinds are not validated for now")
+            self._warn(path, f"the OpenAPI document of {path} is not a JSON object with "
+                       "components or paths; its kinds are not validated for now")
             return None
         if cache_key is not None:
             self._cache.write(cache_key, body)
@@ -303,8 +303,17 @@ class SchemaStore(_Schemas):
 
 
 def _json_object(body: bytes) -> Mapping[str, Any] | None:
+    """``body`` as an OpenAPI document, or None: not JSON, not an object, or no document.
+
+    A ``Status`` (or an auth proxy's JSON) answered with ``200`` is no document: cached under
+    the hash, it would stand in for the schema in every process until the hash changes.
+    """
     try:
         document = json.loads(body)
     except ValueError:  # also UnicodeDecodeError
         return None
-    return document if isinstance(document, Mapping) else None
+    if not isinstance(document, Mapping) or document.get("kind") == "Status":
+        return None
+    if not any(isinstance(document.get(k), Mapping) for k in ("components", "paths")):
+        return None
+    return document
