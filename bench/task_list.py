@@ -101,7 +101,10 @@ def _lightkube(conn: Conn, ns: str, mode: str) -> tuple[Callable[[], Any], Calla
             return list(lk.list(ConfigMap, namespace=ns))
         return sum(1 for _ in lk.list(ConfigMap, namespace=ns, chunk_size=chunk))
 
-    return go, lambda: list(lk.list(ConfigMap, namespace=ns, chunk_size=1))
+    def warm_up() -> Any:  # one page of one item: lightkube pages lazily, so stop there
+        return next(iter(lk.list(ConfigMap, namespace=ns, chunk_size=1)), None)
+
+    return go, warm_up
 
 
 def make(client: str, conn: Conn, ns: str, mode: str

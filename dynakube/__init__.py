@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import TYPE_CHECKING, Any
 
+# ``typing`` costs more than the rest of this module: type checkers alone read what follows.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from . import errors
     from ._version import __version__
     from .client import Client

@@ -58,7 +58,7 @@ class Sender(Protocol):
     ``dynakube.transport.http.Transport`` is one; ``Client(transport=...)`` takes any other
     (a recorder wrapping the real one, a fake). It raises ``dynakube.errors`` for error
     answers and returns a response with ``json()``, ``content``, ``headers`` and, when
-    ``stream`` is true, ``iter_lines()`` and ``close()``.
+    ``stream`` is true, ``iter_lines()``, ``iter_chunks()`` (followed logs) and ``close()``.
     """
 
     def send(self, request: ApiRequest, *, stream: bool = False,

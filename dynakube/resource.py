@@ -18,6 +18,7 @@ from .errors import (
     ValidationError,
     ValidationWarning,
 )
+from .logs import LogsMixin
 from .meta import object_metadata
 from .request import (
     JSON,
@@ -105,8 +106,9 @@ class ResourceClient(Protocol):
     def warn(self, text: str, *, stacklevel: int = 6) -> None: ...
 
 
-class Resource:
-    """A handle on one resource (or one subresource of it) of one server."""
+class Resource(LogsMixin):
+    """A handle on one resource (or one subresource of it) of one server (``logs()`` from
+    :class:`~dynakube.logs.LogsMixin`)."""
 
     def __init__(self, client: ResourceClient, info: ResourceInfo,
                  subresource: str | None = None):
@@ -206,7 +208,10 @@ class Resource:
             headers += (("Content-Type", content_type),)
         request = ApiRequest(method, path, query_pairs(query or {}), headers, data)
         self._deprecation_warning()
-        return self.client.transport.send(request).json()
+        response = self.client.transport.send(request)
+        if str(response.headers.get("Content-Type", "")).startswith("text/"):
+            return response.content.decode("utf-8", "replace")  # pods/log is text
+        return response.json()
 
     def _deprecation_warning(self) -> None:
         """Say once that a deprecated version is used, in the words the server uses."""

@@ -180,6 +180,19 @@ def test_every_namespace_gets_what_controllers_make(k: RawKube, kube_server: Api
     assert slices.json()["ports"][0]["port"] == kube_server.port
 
 
+def test_a_pod_needs_its_namespace_default_service_account(k: RawKube) -> None:
+    """The ServiceAccount admission plugin refuses a Pod whose ``default`` account is gone."""
+    k.create(NS, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kinds"}})
+    assert k("DELETE", NS + "/kinds/serviceaccounts/default").status_code == 200
+    entry = recorded("lifecycle/Pod/create-before-default-serviceaccount-exists")
+    request = entry["request"]
+    same_status(k("POST", request["path"], request["body"], **request["query"]),
+                "lifecycle/Pod/create-before-default-serviceaccount-exists")
+    k.create(NS + "/kinds/serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                             "metadata": {"name": "default"}})
+    assert k("POST", request["path"], request["body"], **request["query"]).status_code == 201
+
+
 def test_root_ca_is_the_servers_ca_under_tls() -> None:
     with ApiServer(tls=True) as server:
         k = RawKube(server)

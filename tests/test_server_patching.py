@@ -9,16 +9,18 @@ import pytest
 from rawhttp import behaviour
 
 from dynakube.apiserver.merge.patching import (
-    BUILTIN_MERGE_KEYS,
     PRIMITIVE_MERGE,
+    REPLACE,
     PatchError,
     apply_json_patch,
     apply_merge_patch,
     apply_strategic_merge_patch,
 )
+from dynakube.apiserver.merge.strategy import patch_strategies
+from dynakube.client import Client
 from dynakube.errors import DynakubeError
 
-POD = BUILTIN_MERGE_KEYS["Pod"]
+POD = patch_strategies("v1", "Pod")
 
 
 def _failure(doc: Any, ops: Any) -> PatchError:
@@ -240,11 +242,11 @@ def test_set_element_order() -> None:
 def test_deployment_and_service_tables() -> None:
     dep = {"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "1"}]}}}}
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "2"}]}}}}
-    result = apply_strategic_merge_patch(dep, patch, BUILTIN_MERGE_KEYS["Deployment"])
+    result = apply_strategic_merge_patch(dep, patch, patch_strategies("apps/v1", "Deployment"))
     assert len(result["spec"]["template"]["spec"]["containers"]) == 2
     svc = {"spec": {"ports": [{"port": 80, "name": "http"}]}}
     result = apply_strategic_merge_patch(svc, {"spec": {"ports": [{"port": 80, "name": "web"}]}},
-                                         BUILTIN_MERGE_KEYS["Service"])
+                                         patch_strategies("v1", "Service"))
     assert result["spec"]["ports"] == [{"port": 80, "name": "web"}]
 
 
@@ -272,5 +274,33 @@ def test_recorded_strategic_patch_configmap() -> None:
     entry = behaviour()["strategic_patch_configmap"]
     before = {"data": {"a": "3", "b": "4"}}
     result = apply_strategic_merge_patch(before, entry["request"]["body"],
-                                         BUILTIN_MERGE_KEYS.get("ConfigMap"))
+                                         patch_strategies("v1", "ConfigMap"))
     assert result["data"] == entry["body"]["data"]
+
+
+def test_patch_strategies_come_from_the_schemas() -> None:
+    """Struct tags as the OpenAPI publishes them: a list without ``merge`` is replaced whole
+    (a ServiceAccount's ``imagePullSecrets``, a container's ``resizePolicy``), a map with
+    ``replace`` too (a PodDisruptionBudget's selector)."""
+    assert patch_strategies("policy/v1", "PodDisruptionBudget")[("spec", "selector")] == REPLACE
+    assert patch_strategies("v1", "ServiceAccount")[("secrets",)] == "name"
+    assert ("imagePullSecrets",) not in patch_strategies("v1", "ServiceAccount")
+    assert ("spec", "containers", "resizePolicy") not in POD
+    assert POD[("metadata", "finalizers")] == PRIMITIVE_MERGE
+    assert patch_strategies("v1", "Node")[("status", "addresses")] == "type"
+    assert patch_strategies("example.dynakube.io/v1", "Widget") == {}
+
+
+def test_a_selector_with_patch_strategy_replace_is_replaced(kube: Client) -> None:
+    budgets = kube.resource("poddisruptionbudgets")
+    budgets.create({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                    "metadata": {"name": "pdb"},
+                    "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "a"}}}})
+    expression = {"matchExpressions": [{"key": "tier", "operator": "Exists"}]}
+    patched = budgets.patch("pdb", {"spec": {"selector": expression}}, patch_type="strategic")
+    assert patched["spec"]["selector"] == expression
+    sa = kube.resource("serviceaccounts")
+    sa.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot"},
+               "imagePullSecrets": [{"name": "a"}]})
+    patched = sa.patch("robot", {"imagePullSecrets": [{"name": "b"}]}, patch_type="strategic")
+    assert patched["imagePullSecrets"] == [{"name": "b"}]

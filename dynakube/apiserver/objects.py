@@ -1,8 +1,9 @@
 """Object rules of the embedded server: names, metadata the server owns, and body decoding.
 
-What kube-apiserver does to every object on the way in (parse, check the kind against the URL,
-validate the name, fill ``uid``/``creationTimestamp``/``generation``) and on the way out (the
-``apiVersion`` of the version asked for, no ``apiVersion``/``kind`` on built-in list items).
+What kube-apiserver does to every object on the way in (parse, check the kind against the URL
+and the name's type, fill ``uid``/``creationTimestamp``/``generation``) and on the way out (the
+version asked for, converted where it is a view of another; no ``apiVersion``/``kind`` on
+built-in list items). Name formats are semantic validation (``rules.semantic.metadata``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import copy
 import json
 import random
-import re
 import time
 import uuid
 from typing import Any
 
+from .kinds.conversions import convert
 from .kinds.specs import KindSpec
 from .status import bad_request, cause, invalid
 
@@ -25,7 +26,7 @@ __all__ = [
     "check_depth",
     "MAX_DEPTH",
     "check_type_meta",
-    "validate_name",
+    "check_name_type",
     "generate_name",
     "now_rfc3339",
     "new_uid",
@@ -41,19 +42,6 @@ __all__ = [
 
 Obj = dict[str, Any]
 
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                  "characters, '-' or '.', and must start and end with an alphanumeric character "
-                  "(e.g. 'example.com', regex used for validation is "
-                  "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-              "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
-              "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
-_1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-             "with an alphabetic character, and end with an alphanumeric character (e.g. "
-             "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
 _GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _GENERATION_KINDS = {("apps", "Deployment"), ("", "Pod"),
                      ("apiextensions.k8s.io", "CustomResourceDefinition")}
@@ -344,38 +332,17 @@ def check_type_meta(obj: Obj, spec: KindSpec, raw: bytes | None) -> None:
                           f"struct field {spec.kind}.metadata of type v1.ObjectMeta")
 
 
-def validate_name(spec: KindSpec, name: Any, *, generated: bool = False) -> None:
-    """``422`` for a missing or malformed name, worded per the kind's naming rule."""
-    if not name:
-        raise invalid(spec.kind, "", [cause("metadata.name", "FieldValueRequired",
-                                            "Required value: name or generateName is required")],
-                      spec.group)
-    if not isinstance(name, str):
-        raise bad_request(f"{spec.kind} in version \"{spec.version}\" cannot be handled as a "
-                          f"{spec.kind}: json: cannot unmarshal {type(name).__name__} into Go "
-                          "struct field ObjectMeta.metadata.name of type string")
-    problems: list[str] = []
-    if (spec.group, spec.kind) in {("", "Namespace")}:
-        if len(name) > 63:
-            problems.append("must be no more than 63 characters")
-        if not _DNS_LABEL.match(name):
-            problems.append(_LABEL_MSG)
-    elif (spec.group, spec.kind) == ("", "Service"):
-        if len(name) > 63:
-            problems.append("must be no more than 63 characters")
-        if not _DNS_1035.match(name):
-            problems.append(_1035_MSG)
-    else:
-        if len(name) > 253:
-            problems.append("must be no more than 253 characters")
-        if not _DNS_SUBDOMAIN.match(name):
-            problems.append(_SUBDOMAIN_MSG)
-    if problems:
-        field = "metadata.generateName" if generated else "metadata.name"
-        shown = name
-        raise invalid(spec.kind, name, [cause(field, "FieldValueInvalid",
-                                              f'Invalid value: "{shown}": ' + "; ".join(problems))],
-                      spec.group)
+def check_name_type(spec: KindSpec, meta: Obj) -> None:
+    """``400`` for a ``name`` or ``generateName`` that is no string, as decoding refuses it.
+
+    Their formats are semantic validation (``rules.semantic.metadata``, per kind), which
+    judges them with the rest of the object, after admission, as kube-apiserver does."""
+    for field in ("name", "generateName"):
+        value = meta.get(field)
+        if value is not None and not isinstance(value, str):
+            raise bad_request(f"{spec.kind} in version \"{spec.version}\" cannot be handled as "
+                              f"a {spec.kind}: json: cannot unmarshal {type(value).__name__} into "
+                              f"Go struct field ObjectMeta.metadata.{field} of type string")
 
 
 def generate_name(prefix: str) -> str:
@@ -418,12 +385,9 @@ def canonical(obj: Obj) -> Obj:
 
 
 def for_version(obj: Obj, spec: KindSpec) -> Obj:
-    """The stored object as the requested version shows it (apiVersion only: no conversion)."""
-    if obj.get("apiVersion") == spec.api_version:
-        return obj
-    out = dict(obj)
-    out["apiVersion"] = spec.api_version
-    return out
+    """The stored object as the requested version shows it: converted where the versions
+    differ in shape (``kinds.conversions``), relabelled otherwise."""
+    return convert(obj, spec.api_version, spec.kind)
 
 
 def strip_type_meta(obj: Obj) -> Obj:

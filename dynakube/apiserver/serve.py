@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = ApiServer(tls=tls, port=args.port, token=args.token, cert_file=args.cert_file,
                        key_file=args.key_file, ca_file=args.ca_file,
                        anonymous=not tls and not args.require_token)
+    # no containers run here: each one "starts" by saying so, for `kubectl logs` to show
+    server.pods.logs.autostart = lambda namespace, pod, container: (
+        f"container {container} of pod {namespace}/{pod} started (dynakube embedded server)")
     server.start()
     if server.anonymous:
         print(_ANONYMOUS_WARNING, file=sys.stderr, flush=True)

@@ -22,6 +22,7 @@ from typing import IO, Any, NoReturn
 
 from .._version import __version__
 from ..errors import DynakubeError
+from .logs import add_logs_command
 from .session import Session, UsageError, report_error
 
 __all__ = ["main", "build_parser"]
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "IPython is installed")
 
     command("tour", "a guided walk through dynakube on an embedded server (no cluster needed)")
+    add_logs_command(command)
     return parser
 
 
@@ -162,6 +164,7 @@ def cmd_tour(session: Session) -> int:
 
 def _commands() -> dict[str, Callable[[Session], int]]:
     from . import get as cliget
+    from . import logs as clilogs
     from . import manifest as climanifest
 
     return {
@@ -173,6 +176,7 @@ def _commands() -> dict[str, Callable[[Session], int]]:
         "validate": climanifest.cmd_validate,
         "repl": cmd_repl,
         "tour": cmd_tour,
+        "logs": clilogs.cmd_logs,
     }
 
 

@@ -265,15 +265,16 @@ class Reflector:
             for event in watch:
                 self._heard()
                 if initial is not None:
-                    if event.ends_initial_events:
+                    kind = event.type
+                    if kind == "ADDED" or kind == "MODIFIED":  # the bulk: test it first
+                        initial[object_key(event.object)] = event.object
+                    elif kind == "DELETED":
+                        initial.pop(object_key(event.object), None)
+                    elif event.ends_initial_events:
                         self._synced(list(initial.values()), event.resource_version or "")
                         self._watch_list_failures = 0
                         initial = None
                         self._in_initial = False
-                    elif event.type == "DELETED":
-                        initial.pop(object_key(event.object), None)
-                    elif event.type != "BOOKMARK":
-                        initial[object_key(event.object)] = event.object
                     continue
                 if event.type == "BOOKMARK":
                     self.resource_version = event.resource_version or self.resource_version

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -102,28 +103,35 @@ class Response:
                 f"the server answered {self.request.method} {self.request.path} with a body "
                 f"that is not JSON: {self.content[:200]!r}") from e
 
-    def iter_lines(self) -> Iterator[bytes]:
-        """Lines of a streamed body as they arrive; a drop or read timeout is TransportError."""
+    def iter_chunks(self) -> Iterator[bytes]:
+        """The streamed body in pieces as they arrive (at most 64 KiB each, never the whole
+        body at once); a drop or read timeout is TransportError."""
         raw = self._raw.raw
-        pending = b""
         try:
             chunks: Iterator[bytes]
             if getattr(raw, "chunked", False) and hasattr(raw, "read_chunked"):
-                chunks = raw.read_chunked(decode_content=True)
+                chunks = raw.read_chunked(65536, decode_content=True)
             else:
                 chunks = iter(lambda: raw.read1(65536, decode_content=True), b"")
             for chunk in chunks:
-                pending += chunk
-                if b"\n" not in chunk:
-                    continue
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    if line.strip():
-                        yield line
+                if chunk:
+                    yield chunk
         except Exception as e:  # urllib3 ReadTimeoutError, ProtocolError, OSError ...
             if isinstance(e, TransportError):
                 raise
             raise TransportError(f"the stream of {self.request.path} broke: {e}") from e
+
+    def iter_lines(self) -> Iterator[bytes]:
+        """Non-blank lines of a streamed body as they arrive (errors as :meth:`iter_chunks`)."""
+        pending = b""
+        for chunk in self.iter_chunks():
+            pending += chunk
+            if b"\n" not in chunk:
+                continue
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    yield line
         if pending.strip():
             yield pending
 
@@ -339,7 +347,7 @@ class Transport:
             # always streamed, so an error answer is read only as far as MAX_ERROR_BODY
             raw = self._session.request(
                 request.method, url, data=request.body, headers=headers, stream=True,
-                timeout=(self.connect_timeout, read_timeout or self.timeout),
+                timeout=(self.connect_timeout, _read_timeout(read_timeout or self.timeout)),
                 proxies=self._proxies, allow_redirects=True,
             )
             if not stream and raw.status_code < 400:
@@ -397,6 +405,11 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"<Transport {self.server}>"
+
+
+def _read_timeout(seconds: float) -> float | None:
+    """``math.inf`` waits for ever (a followed log may stay silent for hours)."""
+    return None if math.isinf(seconds) else seconds
 
 
 def _ignore_insecure_request_warnings() -> None:

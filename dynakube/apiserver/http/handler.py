@@ -30,6 +30,7 @@ from ..verbs.lists import (
     negotiate,
     partial,
 )
+from ..verbs.logs import open_log
 from ..verbs.options import check_write_options
 from ..verbs.patch import get_scale, patch, update_scale
 from ..verbs.reviews import review
@@ -301,6 +302,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             content_type=self.headers.get("Content-Type", "application/json"),
             user=user, authenticate=owner.user_for,
         )
+        if r.subresource == "log":  # text, whatever the Accept header says
+            self._pod_log(call)
+            return
         media, _ = negotiate(call.accept)  # 406 for what cannot be served at all
         if r.verb in ("create", "update"):
             check_write_options(call)  # before the body, as the real handlers do
@@ -366,6 +370,32 @@ class RequestHandler(BaseHTTPRequestHandler):
         if verb == "deletecollection":
             return delete_collection(api, call)
         raise PlainNotFound()
+
+    def _pod_log(self, call: Call) -> None:
+        """``pods/{name}/log``: ``text/plain``, chunked, each chunk flushed as it comes."""
+        api = self.owner.api
+        stream = open_log(api.kubelet.logs, call, api.current)
+        self._log(200 if stream is not None else 204)
+        self.send_response(200 if stream is not None else 204)
+        self.send_header("Audit-Id", str(uuid.uuid4()))
+        self.send_header("Cache-Control", "no-cache, private")
+        if stream is None:  # a Pod on no node: kube-apiserver has no kubelet to ask
+            self.end_headers()
+            return
+        stream.client_gone = self._client_gone
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for chunk in stream:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            self.close_connection = True
+        finally:
+            stream.close()
 
     def _client_gone(self) -> bool:
         """Whether the peer closed the connection (an idle watch has nothing to write that

@@ -32,7 +32,7 @@ class Route:
     version: str
 
 
-_SERVED_SUBRESOURCES = ("status", "scale", "finalize", "binding")
+_SERVED_SUBRESOURCES = ("status", "scale", "finalize", "binding", "log")
 
 
 def verb_of(method: str, has_name: bool, watch: bool, subresource: str | None = None) -> str:

@@ -77,9 +77,10 @@ def apply_defaults(obj: dict[str, Any], *, old: dict[str, Any] | None = None,
 class StoredState:
     """A :class:`DefaultingState` over a server's store.
 
-    ``all_of(plural, group)`` lists the stored objects of a built-in resource. A namespace's
-    ``default`` ServiceAccount counts as there even when not stored: on a full cluster the
-    service-account controller creates it in every namespace. Addresses come from
+    ``all_of(plural, group)`` lists the stored objects of a built-in resource. Only stored
+    ServiceAccounts count: every new namespace gets its ``default`` one (as the
+    service-account controller makes it), so a Pod is refused, as on a real server, only
+    where that one was deleted. Addresses come from
     10.96.0.0/12 (IPv6: fd00:10:96::/108) and node ports from 30000-32767, lowest free first.
     """
 
@@ -97,8 +98,6 @@ class StoredState:
         for obj in self.list_objects(resource, namespace):
             if (obj.get("metadata") or {}).get("name") == name:
                 return obj
-        if (resource, name) == ("serviceaccounts", "default"):
-            return {"metadata": {"name": "default", "namespace": namespace}}
         return None
 
     def _services(self) -> list[Mapping[str, Any]]:

@@ -289,8 +289,7 @@ def _api_service(obj: Obj, write: WriteContext) -> None:
 
 def _hpa_v1(obj: Obj, write: WriteContext) -> None:
     spec = _child(obj, "spec")
-    set_default(spec, "minReplicas", 1)
-    set_default(spec, "targetCPUUtilizationPercentage", 80)
+    set_default(spec, "minReplicas", 1)  # the CPU target of 80 comes from v2 (conversions.py)
     _status_zero(obj, currentReplicas=0, desiredReplicas=0)
 
 

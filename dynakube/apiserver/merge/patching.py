@@ -38,6 +38,7 @@ __all__ = [
     "PatchError",
     "MergeKeys",
     "PRIMITIVE_MERGE",
+    "REPLACE",
     "BUILTIN_MERGE_KEYS",
     "apply_json_patch",
     "apply_merge_patch",
@@ -54,6 +55,9 @@ scalars merged as a set (``patchStrategy: merge`` without a key, like ``metadata
 """
 
 PRIMITIVE_MERGE = ""
+
+REPLACE = "$replace"
+"""Marks a map field with ``patchStrategy: replace``: a patch replaces it whole."""
 
 
 class PatchError(DynakubeError):
@@ -311,7 +315,9 @@ BUILTIN_MERGE_KEYS: dict[str, dict[tuple[str, ...], str]] = {
     "Lease": dict(_METADATA),
     "CustomResourceDefinition": dict(_METADATA),
 }
-"""Merge keys of the built-in kinds the embedded server serves (their ``patchMergeKey``s)."""
+"""List keys of some built-in kinds, hand-kept for server-side apply's field sets
+(:mod:`.fieldset`). Strategic merge patch reads each kind's schema instead
+(:func:`.strategy.patch_strategies`)."""
 
 _DIRECTIVE = "$patch"
 _RETAIN = "$retainKeys"
@@ -370,7 +376,9 @@ def _smp_map(original: dict[str, Any], patch: dict[str, Any], path: tuple[str, .
             continue
         child = path + (key,)
         current = result.get(key)
-        if isinstance(value, dict):
+        if isinstance(value, dict) and _merge_key(keys, child) == REPLACE:
+            result[key] = _fresh(value, child, keys)
+        elif isinstance(value, dict):
             merged = _smp_map(current if isinstance(current, dict) else {}, value, child, keys)
             if merged is None:
                 result.pop(key, None)

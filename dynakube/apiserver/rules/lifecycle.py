@@ -15,12 +15,14 @@ import calendar
 import heapq
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 from ..call import ApiState
 from ..kinds.specs import KindSpec
 from ..objects import Obj, canonical, deep_copy, now_rfc3339
 from ..storage.store import storage_key
+from .podlogs import ContainerLogs
 
 __all__ = ["DEFAULT_GRACE_SECONDS", "Kubelet", "grace_period", "mark_graceful", "shorten",
            "release_protection", "released_by"]
@@ -162,6 +164,15 @@ class Kubelet:
         self._seq = 0
         self._thread: threading.Thread | None = None
         self._closed = False
+        self.logs = ContainerLogs(api)
+        """What the containers printed (``GET pods/{name}/log`` reads it)."""
+
+    def write_log(self, namespace: str, pod: str, container: str, text: str | bytes, *,
+                  previous: bool = False, at: datetime | float | None = None) -> None:
+        """Container ``container`` of Pod ``namespace/pod`` printed ``text`` (at ``at``, a
+        datetime or epoch seconds; now by default); ``previous``: its last terminated
+        instance did. See :class:`~.podlogs.ContainerLogs`."""
+        self.logs.write(namespace, pod, container, text, previous=previous, at=at)
 
     def ignore_sigterm(self, namespace: str, name: str) -> None:
         """The containers of Pod ``namespace/name`` ignore SIGTERM: a graceful delete takes

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from ..kinds.conversions import storage_resource
 from ..kinds.specs import (
     BUILTIN_GROUP_ORDER,
     BUILTIN_KINDS,
@@ -26,8 +27,10 @@ _T = TypeVar("_T")
 
 
 def bucket_name(spec: KindSpec) -> str:
-    """Storage bucket shared by every version of a resource: ``group/plural``."""
-    return f"{spec.group}/{spec.plural}"
+    """Storage bucket shared by every version of a resource, and by the resources that are
+    views of another (``events.k8s.io`` Events are core Events): ``group/plural``."""
+    group, plural = storage_resource(spec.group, spec.plural)
+    return f"{group}/{plural}"
 
 
 def storage_version_hash(group: str, version: str, kind: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..call import Call, Options, Reply
 from ..kinds import decoding
+from ..kinds.conversions import to_storage
 from ..kinds.defaults import (
     AdmissionRefused,
     StoredState,
@@ -23,6 +24,7 @@ from ..kinds.specs import BUILTIN_KINDS, KindSpec
 from ..objects import (
     Obj,
     canonical,
+    check_name_type,
     check_type_meta,
     decode_body,
     deep_copy,
@@ -34,7 +36,6 @@ from ..objects import (
     now_rfc3339,
     qualified_resource,
     spec_changed,
-    validate_name,
 )
 from ..rules import collector, lifecycle, namespaces, semantic, validating
 from ..status import (
@@ -142,13 +143,12 @@ class Api:
             meta["namespace"] = call.namespace
         else:
             meta.pop("namespace", None)
+        check_name_type(spec, meta)
         generated = False
         if not meta.get("name") and meta.get("generateName"):
-            validate_name(spec, str(meta["generateName"]) + "x", generated=True)
             meta["name"] = generate_name(str(meta["generateName"]))
             generated = True
-        validate_name(spec, meta.get("name"))
-        name = meta["name"]
+        name = meta.get("name") or ""  # its format is judged with the object (semantic.check)
         with self.write_lock:
             self._check_namespace(call, name)
             key = storage_key(call.namespace if spec.namespaced else None, name)
@@ -184,6 +184,7 @@ class Api:
                 validating.manage_fields(None, obj, spec, call, "Update", tracked=not warnings)
             validating.storage_defaults(obj, spec, self)
             hook = validating.before_create(obj, spec, self, call)
+            obj = to_storage(obj)  # a dry run too: its answer went through the storage codec
             if not call.dry_run:
                 obj = self._commit(bucket, key, obj, hook)
         return self._finish(call, Reply(201, self.render(obj, spec), warnings=warnings))
@@ -221,9 +222,10 @@ class Api:
             call.body if call.method == "PUT" else None)
         with self.write_lock:
             bucket, key = self.bucket(spec), call.key
-            current = self.store.get(bucket, key)
-            if current is None:
+            stored = self.store.get(bucket, key)
+            if stored is None:
                 raise not_found(spec.plural, call.name or "", spec.group)
+            current = for_version(stored, spec)  # written as the request's version, then stored
             wanted_rv = meta.get("resourceVersion")
             if wanted_rv and wanted_rv != current["metadata"].get("resourceVersion"):
                 raise conflict(spec.plural, call.name or "", "the object has been modified; "
@@ -250,6 +252,7 @@ class Api:
             if _same(current, merged):
                 return self._finish(call, Reply(200, self.render(current, spec),
                                                 warnings=field_warnings))
+            merged = to_storage(merged)
             m = merged["metadata"]
             if not call.dry_run:
                 if _deleted_by_update(spec, current, merged):
@@ -260,9 +263,10 @@ class Api:
         return self._finish(call, Reply(200, self.render(merged, spec), warnings=field_warnings))
 
     def _commit(self, bucket: str, key: str, obj: Obj, hook: validating.Hook) -> Obj:
-        """Store a created or updated object at the next resourceVersion, then run ``hook``."""
+        """Store a created or updated object at the next resourceVersion, in its storage
+        version (decoding it from storage defaults it there), then run ``hook``."""
         obj["metadata"]["resourceVersion"] = str(self.store.next_rv())
-        obj = canonical(obj)
+        obj = canonical(to_storage(obj))
         self.store.put(bucket, key, obj)
         if hook is not None:
             hook()

@@ -23,7 +23,7 @@ from dynakube.selector import (
 
 from ..call import Call, Reply
 from ..kinds.specs import KindSpec
-from ..objects import Obj, go_json_error, strip_type_meta
+from ..objects import Obj, for_version, go_json_error, strip_type_meta
 from ..status import (
     StatusError,
     bad_request,
@@ -238,6 +238,7 @@ def list_objects(api: Api, call: Call) -> tuple[list[Obj], dict[str, Any]]:
             raise StatusError(410, {**expired(_INCONSISTENT).body,
                                     "metadata": {"continue": encode_continue(-1, rel)}}) from None
         raise expired("The resourceVersion for the provided list is too old.") from None
+    items = [for_version(o, spec) for o in items]  # a view of another resource converts
     meta: dict[str, Any] = {"resourceVersion": str(snapshot)}
     if more is not None:
         meta["continue"] = encode_continue(snapshot, more[len(prefix):] + "\x00")
@@ -395,7 +396,7 @@ def delete_collection(api: Api, call: Call) -> Reply:
             if exc.code != 404:
                 raise
             continue
-        deleted.append(obj)
+        deleted.append(for_version(obj, spec))
     reply = Reply(200, list_body(spec, deleted, {"resourceVersion": str(snapshot)}))
     warning = spec.warning()
     if warning:

@@ -14,12 +14,12 @@ from ..call import Call, Reply
 from ..kinds import decoding
 from ..kinds.specs import KindSpec, jsonpath_value, set_path
 from ..merge.patching import (
-    BUILTIN_MERGE_KEYS,
     PatchError,
     apply_json_patch,
     apply_merge_patch,
     apply_strategic_merge_patch,
 )
+from ..merge.strategy import patch_strategies
 from ..objects import Obj, check_type_meta, decode_body, deep_copy, for_version
 from ..rules import validating
 from ..status import (
@@ -91,7 +91,7 @@ def patch(api: Api, call: Call) -> Reply:
     document = decode_body(call.body, spec, expect_object=False)
     with api.write_lock:  # patch the newest state: no 409 for a write that landed meanwhile
         base = for_version(api.current(call), spec)
-        patched = _patched(ctype, base, document, BUILTIN_MERGE_KEYS.get(spec.kind))
+        patched = _patched(ctype, base, document, patch_strategies(spec.api_version, spec.kind))
         if not isinstance(patched, dict):
             raise bad_request("the patch did not produce an object")
         check_type_meta(patched, spec, call.body)

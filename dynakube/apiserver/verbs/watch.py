@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..call import Call
-from ..objects import Obj
+from ..objects import Obj, for_version
 from ..status import cause, invalid, status_body, too_large_resource_version
 from ..storage.store import Event, TooOld, Watcher
 from .crud import Api
@@ -135,6 +135,8 @@ class WatchStream:
                 self.error = status_body(410, "Expired", str(exc))
 
     def _encode(self, kind: str, obj: Obj) -> bytes:
+        if kind not in ("BOOKMARK", "ERROR"):
+            obj = for_version(obj, self.spec)
         if self.shape == "Table" and kind != "BOOKMARK" and kind != "ERROR":
             shown: Obj = as_table(self.spec, [obj], {}, self.call.query.get("includeObject"))
             shown["metadata"] = {"resourceVersion": obj.get("metadata", {}).get(

@@ -18,8 +18,10 @@ from ...status import invalid
 from . import (
     admission,
     autoscaling,
+    certificates,
     events,
     jobs,
+    limits,
     networking,
     quota,
     rbac,
@@ -101,6 +103,8 @@ _RULES: dict[tuple[str, str], Rule] = {
     ("policy", "PodDisruptionBudget"): scheduling.disruption_budget,
     ("coordination.k8s.io", "Lease"): scheduling.lease,
     ("", "ResourceQuota"): quota.resource_quota,
+    ("", "LimitRange"): limits.limit_range,
+    ("certificates.k8s.io", "CertificateSigningRequest"): certificates.certificate_signing_request,
     ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.horizontal_pod_autoscaler,
     ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"):
         admission.webhook_configuration,

@@ -28,7 +28,8 @@ from .fields import (
 from .metadata import annotation_map, label_map, mapping
 from .quantity import parse_quantity
 
-__all__ = ["pod_spec", "pod_template", "restart_policy", "resource_name", "PROTOCOLS",
+__all__ = ["pod_spec", "pod_template", "restart_policy", "resource_name",
+           "container_resource_name", "PROTOCOLS",
            "STANDARD_RESOURCES"]
 
 PROTOCOLS = ("SCTP", "TCP", "UDP")
@@ -127,7 +128,8 @@ def resource_name(name: str, path: str) -> list[Cause]:
     return out
 
 
-def _resource_name(name: str, path: str) -> list[Cause]:
+def container_resource_name(name: str, path: str) -> list[Cause]:
+    """``validateContainerResourceName``: a resource name, and one containers may ask for."""
     out = resource_name(name, path)
     if "/" not in name and name not in _CONTAINER_RESOURCES and not name.startswith("hugepages-"):
         out.append(invalid(path, name, "must be a standard resource for containers"))
@@ -148,10 +150,10 @@ def _resources(resources: Any, path: str) -> list[Cause]:
     out: list[Cause] = []
     for name in sorted(limits):
         kpath = key(child(path, "limits"), name)
-        out += _resource_name(name, kpath) + _quantity(limits[name], kpath)
+        out += container_resource_name(name, kpath) + _quantity(limits[name], kpath)
     for name in sorted(requests):
         kpath = key(child(path, "requests"), name)
-        out += _resource_name(name, kpath) + _quantity(requests[name], kpath)
+        out += container_resource_name(name, kpath) + _quantity(requests[name], kpath)
         if name in limits:
             want, cap = parse_quantity(requests[name]), parse_quantity(limits[name])
             if want is not None and cap is not None and want > cap:
