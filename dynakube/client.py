@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .cache import DiskCache
-from .config.load import ClusterConfig, KubeconfigPaths, load_config
+from .config.cluster import ClusterConfig
+from .config.load import load_config
 from .discovery.loader import Discovery
 from .discovery.registry import ResourceInfo
 from .errors import (
@@ -36,6 +37,7 @@ from .resource import (
 from .transport.http import Transport
 
 if TYPE_CHECKING:
+    from .config.kubeconfig import KubeconfigPaths
     from .controller.informer import Informer
     from .schema.store import SchemaStore
 

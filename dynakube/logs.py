@@ -10,7 +10,6 @@ come back as :class:`~dynakube.errors.BadRequestError` in the server's words.
 
 from __future__ import annotations
 
-import calendar
 import math
 import threading
 from collections.abc import Iterator, Mapping
@@ -189,6 +188,8 @@ def selector_of(obj: Mapping[str, Any]) -> str:
 
 
 def _epoch(stamp: Any) -> float | None:
+    import calendar  # only when picking a workload's Pod
+
     try:
         return float(calendar.timegm(datetime.strptime(
             str(stamp)[:19], "%Y-%m-%dT%H:%M:%S").timetuple()))

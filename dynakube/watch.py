@@ -18,14 +18,11 @@ in memory (the objects of one batch share their key strings).
 
 from __future__ import annotations
 
-import gc
-import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from .backoff import Backoff
@@ -38,10 +35,18 @@ from .errors import (
     ServerError,
     TooManyRequestsError,
     TransportError,
-    error_from_response,
 )
 from .meta import object_key
 from .request import ApiRequest, Sender, query_pairs
+from .watchevent import (
+    ADDED_PREFIXES,
+    BATCH_SIZE,
+    INITIAL_EVENTS_END,
+    WatchDecoder,
+    WatchEvent,
+    decode_added_batch,
+    decode_event,
+)
 
 __all__ = [
     "INITIAL_EVENTS_END",
@@ -56,89 +61,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The annotation on the BOOKMARK that ends the initial events of a streaming watch-list.
-INITIAL_EVENTS_END = "k8s.io/initial-events-end"
-
-# How the initial ADDED lines start (compact, as kube-apiserver writes them, or spaced):
-# these are decoded in batches of up to _BATCH lines.
-_ADDED_PREFIXES = (b'{"type":"ADDED",', b'{"type": "ADDED", ')
-_BATCH = 500
-_EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
 # Errors worth waiting out and retrying; anything else is the caller's to see.
 _RETRYABLE = (TransportError, TooManyRequestsError, ServerError)
-
-
-@dataclass(frozen=True)
-class WatchEvent:
-    """One watch event: ``type`` is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR."""
-
-    type: str
-    object: dict[str, Any]
-
-    @property
-    def resource_version(self) -> str | None:
-        """The object's ``metadata.resourceVersion`` (None for ERROR events)."""
-        meta = self.object.get("metadata")
-        rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
-        return str(rv) if rv else None
-
-    @property
-    def ends_initial_events(self) -> bool:
-        """Whether this is the BOOKMARK that ends the initial events of a watch-list."""
-        if self.type != "BOOKMARK":
-            return False
-        meta = self.object.get("metadata")
-        annotations = meta.get("annotations") if isinstance(meta, dict) else None
-        return isinstance(annotations, dict) and annotations.get(INITIAL_EVENTS_END) == "true"
-
-    def as_error(self) -> ApiError | None:
-        """For an ERROR event, the matching ``ApiError`` (``GoneError`` for 410/Expired)."""
-        if self.type != "ERROR":
-            return None
-        code = self.object.get("code")
-        return error_from_response(code if isinstance(code, int) else 500, self.object)
-
-
-def decode_event(line: bytes | str) -> WatchEvent:
-    """Decode one line of a watch stream; an undecodable line is a ``TransportError``.
-
-    ERROR events are returned like any other; :meth:`WatchEvent.as_error` gives the exception.
-    """
-    try:
-        data = json.loads(line)
-    except ValueError as e:
-        raise TransportError(f"undecodable watch event: {line[:200]!r}") from e
-    if not isinstance(data, dict):
-        raise TransportError(f"watch event is not a JSON object: {line[:200]!r}")
-    kind, obj = data.get("type"), data.get("object")
-    if kind not in _EVENT_TYPES or not isinstance(obj, dict):
-        raise TransportError(f"malformed watch event (type {kind!r}): {line[:200]!r}")
-    return WatchEvent(str(kind), obj)
-
-
-class WatchDecoder:
-    """Deprecated since 0.2.0 (nothing in dynakube uses it): split lines, then :func:`decode_event`.
-
-    Incremental decoder for raw chunks of a watch stream, split anywhere.
-    """
-
-    def __init__(self) -> None:
-        import warnings
-
-        warnings.warn("dynakube.watch.WatchDecoder is deprecated since dynakube 0.2.0; split "
-                      "the stream into lines and use decode_event", DeprecationWarning,
-                      stacklevel=2)
-        self._pending = b""
-
-    def feed(self, chunk: bytes) -> list[WatchEvent]:
-        """Events completed by ``chunk``; a partial last line waits for the next chunk."""
-        *lines, self._pending = (self._pending + chunk).split(b"\n")
-        return [decode_event(line) for line in lines if line.strip()]
-
-    def finish(self) -> list[WatchEvent]:
-        """At the end of the stream: the last line if it was complete JSON without newline."""
-        rest, self._pending = self._pending, b""
-        return [decode_event(rest)] if rest.strip() else []
 
 
 class _StreamResponse(Protocol):
@@ -408,7 +332,7 @@ class Watch:
             received = False
             try:
                 for group in self._groups(response):
-                    decoded = _decode_lines(group) if self._initial_pending else \
+                    decoded = decode_added_batch(group) if self._initial_pending else \
                         map(decode_event, group)
                     for event in decoded:
                         error = event.as_error()
@@ -478,7 +402,7 @@ class Watch:
     def _groups(self, response: _StreamResponse) -> Iterator[list[bytes]]:
         """The stream's lines in order: the initial ADDED events in batches, the rest singly.
 
-        A batch ends at ``_BATCH`` lines or at the first other line (the end bookmark comes
+        A batch ends at ``BATCH_SIZE`` lines or at the first other line (the end bookmark comes
         right after the initial objects, so nothing waits long); it is decoded by one
         ``json.loads``, whose key memo then shares every key string among its objects.
         Lines that arrived whole before the stream broke are delivered before the failure.
@@ -487,9 +411,9 @@ class Watch:
         try:
             for line in response.iter_lines():
                 self.alive_at = time.monotonic()
-                if self._initial_pending and line.startswith(_ADDED_PREFIXES):
+                if self._initial_pending and line.startswith(ADDED_PREFIXES):
                     batch.append(line)
-                    if len(batch) >= _BATCH:
+                    if len(batch) >= BATCH_SIZE:
                         yield batch
                         batch = []
                     continue
@@ -537,40 +461,6 @@ class Watch:
             yield WatchEvent("ADDED", event.object)
         elif old_meta.get("resourceVersion") != new_meta.get("resourceVersion"):
             yield WatchEvent("MODIFIED", event.object)
-
-
-def _decode_lines(lines: list[bytes]) -> Iterable[WatchEvent]:
-    """Decode a batch of ADDED lines with one ``json.loads``; line by line if that fails.
-
-    Line by line, lazily: the events before a bad line are delivered, then the bad line is
-    reported exactly as :func:`decode_event` does.
-    The cyclic collector is paused for the ``json.loads``: every object it makes stays alive
-    in the cache, so the collections its allocations would set off (and the full ones they
-    lead to over a growing cache) are pure cost, about a third of a large sync's CPU. Only
-    a collector found enabled is paused and enabled again, so decoders in several threads
-    leave it enabled; a ``gc.disable()`` by another thread within those milliseconds is lost.
-    """
-    if len(lines) > 1:
-        paused = gc.isenabled()
-        if paused:
-            gc.disable()
-        try:
-            data = json.loads(b"[" + b",".join(lines) + b"]")
-        except ValueError:
-            data = None
-        finally:
-            if paused:
-                gc.enable()
-        if type(data) is list and len(data) == len(lines):  # one value per line, no more
-            events = []
-            for item in data:
-                obj = item.get("object") if type(item) is dict else None
-                if type(obj) is not dict or item.get("type") != "ADDED":
-                    break
-                events.append(WatchEvent("ADDED", obj))
-            else:
-                return events
-    return map(decode_event, lines)
 
 
 def _key(obj: dict[str, Any]) -> str:

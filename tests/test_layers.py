@@ -55,7 +55,8 @@ LAYER_OF_PREFIX = {
     "dynakube": "client",
 }
 BASE = {"dynakube._version", "dynakube.errors", "dynakube.request", "dynakube.meta",
-        "dynakube.backoff", "dynakube.cache", "dynakube.selector", "dynakube.deprecation"}
+        "dynakube.watchevent", "dynakube.backoff", "dynakube.cache", "dynakube.selector",
+        "dynakube.deprecation"}
 EMBEDDED_SERVER_USERS = {"apiserver", "testing", "cli", "main"}
 ONLY_REQUESTS_IMPORTER = "dynakube.transport.http"
 

@@ -16,11 +16,13 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from ..errors import ConfigError
-from .kubeconfig import Kubeconfig, KubeconfigEntry, KubeconfigPaths
+
+if TYPE_CHECKING:  # the kubeconfig reader loads only when a kubeconfig is read
+    from .kubeconfig import KubeconfigEntry, KubeconfigPaths
 
 __all__ = [
     "ClusterConfig",
@@ -150,6 +152,8 @@ class ClusterConfig:
         (missing files skipped, duplicates ignored); None means ``$KUBECONFIG``, else
         ``~/.kube/config``. ``context`` overrides the files' ``current-context``.
         """
+        from .kubeconfig import Kubeconfig
+
         return cls.from_entry(Kubeconfig.load(path_or_paths).select(context))
 
     @classmethod

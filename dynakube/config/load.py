@@ -7,9 +7,13 @@ client-go's deferred loading does. The values and their checks live in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import ConfigError
 from .cluster import ClusterConfig, incluster_missing
-from .kubeconfig import Kubeconfig, KubeconfigPaths
+
+if TYPE_CHECKING:
+    from .kubeconfig import KubeconfigPaths
 
 __all__ = ["load_config", "list_contexts"]
 
@@ -23,6 +27,8 @@ def load_config(
     found (or the files select no context and ``context`` is None) and the process runs in a
     pod, the service account is used, as client-go's deferred loader does.
     """
+    from .kubeconfig import Kubeconfig  # only when a kubeconfig is read
+
     kc = Kubeconfig.load(kubeconfig, allow_empty=True)
     if context is None and kc.current_context is None and not incluster_missing():
         return ClusterConfig.from_incluster()
@@ -37,4 +43,6 @@ def load_config(
 
 def list_contexts(kubeconfig: KubeconfigPaths = None) -> list[str]:
     """The context names the kubeconfig file(s) define, sorted (for pickers and messages)."""
+    from .kubeconfig import Kubeconfig
+
     return Kubeconfig.load(kubeconfig, allow_empty=True).contexts()

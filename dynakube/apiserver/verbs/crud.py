@@ -13,7 +13,6 @@ import threading
 from typing import Any
 
 from ..call import Call, Options, Reply
-from ..kinds import decoding
 from ..kinds.conversions import to_storage
 from ..kinds.defaults import (
     AdmissionRefused,
@@ -47,20 +46,14 @@ from ..status import (
     forbidden,
     invalid,
     not_found,
-    success_body,
 )
 from ..storage.resources import ResourceTable, bucket_name
 from ..storage.store import ObjectStore, storage_key
-from .options import check_delete_options, propagation_policy
+from .delete import delete_namespace, delete_object, delete_options
 
 __all__ = ["Api"]
 
-_RETURNS_DELETED = {("", "Service"),
-                    ("apiextensions.k8s.io", "CustomResourceDefinition")}
-_DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
 _NAMESPACES = next(k for k in BUILTIN_KINDS if k.kind == "Namespace")
-_DEFAULT_POLICY = {("batch", "Job"): "Orphan"}
-"""Kinds whose delete orphans dependents unless told otherwise (batch/v1 Jobs)."""
 
 
 class Api:
@@ -312,29 +305,12 @@ class Api:
 
     def delete_options(self, call: Call) -> dict[str, Any]:
         """``DeleteOptions`` from the body and the query; ``422`` for bad ones."""
-        opts: dict[str, Any] = {}
-        if call.body and call.body.strip():
-            decoded = decode_body(call.body, call.spec)
-            problem = decoding.decode_builtin(decoded, _DELETE_OPTIONS).error
-            if problem:  # kube-apiserver 1.35+ answers 400 here (500 before)
-                raise bad_request(problem)
-            opts.update(decoded)
-        if "propagationPolicy" in call.query:
-            opts["propagationPolicy"] = call.query["propagationPolicy"]
-        if "orphanDependents" in call.query:
-            opts["orphanDependents"] = call.query["orphanDependents"].lower() in ("true", "1")
-        grace = call.int_param("gracePeriodSeconds")
-        if grace is not None:
-            opts["gracePeriodSeconds"] = grace
-        if "dryRun" in call.query:
-            opts["dryRun"] = [call.query["dryRun"]]
-        check_delete_options(opts)
-        return opts
+        return delete_options(call)
 
     def delete(self, call: Call, opts: dict[str, Any] | None = None) -> Reply:
         spec = call.spec
         if opts is None:
-            opts = self.delete_options(call)
+            opts = delete_options(call)
         dry = "All" in (opts.get("dryRun") or [])
         with self.write_lock:
             bucket, key = self.bucket(spec), call.key
@@ -356,9 +332,9 @@ class Api:
                                "been modified", "")
             hook = validating.before_delete(current, spec, self, call)
             if (spec.group, spec.kind) == ("", "Namespace"):
-                body = self._delete_namespace(key, current, opts, dry)
+                body = delete_namespace(self, key, current, opts, dry)
             else:
-                body = self._delete_object(spec, key, current, opts, dry, hook)
+                body = delete_object(self, spec, key, current, opts, dry, hook)
         return self._finish(call, Reply(200, body))
 
     def delete_stored(self, spec: KindSpec, key: str, grace: int | None = None) -> None:
@@ -370,108 +346,7 @@ class Api:
         opts: dict[str, Any] = {"propagationPolicy": "Background"}
         if grace is not None:
             opts["gracePeriodSeconds"] = grace
-        self._delete_object(spec, key, current, opts, False, None)
-
-    def _delete_object(self, spec: KindSpec, key: str, current: Obj, opts: dict[str, Any],
-                       dry: bool, hook: validating.Hook) -> Obj:
-        """The generic store's delete: graceful for a bound Pod, held by finalizers, else at
-        once. Returns the reply body."""
-        meta = current["metadata"]
-        requested = opts.get("gracePeriodSeconds")
-        if isinstance(requested, int) and requested < 0:
-            requested = 1  # a negative grace period counts as 1 s on the delete path
-        policy = propagation_policy(opts, _DEFAULT_POLICY.get((spec.group, spec.kind),
-                                                              "Background"))
-        orphan = policy == "Orphan"
-        if meta.get("deletionTimestamp"):
-            updated = deep_copy(current)
-            shortened = lifecycle.shorten(updated, requested)
-            if shortened is None and not meta.get("finalizers"):
-                if not dry:  # graceful deletion already over: finish it
-                    self._remove_final(spec, key, current, orphan)
-                return self.render(current, spec)
-            if not shortened:
-                return self.render(current, spec)
-            if not dry:
-                self._terminate(spec, key, updated, orphan)
-            return self.render(updated, spec)
-        # a volume's protection finalizer goes once nothing uses it (lifecycle.release_protection)
-        finalizers = list(meta.get("finalizers") or [])
-        gc_finalizer = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(policy)
-        if gc_finalizer and gc_finalizer not in finalizers:
-            finalizers.append(gc_finalizer)
-        period = lifecycle.grace_period(current, spec, requested)
-        if period is None and not finalizers and hook is None:
-            if not dry:
-                self._remove_final(spec, key, current, orphan)
-            return self._deleted_reply(current, spec)
-        updated = deep_copy(current)
-        um = updated["metadata"]
-        if period is not None:
-            lifecycle.mark_graceful(updated, period)
-        else:
-            um["deletionTimestamp"] = now_rfc3339()
-            um["deletionGracePeriodSeconds"] = 0
-            if has_generation(spec):
-                um["generation"] = int(um.get("generation") or 1) + 1
-        if finalizers:
-            um["finalizers"] = finalizers
-        validating.mark_deleting(updated, spec)
-        if dry:
-            return self.render(updated, spec)
-        self._terminate(spec, key, updated, orphan)
-        if hook is not None:
-            hook()
-        if gc_finalizer:
-            collector.finish(self, spec, key, gc_finalizer)
-        return self.render(updated, spec)
-
-    def _terminate(self, spec: KindSpec, key: str, updated: Obj, orphan: bool) -> None:
-        """Store an object that starts (or hurries) terminating; with no grace period and no
-        finalizers left it goes at once, a bound Pod's containers are told to stop."""
-        um = updated["metadata"]
-        grace = um.get("deletionGracePeriodSeconds")
-        if not grace and not um.get("finalizers"):
-            self._remove_final(spec, key, updated, orphan)
-            return
-        um["resourceVersion"] = str(self.store.next_rv())
-        self.store.put(self.bucket(spec), key, canonical(updated))
-        lifecycle.release_protection(self, spec, key)
-        if grace and lifecycle.grace_period(updated, spec, None) is not None:
-            self.kubelet.terminating(str(um.get("namespace")), str(um.get("name")),
-                                     str(um.get("uid")), int(grace))
-
-    def _remove_final(self, spec: KindSpec, key: str, last: Obj, orphan: bool) -> None:
-        final = deep_copy(last)
-        final["metadata"]["resourceVersion"] = str(self.store.next_rv())
-        self.remove(spec, key, final, orphan=orphan)
-
-    def _delete_namespace(self, key: str, current: Obj, opts: dict[str, Any], dry: bool) -> Obj:
-        """A Namespace is not removed by its delete: it turns ``Terminating`` and the
-        namespace controller empties it, then finalizes it (:mod:`..rules.namespaces`)."""
-        spec = _NAMESPACES
-        meta = current["metadata"]
-        if meta.get("deletionTimestamp"):
-            return self.render(current, spec)
-        updated = deep_copy(current)
-        um = updated["metadata"]
-        um["deletionTimestamp"] = now_rfc3339()
-        updated.setdefault("status", {})["phase"] = "Terminating"
-        policy = opts.get("propagationPolicy")
-        finalizers = list(um.get("finalizers") or [])
-        for wanted, finalizer in (("Orphan", "orphan"), ("Foreground", "foregroundDeletion")):
-            if (policy == wanted or (wanted == "Orphan" and opts.get("orphanDependents"))) \
-                    and finalizer not in finalizers:
-                finalizers.append(finalizer)
-        if finalizers:
-            um["finalizers"] = finalizers
-        if dry:
-            return self.render(updated, spec)
-        um["resourceVersion"] = str(self.store.next_rv())
-        self.store.put(self.bucket(spec), key, canonical(updated))
-        shown = deep_copy(updated)
-        namespaces.terminate(self, str(meta.get("name")))
-        return self.render(shown, spec)
+        delete_object(self, spec, key, current, opts, False, None)
 
     def finalize(self, call: Call) -> Reply:
         """``PUT /api/v1/namespaces/{name}/finalize``: only ``spec.finalizers`` changes; a
@@ -532,17 +407,6 @@ class Api:
         except StatusError as exc:
             if exc.code != 409:
                 raise
-
-    def _deleted_reply(self, obj: Obj, spec: KindSpec) -> Obj:
-        if spec.is_custom or (spec.group, spec.kind) in _RETURNS_DELETED:
-            return self.render(obj, spec)
-        meta = obj["metadata"]
-        details: dict[str, Any] = {"name": meta.get("name")}
-        if spec.group:
-            details["group"] = spec.group
-        details["kind"] = spec.plural
-        details["uid"] = meta.get("uid")
-        return success_body(details)
 
     def remove(self, spec: KindSpec, key: str, final: Obj, *, orphan: bool = False) -> None:
         """Take an object out of storage for good (under ``write_lock``), then cascade."""
