@@ -75,20 +75,10 @@ class _MovedModuleLoader:
         import importlib
         import sys
 
+        # level 2 is the ``import`` statement: warnings skips the import machinery's frames
         warnings.warn(_message(module.__name__, self.since, self.new), DeprecationWarning,
-                      stacklevel=_importer_stacklevel())
+                      stacklevel=2)
         sys.modules[module.__name__] = importlib.import_module(self.new)
-
-
-def _importer_stacklevel() -> int:
-    """The stack level of the ``import`` statement, past the import machinery's frames."""
-    import sys
-
-    frame, level = sys._getframe(1), 1
-    while frame is not None and (frame.f_code.co_filename.startswith("<frozen importlib")
-                                 or frame.f_code.co_filename == __file__):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
-    return level
 
 
 def moved_module_spec(old: str, new: str, *, since: str) -> Any:

@@ -66,3 +66,27 @@ def test_names_removed_from_use_still_work_with_a_deprecation_warning(kube: Any)
     with pytest.warns(DeprecationWarning, match="resource_version"):
         informer.replace([cm], "12")
     assert informer.store.keys() == ["n/a"]
+
+
+def test_every_moved_module_path_still_imports_with_a_warning() -> None:
+    """0.1.0's module paths give the module at its new home, and say where that is."""
+    import importlib
+    import sys
+
+    moved = dynakube._MOVED  # type: ignore[attr-defined]
+    assert "dynakube.workqueue" in moved and "dynakube.testing.seed" in moved
+    for old, new in moved.items():
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match=rf"{old} is deprecated .* use {new}"):
+            module = importlib.import_module(old)
+        assert module is importlib.import_module(new), old
+        assert module.__all__, old
+
+
+def test_a_moved_path_warns_at_the_importing_line() -> None:
+    import sys
+
+    sys.modules.pop("dynakube.workqueue", None)
+    with pytest.warns(DeprecationWarning) as caught:
+        import dynakube.workqueue  # noqa: F401
+    assert caught[0].filename == __file__
