@@ -269,10 +269,10 @@ def test_a_watch_that_falls_too_far_behind_is_closed() -> None:
                   {"metadata": {"name": f"c{n}", "resourceVersion": str(store.next_rv())}})
     assert slow.closed.is_set() and slow not in store.watchers
     assert not other.closed.is_set() and other in store.watchers
-    names = []
-    while (event := slow.queue.get_nowait()) is not None:
-        names.append(event.obj["metadata"]["name"])
-    assert names == ["c0", "c1", "c2"]  # what it had, then the end of the stream
+    events = slow.take(0)
+    assert events is not None
+    assert [e.obj["metadata"]["name"] for e in events] == ["c0", "c1", "c2"]  # what it had
+    assert slow.take(0) is None  # then the end of the stream
 
 
 def test_request_log_keeps_the_newest_entries() -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import collections
-import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +46,9 @@ class Event:
     key: str
     obj: Obj
     old: Obj | None = None
+    # the object's encoded bytes per way of showing it (version, shape), filled by the first
+    # watch stream that sends it, so fifty watchers cost one serialization, not fifty
+    wire: dict[tuple[Any, ...], bytes] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -79,18 +81,39 @@ class Bucket:
 
 
 class Watcher:
-    """An open watch: events for one bucket arrive on ``queue`` (``None`` means closed)."""
+    """An open watch: events for one bucket wait in ``pending`` until its stream takes them.
+
+    The store appends under its lock (so every watcher sees events in revision order) and wakes
+    the stream after releasing it, so a write never waits on a watcher's thread.
+    """
 
     def __init__(self, bucket: str, accept: Callable[[Event], bool]):
         self.bucket = bucket
         self.accept = accept
-        self.queue: queue.Queue[Event | None] = queue.Queue()
+        self.pending: collections.deque[Event] = collections.deque()
         self.closed = threading.Event()
+        self._ready = threading.Condition(threading.Lock())
+
+    def wake(self) -> None:
+        """Tell the stream that events (or the end) are waiting."""
+        with self._ready:
+            self._ready.notify()
+
+    def take(self, timeout: float) -> list[Event] | None:
+        """Every waiting event, oldest first, waiting up to ``timeout`` seconds for one;
+        ``[]`` when none came, ``None`` once the watch is closed and nothing is left."""
+        with self._ready:
+            if not self.pending and not self.closed.is_set():
+                self._ready.wait(max(0.0, timeout))
+            if not self.pending:
+                return None if self.closed.is_set() else []
+            # popleft, not copy-and-clear: the store may append meanwhile, without this lock
+            return [self.pending.popleft() for _ in range(len(self.pending))]
 
     def close(self) -> None:
         if not self.closed.is_set():
             self.closed.set()
-            self.queue.put(None)
+            self.wake()
 
 
 class ObjectStore:
@@ -212,7 +235,9 @@ class ObjectStore:
             vers.append((self.rv, obj))
             self._index_owners(bucket, key, old, obj)
             kind = event_type or ("ADDED" if old is None else "MODIFIED")
-            return self._record(Event(self.rv, kind, bucket, key, obj, old))
+            event, woken = self._record(Event(self.rv, kind, bucket, key, obj, old))
+        self._wake(woken)
+        return event
 
     def delete(self, bucket: str, key: str, final: Obj) -> Event:
         """Remove the object; ``final`` (with the new resourceVersion) goes to watchers."""
@@ -224,7 +249,9 @@ class ObjectStore:
             b.live -= 1
             b.tombstones += 1
             self._index_owners(bucket, key, old, None)
-            return self._record(Event(self.rv, "DELETED", bucket, key, final, old))
+            event, woken = self._record(Event(self.rv, "DELETED", bucket, key, final, old))
+        self._wake(woken)
+        return event
 
     def _index_owners(self, bucket: str, key: str, old: Obj | None, new: Obj | None) -> None:
         for obj, add in ((old, False), (new, True)):
@@ -254,19 +281,31 @@ class ObjectStore:
                 w.close()
                 self.watchers.discard(w)
 
-    def _record(self, event: Event) -> Event:
+    def _record(self, event: Event) -> tuple[Event, list[Watcher]]:
+        """Append ``event`` to history and to each interested watcher (under ``lock``, so
+        order holds); the watchers to wake once the lock is released."""
         self._advanced.notify_all()
         self.history.append(event)
         while len(self.history) > self.history_size:
             self._forget(self.history.popleft())
+        woken: list[Watcher] = []
         for w in list(self.watchers):
             if w.bucket == event.bucket and not w.closed.is_set() and w.accept(event):
-                if w.queue.qsize() >= self.watch_buffer:
-                    self.watchers.discard(w)
-                    w.close()
+                waiting = len(w.pending)
+                if waiting >= self.watch_buffer:
+                    self.watchers.discard(w)  # too far behind: its stream ends after the rest
+                    w.closed.set()
                 else:
-                    w.queue.put(event)
-        return event
+                    w.pending.append(event)
+                if not waiting or w.closed.is_set():
+                    woken.append(w)  # one with events waiting was woken already
+        return event, woken
+
+    @staticmethod
+    def _wake(woken: list[Watcher]) -> None:
+        """Wake streams outside the store lock: a write never waits on a watcher's thread."""
+        for w in woken:
+            w.wake()
 
     def _forget(self, event: Event) -> None:
         self.compacted = max(self.compacted, event.rv)

@@ -9,13 +9,14 @@ reached, a plain watch sends only what comes after it; a watch-list (``sendIniti
 waits for it briefly and then ends with an ``ERROR`` event, ``504 Too large resource version``,
 as kube-apiserver 1.36 does. An idle watch checks about once a second
 whether its client is still connected, so a client that went away does not keep a watcher
-(and a thread) until ``timeoutSeconds``.
+(and a thread) until ``timeoutSeconds``. Fan-out is cheap per watcher: each stored event is
+encoded once per version and shape and shared by every stream that shows it so, and during a
+burst a stream writes the events that gathered in one chunk (each waits at most ``_LINGER``).
 """
 
 from __future__ import annotations
 
 import json
-import queue
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = ["WatchStream", "open_watch"]
 
 _DEFAULT_TIMEOUT = 1800.0
 _POLL = 1.0  # how often an idle watch asks whether its client is still there
+_LINGER = 0.02  # the most an event of a burst waits for the ones behind it (seconds)
 
 
 def _validate(api: Api, call: Call) -> None:
@@ -134,7 +136,8 @@ class WatchStream:
             except TooOld as exc:
                 self.error = status_body(410, "Expired", str(exc))
 
-    def _encode(self, kind: str, obj: Obj) -> bytes:
+    def _shown(self, kind: str, obj: Obj) -> Obj:
+        """The event's object as this watch's version and shape show it."""
         if kind not in ("BOOKMARK", "ERROR"):
             obj = for_version(obj, self.spec)
         if self.shape == "Table" and kind != "BOOKMARK" and kind != "ERROR":
@@ -149,7 +152,22 @@ class WatchStream:
             shown = obj
         else:
             shown = dict(obj, apiVersion=self.spec.api_version)
-        return json.dumps({"type": kind, "object": shown}, separators=(",", ":")).encode() + b"\n"
+        return shown
+
+    def _encode(self, kind: str, obj: Obj) -> bytes:
+        return json.dumps({"type": kind, "object": self._shown(kind, obj)},
+                          separators=(",", ":")).encode() + b"\n"
+
+    def _encode_event(self, kind: str, event: Event) -> bytes:
+        """One stored event's line, its object encoded once for every watch that shows it
+        the same way (version and shape); selectors only decide ``kind``, not the bytes."""
+        how = (self.spec.api_version, self.spec.kind, self.shape,
+               self.call.query.get("includeObject") if self.shape == "Table" else None)
+        body = event.wire.get(how)
+        if body is None:
+            body = event.wire[how] = json.dumps(self._shown(kind, event.obj),
+                                                separators=(",", ":")).encode()
+        return b'{"type":"%s","object":%s}\n' % (kind.encode(), body)
 
     def _bookmark(self, rv: int, end: bool = False) -> bytes:
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
@@ -158,19 +176,21 @@ class WatchStream:
         return self._encode("BOOKMARK", {"kind": self.spec.kind,
                                          "apiVersion": self.spec.api_version, "metadata": meta})
 
-    def _translate(self, event: Event) -> tuple[str, Obj] | None:
+    def _translate(self, event: Event) -> str | None:
+        """The type this watch sends ``event`` as (selectors turn moves into ADDED/DELETED),
+        or None when it is not sent."""
         if event.rv <= self.floor:
             return None
         new_in = event.type != "DELETED" and self._in_scope(event.obj)
         old_in = self._in_scope(event.old)
         if event.type == "DELETED":
-            return ("DELETED", event.obj) if old_in or self._in_scope(event.obj) else None
+            return "DELETED" if old_in or self._in_scope(event.obj) else None
         if new_in and old_in:
-            return "MODIFIED", event.obj
+            return "MODIFIED"
         if new_in:
-            return "ADDED", event.obj
+            return "ADDED"
         if old_in:
-            return "DELETED", event.obj
+            return "DELETED"
         return None
 
     def __iter__(self) -> Iterator[bytes]:
@@ -185,9 +205,9 @@ class WatchStream:
             if self.initial_end is not None and self.bookmarks:
                 yield self._bookmark(self.initial_end, end=True)
             for event in self.backlog:
-                shown = self._translate(event)
-                if shown:
-                    yield self._encode(*shown)
+                kind = self._translate(event)
+                if kind:
+                    yield self._encode_event(kind, event)
             interval = max(0.05, self.api.options.bookmark_interval)
             next_bookmark = time.monotonic() + interval
             while True:
@@ -197,9 +217,10 @@ class WatchStream:
                         yield self._bookmark(self.api.store.rv)
                     return
                 wait = min(self.deadline, next_bookmark if self.bookmarks else self.deadline) - now
-                try:
-                    item = watcher.queue.get(timeout=min(_POLL, max(0.0, wait)))
-                except queue.Empty:
+                events = watcher.take(min(_POLL, max(0.0, wait)))
+                if events is None:
+                    return
+                if not events:
                     if self.client_gone():
                         return  # nothing to write to: stop watching now, not at the deadline
                     if self.bookmarks and time.monotonic() >= next_bookmark:
@@ -207,11 +228,14 @@ class WatchStream:
                             yield self._bookmark(self.api.store.rv)
                         next_bookmark = time.monotonic() + interval
                     continue
-                if item is None:
-                    return
-                shown = self._translate(item)
-                if shown:
-                    yield self._encode(*shown)
+                # everything that arrived since the last write leaves in one chunk
+                batch = [self._encode_event(kind, e) for e in events
+                         if (kind := self._translate(e))]
+                if batch:
+                    yield b"".join(batch)
+                    # during a burst, let the next events gather instead of waking (and writing)
+                    # once per event; after a quiet spell the next event still leaves at once
+                    time.sleep(_LINGER)
         finally:
             self.api.store.unwatch(watcher)
 
