@@ -19,8 +19,8 @@ import requests
 
 from dynakube.testing import ApiServer
 
-__all__ = ["CM", "SHARED", "RawKube", "behaviour", "configmap", "recorded", "session",
-           "shared_file"]
+__all__ = ["CM", "SHARED", "RawKube", "behaviour", "configmap", "kinds_entry", "recorded",
+           "session", "shared_file"]
 
 CM = "/api/v1/namespaces/default/configmaps"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "k8s-api"
@@ -106,6 +106,17 @@ def recorded(relative: str) -> Any:
 @functools.cache
 def _behaviour() -> dict[str, Any]:
     return json.loads((SHARED / "v1.36" / "behaviour.json").read_text())  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _kinds() -> dict[str, Any]:
+    return json.loads((SHARED / "v1.36" / "kinds.json").read_text())  # type: ignore[no-any-return]
+
+
+def kinds_entry(key: str) -> dict[str, Any]:
+    """The ``kinds.json`` entry ``key`` (the file read once); skips without the recordings."""
+    shared_file("v1.36/kinds.json")
+    return _kinds()[key]  # type: ignore[no-any-return]
 
 
 def behaviour(name: str | None = None) -> Any:

@@ -8,14 +8,12 @@ answer is compared with it: status, reason, message, causes and the deletion fie
 
 from __future__ import annotations
 
-import functools
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rawhttp import SHARED, RawKube, configmap
+from rawhttp import RawKube, configmap, kinds_entry
 
 from dynakube.testing import ApiServer
 
@@ -28,21 +26,9 @@ MERGE = "application/merge-patch+json"
 DELETION = ("deletionTimestamp", "deletionGracePeriodSeconds", "generation", "finalizers")
 
 
-@functools.cache
-def _kinds() -> dict[str, Any]:
-    return json.loads((SHARED / "v1.36" / "kinds.json").read_text())  # type: ignore[no-any-return]
-
-
-def recorded(key: str) -> dict[str, Any]:
-    """The real server's answer ``key`` of kinds.json; skips without the recordings."""
-    if not (SHARED / "v1.36" / "kinds.json").is_file():
-        pytest.skip("../shared/k8s-api is not available")
-    return _kinds()[key]  # type: ignore[no-any-return]
-
-
 def same_status(answer: Any, key: str) -> None:
     """``answer`` is the recorded Status: code, reason, message and causes."""
-    wanted = recorded(key)
+    wanted = kinds_entry(key)
     assert answer.status_code == wanted["status"], answer.text
     got = answer.json()
     for field in ("reason", "message"):
@@ -58,7 +44,7 @@ def deletion_fields(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def same_deletion(answer: Any, key: str) -> None:
-    wanted = recorded(key)
+    wanted = kinds_entry(key)
     assert answer.status_code == wanted["status"], answer.text
     assert deletion_fields(answer.json()) == deletion_fields(wanted["body"])
 
@@ -184,7 +170,7 @@ def test_a_pod_needs_its_namespace_default_service_account(k: RawKube) -> None:
     """The ServiceAccount admission plugin refuses a Pod whose ``default`` account is gone."""
     k.create(NS, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kinds"}})
     assert k("DELETE", NS + "/kinds/serviceaccounts/default").status_code == 200
-    entry = recorded("lifecycle/Pod/create-before-default-serviceaccount-exists")
+    entry = kinds_entry("lifecycle/Pod/create-before-default-serviceaccount-exists")
     request = entry["request"]
     same_status(k("POST", request["path"], request["body"], **request["query"]),
                 "lifecycle/Pod/create-before-default-serviceaccount-exists")
@@ -207,7 +193,7 @@ def test_a_deleted_namespace_terminates_then_goes(k: RawKube) -> None:
     k.create(doomed + "/configmaps", configmap("inside", finalizers=["example.com/hold"]))
     k.create(doomed + "/pods", pod("worker", nodeName="node-1"))
     answer = k("DELETE", doomed)
-    wanted = recorded("lifecycle/Namespace/delete")["body"]
+    wanted = kinds_entry("lifecycle/Namespace/delete")["body"]
     assert answer.status_code == 200
     body = answer.json()
     assert (body["status"]["phase"], body["spec"]) == ("Terminating", wanted["spec"])
@@ -241,7 +227,7 @@ def test_finalize_subresource_releases_a_namespace(k: RawKube) -> None:
     assert waiting["spec"] == {"finalizers": ["example.com/ns"]}  # the controller's is gone
     waiting["spec"]["finalizers"] = []
     answer = k("PUT", NS + "/held/finalize", waiting)
-    assert answer.status_code == 200 and answer.json()["spec"] == recorded(
+    assert answer.status_code == 200 and answer.json()["spec"] == kinds_entry(
         "lifecycle/Namespace/finalize-empty-finalizers")["body"]["spec"]
     assert k.get(NS + "/held").status_code == 404
     assert k("GET", NS + "/default/finalize").status_code == 405
@@ -309,7 +295,7 @@ def test_a_job_orphans_its_pods_by_default(k: RawKube) -> None:
     worker["metadata"]["ownerReferences"] = [ref]
     k.create(PODS, worker)
     answer = k("DELETE", "/apis/batch/v1/namespaces/default/jobs/once")
-    assert answer.json()["metadata"]["finalizers"] == recorded(
+    assert answer.json()["metadata"]["finalizers"] == kinds_entry(
         "lifecycle/Job/delete-default-propagation")["body"]["metadata"]["finalizers"]
     assert "ownerReferences" not in k.get(PODS + "/once-x").json()["metadata"]
 

@@ -5,28 +5,15 @@ LocalSubjectAccessReview, shaped as ``defaults/authentication.k8s.io/*`` and
 
 from __future__ import annotations
 
-import functools
-import json
 from typing import Any
 
 import pytest
-from rawhttp import SHARED, RawKube
+from rawhttp import RawKube, kinds_entry
 
 from dynakube.testing import ApiServer
 
 AUTHN = "/apis/authentication.k8s.io/v1"
 AUTHZ = "/apis/authorization.k8s.io/v1"
-
-
-@functools.cache
-def _kinds() -> dict[str, Any]:
-    return json.loads((SHARED / "v1.36" / "kinds.json").read_text())  # type: ignore[no-any-return]
-
-
-def recorded(key: str) -> dict[str, Any]:
-    if not (SHARED / "v1.36" / "kinds.json").is_file():
-        pytest.skip("../shared/k8s-api is not available")
-    return _kinds()[key]  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -61,7 +48,7 @@ def test_token_review_knows_the_servers_tokens(k: RawKube, kube_server: ApiServe
     assert "system:masters" in admin["user"]["groups"]
     assert review(kube_server.forbidden_token)["status"]["user"]["username"] == "readonly"
     unknown = review("not-a-real-token")
-    wanted = recorded("defaults/authentication.k8s.io/v1/tokenreviews")["body"]
+    wanted = kinds_entry("defaults/authentication.k8s.io/v1/tokenreviews")["body"]
     assert unknown["status"] == wanted["status"]
     assert _keys(unknown) == _keys(wanted)
 
@@ -70,7 +57,7 @@ def test_self_subject_review_is_the_caller(k: RawKube, kube_server: ApiServer) -
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
     answer = k("POST", AUTHN + "/selfsubjectreviews", body)
     assert answer.status_code == 201
-    wanted = recorded("defaults/authentication.k8s.io/v1/selfsubjectreviews")["body"]
+    wanted = kinds_entry("defaults/authentication.k8s.io/v1/selfsubjectreviews")["body"]
     assert answer.json()["status"] == wanted["status"]
     assert _keys(answer.json()) == _keys(wanted)
     readonly = RawKube(kube_server, kube_server.forbidden_token)
@@ -81,7 +68,7 @@ def test_self_subject_review_is_the_caller(k: RawKube, kube_server: ApiServer) -
 def test_self_subject_access_review(k: RawKube, kube_server: ApiServer) -> None:
     answer = k("POST", AUTHZ + "/selfsubjectaccessreviews", _access("get"))
     assert answer.status_code == 201
-    wanted = recorded("defaults/authorization.k8s.io/v1/selfsubjectaccessreviews")["body"]
+    wanted = kinds_entry("defaults/authorization.k8s.io/v1/selfsubjectaccessreviews")["body"]
     assert answer.json()["status"] == {"allowed": True} == wanted["status"]
     assert _keys(answer.json()) == _keys(wanted)
     admin_write = k("POST", AUTHZ + "/selfsubjectaccessreviews", _access("delete", "nodes"))
@@ -102,7 +89,7 @@ def test_subject_access_reviews_answer_for_named_users(k: RawKube) -> None:
              "spec": {"resourceAttributes": {"resource": "nodes", "verb": "list"},
                       "user": "alice"}}
     answer = k("POST", AUTHZ + "/subjectaccessreviews", alice)
-    wanted = recorded("defaults/authorization.k8s.io/v1/subjectaccessreviews")["body"]
+    wanted = kinds_entry("defaults/authorization.k8s.io/v1/subjectaccessreviews")["body"]
     assert answer.json()["status"] == wanted["status"] == {"allowed": False}
     assert _keys(answer.json()) == _keys(wanted)
     alice["spec"]["groups"] = ["system:masters"]
@@ -122,7 +109,7 @@ def test_self_subject_rules_review(k: RawKube, kube_server: ApiServer) -> None:
     body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
             "spec": {"namespace": "default"}}
     answer = k("POST", AUTHZ + "/selfsubjectrulesreviews", body)
-    wanted = recorded("defaults/authorization.k8s.io/v1/selfsubjectrulesreviews")["body"]
+    wanted = kinds_entry("defaults/authorization.k8s.io/v1/selfsubjectrulesreviews")["body"]
     assert answer.json()["status"] == wanted["status"]
     assert answer.json()["spec"] == wanted["spec"]
     readonly = RawKube(kube_server, kube_server.forbidden_token)

@@ -386,6 +386,11 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/plain")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        self._send_chunks(stream)
+
+    def _send_chunks(self, stream: Any) -> None:
+        """Write ``stream``'s byte chunks as a chunked body until it ends or the peer goes;
+        the stream is closed either way (a log follow or a watch)."""
         try:
             for chunk in stream:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -420,20 +425,12 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
-        for text in [w for w in [call.spec.warning()] if w]:
-            self.send_header("Warning", _warning_header(text))
+        warning = call.spec.warning()
+        if warning:
+            self.send_header("Warning", _warning_header(warning))
         self.end_headers()
         self.wfile.flush()
-        try:
-            for line in stream:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
-                self.wfile.flush()
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
-            self.close_connection = True
-        finally:
-            stream.close()
+        self._send_chunks(stream)
 
     # -- discovery and OpenAPI -----------------------------------------------------------
 
