@@ -4,6 +4,11 @@ Every row is one figure measured for the floor (bare ``requests`` + ``json``), d
 each other client present. The ratio beside a figure is always its *cost* relative to the
 floor (time, memory or requests divided by the floor's; for a rate, the floor's rate divided
 by it), so 1.00 means as cheap as bare requests and 1.15 is issue 8's target.
+
+With ``--rounds N`` each figure is the median of N interleaved rounds (:func:`merge_rounds`),
+printed with its spread, and a target counts as met only when it is met at the median and in
+at least four rounds out of five (:data:`MET_SHARE`): one lucky round on a noisy machine is
+no result.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FLOOR", "DYNAKUBE", "Row", "fmt_value", "text_table", "markdown_table"]
+__all__ = ["FLOOR", "DYNAKUBE", "MET_SHARE", "Row", "fmt_value", "merge_rounds", "text_table",
+           "markdown_table"]
 
 FLOOR = "floor"
 DYNAKUBE = "dynakube"
+MET_SHARE = 0.8  # the share of rounds in which a target must be met, besides the median
 
 
 @dataclass
@@ -30,6 +37,10 @@ class Row:
     target_ratio: float | None = None  # dynakube's ratio to the floor must not exceed it
     target_max: float | None = None  # dynakube's value must not exceed it (request counts)
     note: str = ""
+    # filled by merge_rounds: each client's (min, max) over the rounds, and whether the target
+    # was met in each round (the dynakube/floor ratio taken within that round)
+    spread: dict[str, tuple[float, float]] = field(default_factory=dict)
+    round_met: list[bool] = field(default_factory=list)
 
     def ratio(self, client: str) -> float | None:
         value, floor = self.values.get(client), self.values.get(FLOOR)
@@ -42,7 +53,14 @@ class Row:
         return value / floor
 
     def met(self) -> bool | None:
-        """Whether dynakube meets this row's target (None: no target or no figure)."""
+        """Whether dynakube meets this row's target (None: no target or no figure); over
+        several rounds, at the median and in at least ``MET_SHARE`` of the rounds."""
+        at_median = self._met_once()
+        if at_median is None or not self.round_met:
+            return at_median
+        return at_median and sum(self.round_met) >= MET_SHARE * len(self.round_met)
+
+    def _met_once(self) -> bool | None:
         value = self.values.get(DYNAKUBE)
         if value is None:
             return None
@@ -61,13 +79,49 @@ class Row:
             goal = f"≤ {self.target_ratio:g}×"
         else:
             return ""
-        return f"{goal} {'met' if met else 'MISSED' if met is False else '?'}"
+        verdict = "met" if met else "MISSED" if met is False else "?"
+        if self.round_met:
+            verdict += f" ({sum(self.round_met)} of {len(self.round_met)} rounds)"
+        return f"{goal} {verdict}"
 
     def to_json(self) -> dict[str, Any]:
         return {"task": self.task, "case": self.case, "unit": self.unit,
                 "values": self.values, "errors": self.errors,
                 "ratios": {c: self.ratio(c) for c in self.values},
-                "target": self.target_text(), "note": self.note}
+                "target": self.target_text(), "note": self.note,
+                "spread": self.spread, "round_met": self.round_met}
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def merge_rounds(rounds: list[list[Row]]) -> list[Row]:
+    """One row per (task, case) over several rounds: each client's median and spread, and
+    the target checked within every round (a figure missing from a round is left out)."""
+    merged: dict[tuple[str, str], list[Row]] = {}
+    for rows in rounds:
+        for row in rows:
+            merged.setdefault((row.task, row.case), []).append(row)
+    out = []
+    for same in merged.values():
+        first = same[0]
+        row = Row(first.task, first.case, first.unit, higher_better=first.higher_better,
+                  target_ratio=first.target_ratio, target_max=first.target_max,
+                  note=first.note)
+        for client in dict.fromkeys(c for r in same for c in r.values):
+            figures = [v for r in same if (v := r.values.get(client)) is not None]
+            row.values[client] = _median(figures) if figures else None
+            if figures:
+                row.spread[client] = (min(figures), max(figures))
+        for r in same:
+            row.errors.update(r.errors)
+        if len(same) > 1:
+            row.round_met = [m for r in same if (m := r.met()) is not None]
+        out.append(row)
+    return out
 
 
 def fmt_value(value: float | None, unit: str) -> str:
@@ -96,6 +150,10 @@ def _cell(row: Row, client: str) -> str:
     if value is None:
         return "n/a" if client not in row.values else "-"
     text = fmt_value(value, row.unit)
+    low_high = row.spread.get(client)
+    if low_high and low_high[0] != low_high[1]:
+        low, high = (fmt_value(v, row.unit).removesuffix(row.unit).strip() for v in low_high)
+        text += f" [{low}–{high}]"
     if client == FLOOR:
         return text
     ratio = row.ratio(client)

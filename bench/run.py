@@ -14,6 +14,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
 import platform
 import sys
 import time
@@ -26,11 +27,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster import Cluster  # noqa: E402
 from harness import WorkerError  # noqa: E402
-from report import DYNAKUBE, FLOOR, Row, markdown_table, text_table  # noqa: E402
+from report import (  # noqa: E402
+    DYNAKUBE,
+    FLOOR,
+    MET_SHARE,
+    Row,
+    markdown_table,
+    merge_rounds,
+    text_table,
+)
 
 __all__ = ["main", "Context", "TASKS", "PEERS"]
 
-TASKS = ("import", "discovery", "list", "watch", "validate", "apply")
+TASKS = ("import", "discovery", "list", "watch", "validate", "apply", "streams", "aio")
 PEERS = ("kubernetes", "kr8s", "lightkube")
 
 
@@ -124,6 +133,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--smoke", action="store_true", help="tiny sizes, every task once (CI)")
     p.add_argument("--kubeconfig", help="run against this cluster instead of the embedded one")
     p.add_argument("--context", help="kubeconfig context (implies a real cluster)")
+    p.add_argument("--rounds", type=int, default=1, help="repeat every task N times, "
+                   "interleaved, and report medians with their spread (BENCHMARKS.md uses 5)")
     p.add_argument("--only", help=f"comma-separated tasks out of: {', '.join(TASKS)}")
     p.add_argument("--peers", help="comma-separated other clients to compare (default: every "
                    "importable one of kubernetes, kr8s, lightkube; 'none' for none)")
@@ -150,19 +161,28 @@ def main(argv: list[str] | None = None) -> int:
     _bytecode_cache()
     cluster = Cluster(args.kubeconfig, args.context)
     ctx = Context(cluster, SMOKE if args.smoke else FULL, args.smoke, peers)
-    rows: list[Row] = []
+    rounds: list[list[Row]] = []
+    load = [os.getloadavg()]
     try:
-        for task in tasks:
-            ctx.log(f"== {task}")
-            t0 = time.perf_counter()
-            try:
-                rows += importlib.import_module(f"task_{task}").run(ctx)
-            except Exception as e:
-                traceback.print_exc()
-                ctx.crashes.append(f"{task}: {e}")
-            ctx.log(f"   {task} took {time.perf_counter() - t0:.1f}s")
+        for number in range(max(1, args.rounds)):  # round by round: drift hits every task
+            rows: list[Row] = []
+            for task in tasks:
+                ctx.log(f"== {task}" + (f" (round {number + 1} of {args.rounds})"
+                                        if args.rounds > 1 else ""))
+                t0 = time.perf_counter()
+                try:
+                    module = task if task in ("streams", "aio") else f"task_{task}"
+                    rows += importlib.import_module(module).run(ctx)
+                except Exception as e:
+                    traceback.print_exc()
+                    ctx.crashes.append(f"{task}: {e}")
+                ctx.log(f"   {task} took {time.perf_counter() - t0:.1f}s")
+            rounds.append(rows)
+            load.append(os.getloadavg())
     finally:
         cluster.close()
+    rows = merge_rounds(rounds) if len(rounds) > 1 else rounds[0]
+    load_text = ", ".join(f"{one:.1f}" for one, _five, _fifteen in load)
     clients = [FLOOR, DYNAKUBE, *peers]
     info = machine()
     versions = _peer_versions(peers)
@@ -170,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ndynakube benchmarks on the {where}; Python {info['python']}, "
           f"{info['nproc']} CPUs ({info['cpu']}); peers: "
           + (", ".join(f"{p} {v}" for p, v in versions.items()) or "none"))
+    print(f"load average (1 min) at the start and after each round: {load_text}")
+    if len(rounds) > 1:
+        print(f"medians of {len(rounds)} rounds, [min–max] beside them; a target is met at the "
+              f"median and in at least {MET_SHARE:.0%} of the rounds")
     print("ratio = cost relative to the floor (bare requests + json); lower is better\n")
     print(text_table(rows, clients))
     notes = [f"- {r.case}: {r.note}" for r in rows if r.note]
@@ -180,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({
             "machine": info, "peers": versions, "smoke": args.smoke, "where": where,
+            "rounds": len(rounds), "load_average": load,
             "rows": [r.to_json() for r in rows], "extra": ctx.extra}, indent=1, default=str))
     elapsed = time.perf_counter() - started
     if ctx.crashes:

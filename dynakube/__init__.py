@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from . import errors
     from ._version import __version__
+    from .aio.client import AsyncClient
     from .client import Client
     from .config.cluster import ClusterConfig
     from .config.load import load_config
@@ -23,16 +24,22 @@ if TYPE_CHECKING:
     from .controller.leaderelection import LeaderElector
     from .controller.retry import retry_on_conflict
     from .controller.workqueue import WorkQueue
+    from .exec import ExecResult, ExecStream
+    from .portforward import PortForward
     from .resource import ALL, Resource
     from .watch import Watch, WatchEvent
 
 __all__ = [
     "__version__",
     "ALL",
+    "AsyncClient",
     "Client",
     "ClusterConfig",
+    "ExecResult",
+    "ExecStream",
     "Informer",
     "LeaderElector",
+    "PortForward",
     "Resource",
     "Watch",
     "WatchEvent",
@@ -45,6 +52,7 @@ __all__ = [
 _LAZY = {
     "__version__": "_version",  # reading package metadata costs ~15 ms: only when asked
     "ALL": "resource",
+    "AsyncClient": "aio.client",
     "Client": "client",
     "Resource": "resource",
     "ClusterConfig": "config.cluster",
@@ -55,6 +63,9 @@ _LAZY = {
     "WatchEvent": "watch",
     "WorkQueue": "controller.workqueue",
     "retry_on_conflict": "controller.retry",
+    "ExecResult": "exec",
+    "ExecStream": "exec",
+    "PortForward": "portforward",
 }
 
 # Modules that moved into the layer packages in 0.2.0: their old paths keep working, with a

@@ -26,20 +26,34 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .discovery.registry import BUILTIN_GROUPS
 from .errors import (
-    AlreadyExistsError,
     ApplyError,
+    ConflictError,
     DynakubeError,
+    DynakubeWarning,
     InvalidArgumentError,
     ManifestError,
     ManifestWarning,
+    NotFoundError,
 )
+from .mergepatch import (
+    LAST_APPLIED,
+    PatchSchema,
+    modified_configuration,
+    original_configuration,
+    three_way_merge_patch,
+    three_way_strategic_patch,
+)
+from .meta import object_metadata
+from .request import check_name
 from .resource import Resource, ResourceClient
 
 if TYPE_CHECKING:
     from .discovery.loader import Discovery
     from .discovery.registry import ResourceInfo
+    from .schema.store import SchemaStore
 
-__all__ = ["ApplyClient", "Document", "MAX_ALIAS_NODES", "MAX_DOCUMENT_NODES", "load_documents",
+__all__ = ["ApplyClient", "Document", "MAX_PATCH_RETRIES", "apply_client_side",
+           "MAX_ALIAS_NODES", "MAX_DOCUMENT_NODES", "load_documents",
            "apply_order", "apply_documents", "crd_kinds"]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -368,6 +382,9 @@ class ApplyClient(ResourceClient, Protocol):
     @property
     def discovery(self) -> Discovery: ...
 
+    @property
+    def schemas(self) -> SchemaStore: ...
+
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
@@ -392,29 +409,100 @@ def _wait_for_kind(client: ApplyClient, api_version: str, kind: str,
         delay = min(delay * 2, 1.0)
 
 
-def _send_one(resource: Resource, doc: Document, options: dict[str, Any],
-              server_side: bool, namespace: str | None) -> dict[str, Any]:
+MAX_PATCH_RETRIES = 5
+"""How often a client-side apply patch that meets a ``409`` is computed again (kubectl's)."""
+
+
+def _missing_annotation(resource: Resource, name: str) -> str:
+    """kubectl's warning for an object created without the last-applied annotation."""
+    what = f"{resource.info.plural}.{resource.info.group}" if resource.info.group \
+        else resource.info.plural
+    return (f"resource {what}/{name} is missing the {LAST_APPLIED} annotation which is "
+            "required by dynakube apply. dynakube apply should only be used on resources "
+            "created declaratively by either kubectl create --save-config or dynakube apply "
+            "(or kubectl apply). The missing annotation will be patched automatically.")
+
+
+def _three_way(schema: PatchSchema | None, modified: dict[str, Any],
+               live: dict[str, Any]) -> dict[str, Any]:
+    original = original_configuration(live)
+    if schema is None:
+        return three_way_merge_patch(original, modified, live)
+    return three_way_strategic_patch(original, modified, live, schema)
+
+
+def apply_client_side(client: ApplyClient, resource: Resource, obj: Mapping[str, Any],
+                      namespace: str | None, *, field_manager: str | None = None,
+                      dry_run: bool = False,
+                      field_validation: str | None = None) -> tuple[dict[str, Any], str]:
+    """``kubectl apply`` without ``--server-side``: ``(object, "created" | "configured" |
+    "unchanged")``.
+
+    The object is created with the last-applied annotation, or patched by the three-way
+    patch between that annotation, ``obj`` and the live object (a strategic merge patch for
+    kinds that take one, else a JSON merge patch). An unchanged file sends no write. A
+    ``409`` computes the patch again from a fresh read, up to :data:`MAX_PATCH_RETRIES`
+    times (the later ones a second apart), as kubectl does.
+    """
+    from .schema.patchmeta import patch_schema
+
+    info = resource.info
+    name = check_name(object_metadata(obj).get("name"), "metadata.name")
+    body = dict(obj)
+    if namespace is not None:  # as kubectl: the namespace it went to is in the annotation
+        body["metadata"] = {**object_metadata(obj), "namespace": namespace}
+    modified = modified_configuration(body)
+    options: dict[str, Any] = {"dry_run": dry_run, "field_manager": field_manager,
+                               "field_validation": field_validation, "validate": False}
+    try:
+        live = resource.get(name, namespace)
+    except NotFoundError:
+        return resource.create(modified, namespace, **options), "created"
+    if original_configuration(live) is None:
+        warnings.warn(_missing_annotation(resource, name), DynakubeWarning, stacklevel=4)
+    schema = patch_schema(client.schemas, info.group, info.version, info.kind,
+                          builtin=info.group in BUILTIN_GROUPS)
+    kind = "merge" if schema is None else "strategic"
+    for attempt in range(MAX_PATCH_RETRIES + 1):
+        if attempt:
+            if attempt > 1:
+                time.sleep(1.0)
+            live = resource.get(name, namespace)
+        patch = _three_way(schema, modified, live)
+        if not patch:
+            return live, "unchanged"
+        try:
+            return resource.patch(name, patch, namespace, patch_type=kind, **options), \
+                "configured"
+        except ConflictError:
+            if attempt == MAX_PATCH_RETRIES:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _send_one(client: ApplyClient, resource: Resource, doc: Document,
+              options: dict[str, Any], server_side: bool,
+              namespace: str | None) -> tuple[dict[str, Any], str]:
     ns = resource.namespace_of(doc.obj, namespace)  # the call's, the document's, the default
     if server_side:
-        return resource.apply(doc.obj, ns, validate=False, **options)
-    common = {k: options[k] for k in ("dry_run", "field_validation")}
-    try:
-        return resource.create(doc.obj, ns, validate=False, **common)
-    except AlreadyExistsError:
-        name = doc.obj["metadata"]["name"]
-        body = {k: v for k, v in doc.obj.items() if k != "status"}
-        # as kubectl: a strategic patch keeps list items the server added (a Pod's
-        # kube-api-access mount), which a merge patch would drop; custom resources take none
-        kind = "strategic" if resource.info.group in BUILTIN_GROUPS else "merge"
-        return resource.patch(name, body, ns, patch_type=kind, validate=False, **common)
+        return resource.apply(doc.obj, ns, validate=False, **options), "serverside-applied"
+    return apply_client_side(client, resource, doc.obj, ns,
+                             **{k: options[k] for k in ("field_manager", "dry_run",
+                                                        "field_validation")})
 
 
 def apply_documents(client: ApplyClient, source: Any, *, field_manager: str, force: bool,
                     dry_run: bool, server_side: bool, field_validation: str | None,
                     validate: bool | None, stop_on_error: bool, namespace: str | None,
                     crd_timeout: float,
-                    progress: Callable[[int, int, str], None] | None) -> list[dict[str, Any]]:
+                    progress: Callable[[int, int, str], None] | None,
+                    on_applied: Callable[[Document, dict[str, Any], str], None] | None = None,
+                    ) -> list[dict[str, Any]]:
     """Read and validate every document first, then apply them in order.
+
+    ``server_side=False`` applies as ``kubectl apply`` does (:func:`apply_client_side`).
+    ``on_applied(document, result, verb)`` hears of each object applied, ``verb`` being
+    what kubectl prints: ``created``, ``configured``, ``unchanged`` or ``serverside-applied``.
 
     A document that does not load (bad YAML, an alias bomb, no kind) is a failure like one
     that fails validation: reported, and the others still go unless ``stop_on_error``.
@@ -440,8 +528,6 @@ def apply_documents(client: ApplyClient, source: Any, *, field_manager: str, for
     failed_sources = {s for s, _ in failures}
     options = {"field_manager": field_manager, "force": force, "dry_run": dry_run,
                "field_validation": field_validation}
-    if not server_side:
-        options = {"dry_run": dry_run, "field_validation": field_validation}
     results: list[dict[str, Any]] = []
     for i, doc in enumerate(docs):
         if doc.source in failed_sources:
@@ -461,7 +547,10 @@ def apply_documents(client: ApplyClient, source: Any, *, field_manager: str, for
                 resource = Resource(client, info)
                 resource.check(doc.obj, validate=validate, field_validation=field_validation,
                                partial=True)
-            results.append(_send_one(resource, doc, options, server_side, namespace))
+            result, verb = _send_one(client, resource, doc, options, server_side, namespace)
+            results.append(result)
+            if on_applied is not None:
+                on_applied(doc, result, verb)
         except DynakubeError as e:
             failures.append((doc.source, e))
             if stop_on_error:

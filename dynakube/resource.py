@@ -6,10 +6,12 @@ plain dicts; names and namespaces that would change a URL's meaning never reach 
 
 from __future__ import annotations
 
+import builtins
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .cp import CopyMixin
 from .discovery.registry import BUILTIN_GROUPS, ResourceInfo
 from .errors import (
     InvalidArgumentError,
@@ -18,8 +20,10 @@ from .errors import (
     ValidationError,
     ValidationWarning,
 )
+from .exec import ExecMixin
 from .logs import LogsMixin
 from .meta import object_metadata
+from .portforward import PortForwardMixin
 from .request import (
     JSON,
     PATCH_CONTENT_TYPES,
@@ -106,9 +110,11 @@ class ResourceClient(Protocol):
     def warn(self, text: str, *, stacklevel: int = 6) -> None: ...
 
 
-class Resource(LogsMixin):
+class Resource(LogsMixin, ExecMixin, PortForwardMixin, CopyMixin):
     """A handle on one resource (or one subresource of it) of one server (``logs()`` from
-    :class:`~dynakube.logs.LogsMixin`)."""
+    :class:`~dynakube.logs.LogsMixin`; ``exec()``, ``port_forward()`` and ``copy_from()`` /
+    ``copy_to()`` from the mixins of :mod:`~dynakube.exec`, :mod:`~dynakube.portforward`
+    and :mod:`~dynakube.cp`)."""
 
     def __init__(self, client: ResourceClient, info: ResourceInfo,
                  subresource: str | None = None):
@@ -311,11 +317,17 @@ class Resource(LogsMixin):
               label_selector: Selector = None, field_selector: Selector = None,
               send_initial_events: bool | None = None, bookmarks: bool = False,
               timeout: float | None = None, all_namespaces: bool = False,
-              read_timeout: float = 75.0) -> Watch:
+              read_timeout: float = 75.0, include_existing: bool = False) -> Watch:
         """A :class:`~dynakube.watch.Watch` that resumes by itself; iterate it for events.
 
-        ``read_timeout`` is how long a silent connection is trusted (servers send a bookmark
-        about once a minute) before it is dropped and the watch resumes.
+        By default it starts *now*: objects that exist already are not yielded, only the
+        changes from then on (or from ``resource_version``). ``send_initial_events=True``
+        asks for the current objects first by streaming watch-list (a server without it
+        refuses: an ``InvalidError``). ``include_existing=True`` yields the current objects
+        first as ADDED events on every server, as ``kubectl get -w`` shows them: by
+        watch-list where served, else by a list and a watch from its resourceVersion, with
+        no gap. ``read_timeout`` is how long a silent connection is trusted (servers send a
+        bookmark about once a minute) before it is dropped and the watch resumes.
         """
         from .watch import Watch
 
@@ -325,7 +337,8 @@ class Resource(LogsMixin):
                      label_selector=label_selector_param(label_selector),
                      field_selector=field_selector_param(field_selector),
                      send_initial_events=send_initial_events, bookmarks=bookmarks,
-                     timeout=timeout, read_timeout=read_timeout)
+                     timeout=timeout, read_timeout=read_timeout,
+                     include_existing=include_existing)
 
     # -- writes ------------------------------------------------------------------------------
     def check(self, obj: Mapping[str, Any], *, validate: bool | None = None,
@@ -470,13 +483,37 @@ class Resource(LogsMixin):
     def delete(self, name: str, namespace: str | None = None, *,
                propagation_policy: str | None = None, grace_period_seconds: int | None = None,
                preconditions: Mapping[str, str] | None = None,
-               dry_run: bool = False) -> dict[str, Any]:
-        """Delete one object; returns the object (still finalizing) or the server's Status."""
+               dry_run: bool = False, wait: bool = False,
+               timeout: float = 60.0) -> dict[str, Any]:
+        """Delete one object; returns the object (still finalizing) or the server's Status.
+
+        ``wait``: return only once the object is gone, finalizers and graceful termination
+        included, as ``kubectl delete`` waits (a ``WaitTimeoutError`` after ``timeout``).
+        """
         self._verb("delete")
         body = self._delete_options(propagation_policy, grace_period_seconds, preconditions,
                                     dry_run)
-        return self._send("DELETE", self._item_path(self._namespace(namespace), name),
-                          body=body)
+        ns = self._namespace(namespace)
+        result = self._send("DELETE", self._item_path(ns, name), body=body)
+        if wait and not dry_run and result.get("kind") != "Status":
+            from .wait import wait_deleted
+
+            wait_deleted(self, name, ns, object_metadata(result).get("uid"), timeout=timeout)
+        return result
+
+    def wait(self, name: str | None = None, namespace: Any = None, *, for_: str,
+             timeout: float = 30.0, label_selector: Selector = None,
+             all: bool = False) -> builtins.list[dict[str, Any]]:
+        """``kubectl wait``: until ``for_`` holds (``condition=Available``, ``delete``,
+        ``create``, ``jsonpath={.status.phase}=Running``); see :func:`dynakube.wait.wait`.
+
+        Built on a watch that resumes across dropped connections, never on polling; returns
+        the objects as they are then (none for ``delete``).
+        """
+        from .wait import wait
+
+        return wait(self, name, namespace, for_=for_, timeout=timeout,
+                    label_selector=label_selector, all_=all)
 
     def delete_collection(self, namespace: Any = None, *, label_selector: Selector = None,
                           field_selector: Selector = None,

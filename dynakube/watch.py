@@ -50,6 +50,7 @@ from .watchevent import (
 
 __all__ = [
     "INITIAL_EVENTS_END",
+    "WATCH_LIST_REFUSED",
     "Backoff",
     "Sender",
     "Watch",
@@ -64,6 +65,12 @@ log = logging.getLogger(__name__)
 # Errors worth waiting out and retrying; anything else is the caller's to see.
 _RETRYABLE = (TransportError, TooManyRequestsError, ServerError)
 
+WATCH_LIST_REFUSED = (400, 403, 405, 415, 422)
+"""Answers to ``sendInitialEvents=true`` that mean "this server does not do watch-list"
+(422 Forbidden without the ``WatchList`` feature; older servers and proxies answer 400-415)."""
+
+_LIST_PAGE = 500
+
 
 class _StreamResponse(Protocol):
     def iter_lines(self) -> Iterator[bytes]: ...
@@ -74,10 +81,18 @@ class _StreamResponse(Protocol):
 class Watch:
     """An iterator of :class:`WatchEvent` over one collection that resumes by itself.
 
-    ``path`` is a collection path (``dynakube.request.resource_path``). With no
-    ``resource_version`` the watch starts *now* (the current resourceVersion is read with a
-    one-item list), unless ``send_initial_events`` asks for the current objects first as
-    ADDED events, ended by a BOOKMARK annotated ``k8s.io/initial-events-end``. BOOKMARKs are
+    What it yields: ``path`` is a collection path (``dynakube.request.resource_path``). With
+    no ``resource_version`` the watch starts *now* (the current resourceVersion is read with a
+    one-item list): objects that already exist are not yielded, only what changes from then
+    on. ``send_initial_events=True`` asks the server for the current objects first, as ADDED
+    events ended by a BOOKMARK annotated ``k8s.io/initial-events-end`` (the streaming
+    watch-list); a server without watch-list refuses it with an :class:`ApiError` (a ``422``),
+    which is the caller's to handle. ``include_existing=True`` gives the current objects
+    first on every server, as ``kubectl get -w`` does: by watch-list where it is served, else
+    (or with ``send_initial_events=False``) by a paginated list whose items come as ADDED
+    events, then a watch from that list's resourceVersion, so nothing falls in between; the
+    end of the initial objects is a BOOKMARK annotated ``k8s.io/initial-events-end`` either
+    way, yielded when ``bookmarks`` is true. BOOKMARKs are
     always requested and advance :attr:`resource_version`; they are yielded only when
     ``bookmarks`` is true. ``timeout`` bounds the whole watch (the iterator just ends);
     ``server_timeout`` is the range each request's ``timeoutSeconds`` is drawn from;
@@ -107,6 +122,7 @@ class Watch:
         backoff: Backoff | None = None,
         healthy_after: float = 10.0,
         initial_attempts: int | None = None,
+        include_existing: bool = False,
     ):
         if timeout is not None and timeout < 0:
             raise InvalidArgumentError(f"timeout must be >= 0 seconds, got {timeout}")
@@ -115,6 +131,9 @@ class Watch:
             raise InvalidArgumentError("server_timeout must be (low, high) with 1 <= low <= high")
         if read_timeout <= 0 or healthy_after < 0:
             raise InvalidArgumentError("read_timeout must be > 0 and healthy_after >= 0 seconds")
+        if include_existing and resource_version:
+            raise InvalidArgumentError("include_existing yields the objects that exist now: "
+                                       "pass no resource_version with it")
         if initial_attempts is not None and initial_attempts < 1:
             raise InvalidArgumentError(f"initial_attempts must be >= 1, got {initial_attempts}")
         self.transport = transport
@@ -141,7 +160,12 @@ class Watch:
         self._verify = False  # the connection broke: the server may have restarted since
         self._asked = 0  # the timeoutSeconds this stream asked for
         self._start_rv = self.resource_version
-        self._initial_pending = bool(send_initial_events)
+        self.include_existing = include_existing
+        # include_existing: a list instead of watch-list (asked for, or the server refused)
+        self._list_pending = include_existing and send_initial_events is False
+        self._initial_pending = bool(send_initial_events) or (include_existing and
+                                                              not self._list_pending)
+        self._heard_initial = False  # an initial-events stream delivered something
         self._deadline = None if timeout is None else time.monotonic() + timeout
         self._stopped = threading.Event()
         self._lock = threading.Lock()
@@ -304,10 +328,69 @@ class Watch:
 
     def _run(self) -> Iterator[WatchEvent]:
         try:
-            yield from self._events()
+            while True:
+                if self._list_pending:
+                    yield from self._listed()
+                try:
+                    yield from self._events()
+                    return
+                except ApiError as e:
+                    if not self._refused_watch_list(e):
+                        raise
+                    log.info("watch %s: watch-list refused (%s); listing instead", self.path, e)
+                    self._initial_pending, self._list_pending = False, True
         finally:
             if self._timer is not None:
                 self._timer.cancel()
+
+    def _refused_watch_list(self, error: ApiError) -> bool:
+        """An ``include_existing`` watch whose watch-list the server refused outright."""
+        return (self.include_existing and self._initial_pending and not self._heard_initial
+                and error.code in WATCH_LIST_REFUSED and not isinstance(error, GoneError))
+
+    def _listed(self) -> Iterator[WatchEvent]:
+        """The current objects as ADDED events (a paginated list, retried like a watch
+        request), then the watch goes on from the list's resourceVersion."""
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while not self._stopped.is_set() and not self._expired():
+            query = query_pairs([("labelSelector", self.label_selector),
+                                 ("fieldSelector", self.field_selector),
+                                 ("limit", _LIST_PAGE), ("continue", token)])
+            try:
+                page = self.transport.send(ApiRequest("GET", self.path, query)).json()
+            except _RETRYABLE as e:
+                self.last_error = e
+                if not self._sleep(self.backoff.next()):
+                    return
+                continue
+            except GoneError:  # the continue token expired: list again from the start
+                items, token = [], None
+                continue
+            kind = str(page.get("kind") or "")
+            for item in page.get("items") or ():
+                # list items come without apiVersion/kind; fill them in as client-go does
+                item.setdefault("kind", kind.removesuffix("List"))
+                item.setdefault("apiVersion", page.get("apiVersion"))
+                items.append(item)
+            meta = page.get("metadata") or {}
+            token = meta.get("continue") or None
+            if token is None:
+                break
+        else:
+            return
+        rv = str(meta.get("resourceVersion") or "")
+        if not rv:
+            raise TransportError(f"the list of {self.path} has no metadata.resourceVersion")
+        self.resource_version = self._start_rv = rv
+        self._list_pending, self.last_error = False, None
+        for item in items:
+            yield WatchEvent("ADDED", item)
+        if self.bookmarks:
+            yield WatchEvent("BOOKMARK", {"kind": kind.removesuffix("List"),
+                                          "apiVersion": page.get("apiVersion"),
+                                          "metadata": {"resourceVersion": rv, "annotations": {
+                                              INITIAL_EVENTS_END: "true"}}})
 
     def _events(self) -> Iterator[WatchEvent]:
         # Objects yielded during the initial events (key -> object), kept only until the
@@ -340,6 +423,7 @@ class Watch:
                             raise error
                         if not received:
                             received, self.last_error = True, None
+                            self._heard_initial = self._heard_initial or self._initial_pending
                         if self._initial_pending:
                             if event.type == "ADDED":  # the bulk of a sync: keep it lean
                                 key = _key(event.object)

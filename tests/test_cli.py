@@ -114,18 +114,19 @@ def test_version_and_usage_errors() -> None:
     result = run("--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"dynakube {dynakube.__version__}"
-    result = run("get")
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    result = run("get")  # kubectl's usage errors exit 1, with kubectl's text
+    assert result.returncode == 1
+    assert "\nerror: Required resource not specified.\n" in result.stderr
     for argv in (["get", "cm", "-o", "bogus"], ["frobnicate"], ["api-resources", "--namespaced",
-                                                                 "maybe"], []):
+                                                                 "maybe"]):
         err = io.StringIO()
-        assert main(argv, stdout=io.StringIO(), stderr=err) == 2, argv
+        assert main(argv, stdout=io.StringIO(), stderr=err) == 1, argv
+    assert main([], stdout=io.StringIO(), stderr=io.StringIO()) == 0  # the help, as kubectl
     assert main(["get", "cm", "x", "-l", "a=b"], stdout=io.StringIO(),
-                stderr=(err := io.StringIO())) == 2
-    assert err.getvalue() == "error: a name cannot be combined with a selector\n"
+                stderr=(err := io.StringIO())) == 1
+    assert err.getvalue() == "error: name cannot be provided when a selector is specified\n"
     assert main(["get", "cm", "x", "-A"], stdout=io.StringIO(),
-                stderr=(err := io.StringIO())) == 2
+                stderr=(err := io.StringIO())) == 1
     assert err.getvalue() == ("error: a resource cannot be retrieved by name across all "
                               "namespaces\n")
 
@@ -217,7 +218,7 @@ def test_get_yaml_json_and_missing_names(server: Any) -> None:
     code, out, err = call(server, "get", "cm", "settings", "ghost", "features")
     assert code == 1
     assert [line.split()[0] for line in out.splitlines()] == ["NAME", "settings", "features"]
-    assert err == 'error: 404 NotFound: configmaps "ghost" not found\n'
+    assert err == 'Error from server (NotFound): configmaps "ghost" not found\n'
 
 
 def test_yaml_json_and_name_print_what_kubectl_prints_when_nothing_is_found(
@@ -234,7 +235,7 @@ def test_yaml_json_and_name_print_what_kubectl_prints_when_nothing_is_found(
     # one name that is not there: only the error, no empty List
     for output in ("yaml", "json", "name"):
         assert call(server, "get", "cm", "ghost", "-o", output) == (
-            1, "", 'error: 404 NotFound: configmaps "ghost" not found\n')
+            1, "", 'Error from server (NotFound): configmaps "ghost" not found\n')
 
 
 def test_yaml_and_json_quote_and_escape_like_go() -> None:
@@ -312,7 +313,7 @@ def test_get_watch_streams_changes(server: Any, kube: Any) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.communicate()
-    assert (table.returncode, names.returncode, docs.returncode) == (130, 130, 130)
+    assert (table.returncode, names.returncode, docs.returncode) == (1, 1, 1)  # as kubectl
     assert all("Traceback" not in err for err in errors), errors
 
 
@@ -400,7 +401,7 @@ def test_apply_stops_on_client_side_validation(server: Any, kube: Any,
     code, out, err = call(server, "apply", "-f", str(bad), "--validate", "ignore")
     assert code == 1
     assert out == "configmap/fine created\nconfigmap/typo created\n"
-    assert err.startswith(f"error: {bad}#2: 422 Invalid: ")
+    assert err.startswith(f"Error from server (Invalid): {bad}#2: ")
     # a YAML error is reported with its document and line
     broken = tmp_path / "broken.yaml"
     broken.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [x\n")
@@ -459,7 +460,7 @@ def test_delete_by_name_selector_and_file(server: Any, kube: Any, tmp_path: Path
                              'configmap "gone" deleted\n')
     result = run("delete", "cm", "gone", "-n", "deleted", server=server)
     assert result.returncode == 1
-    assert result.stderr == 'error: 404 NotFound: configmaps "gone" not found\n'
+    assert result.stderr == 'Error from server (NotFound): configmaps "gone" not found\n'
     assert call(server, "delete", "-f", str(manifest), "--ignore-not-found")[:2] == (0, "")
     for name in ("a", "b"):
         kube.resource("cm").create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
@@ -469,7 +470,7 @@ def test_delete_by_name_selector_and_file(server: Any, kube: Any, tmp_path: Path
                    'configmap "b" deleted (server dry run)\n')
     code, out, _ = call(server, "delete", "cm", "-n", "deleted", "-l", "drop=me")
     assert code == 0 and kube.resource("cm").list("deleted", label_selector="drop")["items"] == []
-    assert call(server, "delete", "cm")[0] == 2
+    assert call(server, "delete", "cm")[0] == 1  # a usage error: 1, as kubectl
     # a directory without manifests is an error for every verb that reads them
     (tmp_path / "empty").mkdir()
     for verb, what in (("delete", "no objects passed to delete"),
@@ -545,8 +546,8 @@ def _free_port() -> int:
 def test_expected_errors_are_one_line_never_a_traceback(server: Any, tmp_path: Path) -> None:
     result = run("get", "widgetz", server=server)
     assert result.returncode == 1
-    assert result.stderr == ("error: the server does not serve a resource called 'widgetz'; "
-                             "did you mean 'widgets'?\n")
+    assert result.stderr == ('error: the server doesn\'t have a resource type "widgetz"\n'
+                             "  note: did you mean 'widgets'?\n")
     result = run("--kubeconfig", str(tmp_path / "missing"), "get", "pods")
     assert result.returncode == 1 and result.stderr.startswith("error: ")
     assert "missing" in result.stderr and len(result.stderr.splitlines()) == 1
@@ -569,9 +570,10 @@ def test_expected_errors_are_one_line_never_a_traceback(server: Any, tmp_path: P
     readonly.write_text(Path(server.kubeconfig_path).read_text().replace(
         server.token, server.forbidden_token))
     code, _, err = call(server, "--kubeconfig", str(readonly), "delete", "cm", "settings")
-    assert code == 1 and err.startswith("error: 403 Forbidden: ")
+    assert code == 1 and err.startswith('Error from server (Forbidden): configmaps "settings" '
+                                        "is forbidden: ")
     code, _, err = call(server, "--embedded", "get", "pods")
-    assert code == 2 and "--embedded" in err
+    assert code == 1 and "--embedded" in err
 
 
 # -- failing closed, counting right, going on ----------------------------------------------
@@ -671,7 +673,7 @@ def test_delete_from_files_goes_on_past_a_server_error(server: Any, kube: Any,
     assert server.requests.count(method="DELETE") == deletes + 3
     assert code == 1
     assert out == 'configmap "keep-going-1" deleted\nconfigmap "keep-going-0" deleted\n'
-    assert err.startswith(f"error: {manifest}#3: 500 InternalError: ")
+    assert err.startswith(f"Error from server (InternalError): {manifest}#3: ")
     assert len(err.splitlines()) == 1
     assert [c["metadata"]["name"] for c in kube.resource("cm").list("deleted")["items"]
             if c["metadata"]["name"].startswith("keep-going-")] == ["keep-going-2"]

@@ -48,6 +48,7 @@ LAYER_OF_PREFIX = {
     "dynakube.client": "client",
     "dynakube.resource": "client",
     "dynakube.apply": "client",
+    "dynakube.aio": "client",
     "dynakube.apiserver": "apiserver",
     "dynakube.testing": "testing",
     "dynakube.cli": "cli",
@@ -56,7 +57,7 @@ LAYER_OF_PREFIX = {
 }
 BASE = {"dynakube._version", "dynakube.errors", "dynakube.request", "dynakube.meta",
         "dynakube.watchevent", "dynakube.backoff", "dynakube.cache", "dynakube.selector",
-        "dynakube.deprecation"}
+        "dynakube.deprecation", "dynakube.jsonpath", "dynakube.mergepatch", "dynakube.channels"}
 EMBEDDED_SERVER_USERS = {"apiserver", "testing", "cli", "main"}
 ONLY_REQUESTS_IMPORTER = "dynakube.transport.http"
 

@@ -166,8 +166,39 @@ def test_every_namespace_gets_what_controllers_make(k: RawKube, kube_server: Api
     assert slices.json()["ports"][0]["port"] == kube_server.port
 
 
-def test_a_pod_needs_its_namespace_default_service_account(k: RawKube) -> None:
-    """The ServiceAccount admission plugin refuses a Pod whose ``default`` account is gone."""
+def test_deleted_default_objects_are_made_again(k: RawKube) -> None:
+    """The serviceaccount controller and the root-ca-cert-publisher put back what they own:
+    a new object (new uid) with the same content; an edit of the CA ConfigMap is undone."""
+    k.create(NS, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fresh"}})
+    for path in (NS + "/fresh/serviceaccounts/default",
+                 NS + "/fresh/configmaps/kube-root-ca.crt"):
+        before = k.get(path).json()
+        assert k("DELETE", path).status_code == 200
+        after = k.get(path)
+        assert after.status_code == 200, path
+        assert after.json()["metadata"]["uid"] != before["metadata"]["uid"]
+        content = {key: v for key, v in after.json().items() if key != "metadata"}
+        assert content == {key: v for key, v in before.items() if key != "metadata"}
+        assert after.json()["metadata"].get("annotations") == \
+            before["metadata"].get("annotations")
+    root = NS + "/fresh/configmaps/kube-root-ca.crt"
+    pem = k.get(root).json()["data"]["ca.crt"]
+    edited = k("PATCH", root, {"data": {"ca.crt": "mine", "extra": "x"},
+                               "metadata": {"annotations": None}}, ctype=MERGE)
+    assert edited.json()["data"] == {"ca.crt": "mine", "extra": "x"}  # the answer to the edit
+    restored = k.get(root).json()
+    assert restored["data"] == {"ca.crt": pem}
+    assert "kubernetes.io/description" in restored["metadata"]["annotations"]
+    assert k("DELETE", NS + "/fresh/configmaps/other").status_code == 404
+    assert k("DELETE", NS + "/fresh").status_code == 200  # a terminating namespace: not again
+    assert gone(k, NS + "/fresh")
+
+
+def test_a_pod_needs_its_namespace_default_service_account(k: RawKube,
+                                                           kube_server: ApiServer) -> None:
+    """The ServiceAccount admission plugin refuses a Pod whose ``default`` account is gone
+    (on a server whose controllers do not make it again, as in the recording)."""
+    kube_server.api.restores_defaults = False
     k.create(NS, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kinds"}})
     assert k("DELETE", NS + "/kinds/serviceaccounts/default").status_code == 200
     entry = kinds_entry("lifecycle/Pod/create-before-default-serviceaccount-exists")

@@ -162,6 +162,12 @@ def test_not_acceptable(k: RawKube) -> None:
     one = k.get(CM + "/one", accept="application/json;as=PartialObjectMetadataList;v=v1;"
                                     "g=meta.k8s.io")
     assert one.status_code == 406
+    assert one.json()["message"] == ("you requested PartialObjectMetadataList, but the "
+                                     "requested object is not a list (*core.ConfigMap)")
+    # %T names the internal type: events.k8s.io Events are core Events inside the server
+    events = k.get("/apis/events.k8s.io/v1/namespaces/default/events",
+                   accept="application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io")
+    assert events.json()["message"].endswith("is a list (*core.EventList)")
     yaml_answer = k.get(CM + "/one", accept="application/yaml")
     assert yaml_answer.headers["Content-Type"] == "application/yaml"
     assert "name: one" in yaml_answer.text

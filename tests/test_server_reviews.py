@@ -53,6 +53,26 @@ def test_token_review_knows_the_servers_tokens(k: RawKube, kube_server: ApiServe
     assert _keys(unknown) == _keys(wanted)
 
 
+def test_token_review_audiences(k: RawKube, kube_server: ApiServer) -> None:
+    """The review's audiences (the server's own when none are asked) intersected with what
+    the token is good for; a token good for none of them is an invalid bearer token."""
+    from dynakube.apiserver.verbs.reviews import AUDIENCE
+
+    def status(audiences: list[str] | None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"token": kube_server.token}
+        if audiences is not None:
+            spec["audiences"] = audiences
+        answer = k("POST", AUTHN + "/tokenreviews", {
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["status"]  # type: ignore[no-any-return]
+
+    assert status(None)["audiences"] == [AUDIENCE]
+    assert status(["https://elsewhere.example", AUDIENCE])["audiences"] == [AUDIENCE]
+    assert status(["https://elsewhere.example"]) == {"error": "invalid bearer token",
+                                                     "user": {}}
+
+
 def test_self_subject_review_is_the_caller(k: RawKube, kube_server: ApiServer) -> None:
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
     answer = k("POST", AUTHN + "/selfsubjectreviews", body)

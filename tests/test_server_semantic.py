@@ -313,10 +313,6 @@ def test_custom_resource_replace_needs_a_resource_version(kube: Client) -> None:
 _WIRE_SKIPPED = {
     "invalid/Job/selector-without-manualSelector": SKIPPED[
         "invalid/Job/selector-without-manualSelector"],
-    "invalid/Job/name-too-long-for-pod-label-64":
-        "the real Job gets its template's labels when read back from storage, after validation; "
-        "the embedded server copies them when it defaults, so its metadata.labels are judged "
-        "too (two more causes)",
 }
 """Refused creates whose answer is not compared over the wire, with the reason."""
 

@@ -17,7 +17,7 @@ PACKAGE = ROOT / "dynakube"
 # Pure modules: no I/O libraries, no sockets, no subprocesses, no transport.
 PURE = ("discovery/registry", "discovery/documents", "request", "meta", "selector", "backoff",
         "watchevent", "controller/store", "controller/workqueue", "controller/retry", "errors",
-        "transport/ratelimit", "schema/openapi")
+        "transport/ratelimit", "schema/openapi", "jsonpath", "mergepatch", "channels")
 IO_MODULES = {"requests", "urllib3", "socket", "subprocess", "http", "urllib.request"}
 
 

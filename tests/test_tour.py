@@ -22,7 +22,7 @@ def test_tour_runs_end_to_end_without_a_cluster() -> None:
     assert "Traceback" not in result.stderr
     out = result.stdout
     steps = [line for line in out.splitlines() if line.startswith("== ")]
-    assert [s.split()[1] for s in steps[:8]] == [f"{i}/8" for i in range(1, 9)]
+    assert [s.split()[1] for s in steps[:10]] == [f"{i}/10" for i in range(1, 11)]
     assert steps[-1] == "== The same, in Python =="
     # discovery, then the CRD appearing in it
     assert "Before: the server does not serve a resource called 'widgets'" in out
@@ -43,6 +43,10 @@ def test_tour_runs_end_to_end_without_a_cluster() -> None:
               if line.strip().startswith(("ADDED", "MODIFIED", "DELETED"))]
     assert events == [["MODIFIED", "widget", "demo"], ["ADDED", "widget", "zeta"],
                       ["DELETED", "widget", "zeta"]]
+    # the wait saw the scale happen; the diff showed it without changing anything
+    assert "widget.example.dynakube.io/demo condition met (after" in out
+    assert "-  replicas: 12\n    +  replicas: 20\n" in out
+    assert "Nothing was changed: epsilon still has 12 replicas." in out
     assert "replicas <integer>" in out and "How many copies to run." in out
     assert 'kube.resource("customresourcedefinitions").apply(WIDGET_CRD)' in out
 

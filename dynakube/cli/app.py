@@ -4,10 +4,12 @@ Parsing and dispatch live here; what every command shares (the session, usage er
 error reports) in :mod:`dynakube.cli.session`; ``get`` and ``api-resources`` in
 :mod:`dynakube.cli.get`, the verbs that read manifests (apply, delete -f, validate) in
 :mod:`dynakube.cli.manifest`, what gets printed in :mod:`dynakube.cli.printing`.
-Every expected failure (a ``DynakubeError``) becomes one ``error: ...`` line on stderr and
-exit code 1; a usage mistake exits 2; no traceback unless something truly unexpected
-happens. ``import dynakube.cli`` stays light: the client, YAML and the embedded server load
-only when a command needs them.
+Every expected failure (a ``DynakubeError``) is reported as kubectl words it (``Error from
+server (NotFound): ...``, ``error: ...``) with exit code 1; a usage mistake exits 1 too, as in
+kubectl, and so does Ctrl-C; no traceback unless something truly unexpected happens.
+The object commands (label, annotate, scale, edit, events, rollout) are declared in
+:mod:`dynakube.cli.commands`. ``import dynakube.cli`` stays light: the client, YAML and the
+embedded server load only when a command needs them.
 """
 
 from __future__ import annotations
@@ -22,17 +24,46 @@ from typing import IO, Any, NoReturn
 
 from .._version import __version__
 from ..errors import DynakubeError
+from .commands import add_object_commands
+from .cp import add_cp_command
+from .diff import add_diff_command
+from .exec import add_exec_command
 from .logs import add_logs_command
+from .portforward import add_port_forward_command
 from .session import Session, UsageError, report_error
+from .wait import add_wait_command
 
 __all__ = ["main", "build_parser"]
 
-OUTPUTS = ("table", "wide", "yaml", "json", "name")
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        raise _flag_error(message, self.prog)
+
+
+def _flag_error(message: str, prog: str) -> UsageError:
+    """argparse's complaint, worded as kubectl's (cobra's) flag errors."""
+    hint = f"See '{prog} --help' for usage."
+    if message.startswith("unrecognized arguments: "):
+        extra = message.split(": ", 1)[1].split()
+        flags = [a for a in extra if a.startswith("-")]
+        if flags:
+            return UsageError(f"unknown flag: {flags[0].split('=', 1)[0]}", hint=hint,
+                              label="Error")
+        return UsageError(f"unexpected arguments: {' '.join(extra)}", hint=hint)
+    if message.startswith("argument COMMAND: invalid choice: "):
+        name = message.split(": ")[2].split(" (")[0].strip("'")
+        return UsageError(f'unknown command "{name}" for "{prog}"',
+                          hint=f"Run '{prog} --help' for usage.")
+    if message.endswith(": expected one argument"):
+        flag = message.split()[1].split("/")[-1]
+        return UsageError(f"flag needs an argument: {flag}", hint=hint, label="Error")
+    if message.startswith("the following arguments are required: "):
+        names = message.split(": ", 1)[1].split(", ")
+        flags = [n.split("/")[-1].lstrip("-") for n in names if n.startswith("-")]
+        if flags:
+            return UsageError("required flag(s) " + ", ".join(f'"{f}"' for f in flags)
+                              + " not set", hint=hint)
+    return UsageError(message, hint=hint)
 
 
 def _bool(text: str) -> bool:
@@ -80,15 +111,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-headers", action="store_true")
 
     p = command("get", "show objects (tables from the server, custom columns included)")
-    p.add_argument("resource", help="a resource name, kind, short name or category; "
-                   "several separated by commas")
+    p.add_argument("resource", nargs="?", help="a resource name, kind, short name or "
+                   "category; several separated by commas (or TYPE/NAME)")
     p.add_argument("names", nargs="*", metavar="NAME", default=[])
     p.add_argument("-A", "--all-namespaces", action="store_true")
     p.add_argument("-l", "--selector", metavar="SEL", help="label selector")
     p.add_argument("--field-selector", metavar="SEL")
-    p.add_argument("-o", "--output", choices=OUTPUTS, default="table")
+    p.add_argument("-o", "--output", metavar="FORMAT", default="", help="wide, yaml, json, "
+                   "name, jsonpath=TEMPLATE, jsonpath-file=PATH, custom-columns=SPEC, "
+                   "custom-columns-file=PATH")
     p.add_argument("-w", "--watch", action="store_true", help="then stream changes")
+    p.add_argument("--watch-only", action="store_true", help="stream changes only")
+    p.add_argument("--output-watch-events", action="store_true",
+                   help="with -w: print the event type (ADDED, MODIFIED, DELETED) too")
     p.add_argument("--no-headers", action="store_true")
+    p.add_argument("--show-labels", action="store_true", help="add a LABELS column")
+    p.add_argument("-L", "--label-columns", metavar="KEY", action="append", default=[],
+                   help="a column for this label (repeat, or separate keys by commas)")
+    p.add_argument("--sort-by", metavar="JSONPATH", help="sort by this field "
+                   "(for example .metadata.name)")
+    p.add_argument("--show-managed-fields", action="store_true",
+                   help="keep metadata.managedFields in -o yaml/json/jsonpath")
+    p.add_argument("--allow-missing-template-keys", type=_bool, default=True,
+                   metavar="true|false", help="jsonpath: a missing key prints nothing "
+                   "(default true) instead of failing")
 
     p = command("explain", "describe a resource or one of its fields")
     p.add_argument("path", metavar="RESOURCE[.field.path]")
@@ -111,8 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", default=[])
     p.add_argument("-f", "--filename", metavar="PATH", action="append")
     p.add_argument("-l", "--selector", metavar="SEL")
+    p.add_argument("--all", action="store_true", help="every object of the type")
     p.add_argument("--dry-run", action="store_true")
     p.add_argument("--ignore-not-found", action="store_true")
+    p.add_argument("--cascade", nargs="?", const="background", default="background",
+                   help="background (default), foreground or orphan")
+    p.add_argument("--grace-period", type=int, default=-1, metavar="SECONDS")
+    p.add_argument("--force", action="store_true", help="with --grace-period=0: now")
+    p.add_argument("--wait", type=_bool, nargs="?", const=True, default=True,
+                   metavar="true|false", help="until the objects are gone (default true)")
+    p.add_argument("--timeout", default="0s", help="of --wait (0: a week)")
 
     p = command("validate", "check documents against the cluster's schemas (writes nothing)")
     _file_option(p)
@@ -125,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("tour", "a guided walk through dynakube on an embedded server (no cluster needed)")
     add_logs_command(command)
+    add_wait_command(command)
+    add_diff_command(command)
+    add_exec_command(command)
+    add_port_forward_command(command)
+    add_cp_command(command)
+    add_object_commands(command)
     return parser
 
 
@@ -163,9 +223,15 @@ def cmd_tour(session: Session) -> int:
 
 
 def _commands() -> dict[str, Callable[[Session], int]]:
+    from . import commands as clicommands
+    from . import cp as clicp
+    from . import diff as clidiff
+    from . import exec as cliexec
     from . import get as cliget
     from . import logs as clilogs
     from . import manifest as climanifest
+    from . import portforward as cliportforward
+    from . import wait as cliwait
 
     return {
         "api-resources": cliget.cmd_api_resources,
@@ -177,6 +243,11 @@ def _commands() -> dict[str, Callable[[Session], int]]:
         "repl": cmd_repl,
         "tour": cmd_tour,
         "logs": clilogs.cmd_logs,
+        "wait": cliwait.cmd_wait,
+        "diff": clidiff.cmd_diff,
+        "exec": cliexec.cmd_exec, "port-forward": cliportforward.cmd_port_forward,
+        "cp": clicp.cmd_cp,
+        **clicommands.COMMANDS,
     }
 
 
@@ -210,17 +281,20 @@ def _show_warning(stream: IO[str]) -> Callable[..., None]:
 
 def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None,
          stderr: IO[str] | None = None, stdin: IO[str] | None = None) -> int:
-    """Run one command; returns the exit code (0 ok, 1 failure, 2 usage)."""
+    """Run one command; returns the exit code: 0, or 1 for any failure (kubectl's codes)."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
+        if extra:  # reported here, where the subcommand is known: "See 'dynakube get --help'"
+            raise _flag_error(f"unrecognized arguments: {' '.join(extra)}",
+                              f"dynakube {args.command}" if args.command else "dynakube")
     except UsageError as e:
-        err.write(f"error: {e}\n")
-        return 2
-    if args.command is None:
+        e.report(err)
+        return 1
+    if args.command is None:  # as kubectl: the help, and success
         build_parser().print_help(out)
-        return 2
+        return 0
     undo_logging = _configure_logging(args.verbose, err)
     session = Session(args, stdout=out, stderr=err, stdin=stdin)
     previous = warnings.showwarning
@@ -230,13 +304,13 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None,
         out.flush()  # now, not at exit, so that a reader gone early is handled below
         return code
     except UsageError as e:
-        err.write(f"error: {e}\n")
-        return 2
+        e.report(err)
+        return 1
     except DynakubeError as e:
         report_error(e, err)
         return 1
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # as kubectl: a stopped watch (^C) exits 1, silently
+        return 1
     except BrokenPipeError:  # `dynakube get ... | head -1`: the reader left, nothing to say
         _silence(out)
         return 0

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..apply import Document, apply_order, crd_kinds, load_documents
+from ..apply import Document, apply_documents, apply_order, crd_kinds, load_documents
 from ..errors import (
     ApplyError,
     DynakubeError,
@@ -28,6 +28,7 @@ from ..errors import (
 )
 from . import printing
 from .session import Session, UsageError, report_error
+from .wait import parse_duration
 
 if TYPE_CHECKING:
     from ..client import Client, Resource
@@ -38,6 +39,10 @@ __all__ = ["Checked", "cmd_apply", "cmd_delete", "cmd_validate", "read_documents
 
 #: From this many objects on, ``apply`` draws a progress bar (on a terminal only).
 PROGRESS_FROM = 5
+#: Seconds ``apply`` waits for the kind of a CRD it created to be served.
+CRD_TIMEOUT = 30.0
+#: ``delete --timeout=0`` waits this long, as kubectl (a week).
+DELETE_WAIT_FOREVER = 7 * 24 * 3600.0
 
 _MODES = {"strict": "Strict", "warn": "Warn", "ignore": "Ignore"}
 
@@ -183,52 +188,12 @@ def _report_failures(session: Session, failures: Failures) -> None:
 
 # -- apply --------------------------------------------------------------------------------
 
-def _key(group: str, kind: str, namespace: str | None, name: str) -> tuple[str, str, str, str]:
-    return (group, kind, namespace or "", name)
-
-
-def _existing(kube: Client, docs: list[Document]) -> dict[tuple[str, str, str, str], str | None]:
-    """For client-side apply: each object's resourceVersion now (None: not there yet)."""
-    from ..client import Resource
-
-    before: dict[tuple[str, str, str, str], str | None] = {}
-    for doc in docs:
-        name = _meta(doc.obj).get("name")
-        if not name:
-            continue
-        try:
-            info = kube.discovery.registry().for_kind(str(doc.obj["apiVersion"]),
-                                                      str(doc.obj["kind"]))
-            resource = Resource(kube, info)
-            namespace = None
-            if info.namespaced:
-                namespace = _meta(doc.obj).get("namespace") or kube.namespace
-            current = resource.get(str(name), namespace)
-            rv = (current.get("metadata") or {}).get("resourceVersion")
-            before[_key(info.group, info.kind, namespace, str(name))] = str(rv)
-        except DynakubeError:  # not there yet (NotFound), or the apply will say what is wrong
-            continue
-    return before
-
-
-def _outcome(result: dict[str, Any], before: dict[tuple[str, str, str, str], str | None],
-             server_side: bool, dry_run: bool) -> str:
+def _applied_line(result: dict[str, Any], verb: str, dry_run: bool) -> str:
+    """kubectl's line for one applied object: ``deployment.apps/web configured``."""
     group = str(result.get("apiVersion") or "").rpartition("/")[0]
-    kind = str(result.get("kind") or "")
-    meta = result.get("metadata") or {}
-    name = str(meta.get("name") or "")
-    if server_side:
-        verb = "serverside-applied"
-    else:
-        key = _key(group, kind, meta.get("namespace"), name)
-        if key not in before:
-            verb = "created"
-        elif not dry_run and before[key] == str(meta.get("resourceVersion")):
-            verb = "unchanged"  # (a dry run never changes the resourceVersion: not a sign)
-        else:
-            verb = "configured"
+    name = (result.get("metadata") or {}).get("name") or ""
     suffix = " (server dry run)" if dry_run else ""
-    return f"{printing.kind_group(kind, group)}/{name} {verb}{suffix}\n"
+    return f"{printing.kind_group(str(result.get('kind') or ''), group)}/{name} {verb}{suffix}\n"
 
 
 def _source_of(source: str, docs: list[Document]) -> str:
@@ -261,23 +226,23 @@ def cmd_apply(session: Session) -> int:
                              "document(s) have problems\n")
         return 1
     docs = apply_order(docs)
-    before = {} if args.server_side else _existing(kube, docs)
     bar = printing.ProgressBar(session.stderr)
     bar.active = bar.active and len(docs) >= PROGRESS_FROM
-    results: list[dict[str, Any]]
+    lines: list[str] = []
     errors: Failures = []
     try:
-        results = kube.apply([d.obj for d in docs], field_manager=args.field_manager,
-                             force=args.force_conflicts, dry_run=args.dry_run,
-                             server_side=args.server_side, field_validation=mode,
-                             validate=False, progress=bar.update)
+        apply_documents(kube, [d.obj for d in docs], field_manager=args.field_manager,
+                        force=args.force_conflicts, dry_run=args.dry_run,
+                        server_side=args.server_side, field_validation=mode, validate=False,
+                        stop_on_error=False, namespace=None, crd_timeout=CRD_TIMEOUT,
+                        progress=bar.update,
+                        on_applied=lambda _, result, verb: lines.append(
+                            _applied_line(result, verb, args.dry_run)))
     except ApplyError as e:
-        results = e.results
         errors = [(_source_of(f.source, docs), f.error) for f in e.failures]
     finally:
         bar.finish()
-    for result in results:
-        session.stdout.write(_outcome(result, before, args.server_side, args.dry_run))
+    session.stdout.writelines(lines)
     if errors:
         _report_failures(session, errors)
         return 1
@@ -286,45 +251,83 @@ def cmd_apply(session: Session) -> int:
 
 # -- delete -------------------------------------------------------------------------------
 
-def cmd_delete(session: Session) -> int:
+_CASCADE = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan",
+            "true": "Background", "false": "Orphan"}
+_FORCE_WARNING = ("Immediate deletion does not wait for confirmation that the running "
+                  "resource has been terminated. The resource may continue to run on the "
+                  "cluster indefinitely.")
+
+
+def _delete_targets(session: Session) -> tuple[list[tuple[str | None, Resource, str,
+                                                           str | None]], bool]:
+    """What ``delete`` deletes: ``(source, resource, name, namespace)``, and whether a
+    document could not be turned into one (reported already)."""
     args = session.args
-    if args.filename and (args.resource or args.selector):
-        raise UsageError("use either -f or a resource type with names/-l, not both")
-    if not args.filename and not args.resource:
-        raise UsageError("say what to delete: RESOURCE NAME..., RESOURCE -l SELECTOR or -f PATH")
-    if args.resource and not args.names and not args.selector:
-        raise UsageError(f"name the {args.resource} to delete, or use -l SELECTOR")
-    if args.names and args.selector:
-        raise UsageError("a name cannot be combined with a selector")
     kube = session.client
     failed = False
-    targets: list[tuple[str | None, Resource, str, str | None]] = []
     if args.filename:
         docs, failures = read_documents(session, args.filename)
         if failures:  # a file that does not read: delete none of it
             _report_failures(session, failures)
-            return 1
+            return [], True
         if not docs:
             raise InvalidArgumentError("no objects passed to delete")
+        targets: list[tuple[str | None, Resource, str, str | None]] = []
         for doc in reversed(apply_order(docs)):
             try:
                 targets.append((doc.source, *_target(kube, doc)))
             except DynakubeError as e:  # not served, no name: this one only, as kubectl
                 report_error(e, session.stderr, doc.source)
                 failed = True
-    else:
-        resource = kube.resource(args.resource)
-        names = list(args.names)
-        if args.selector:
-            listed = resource.list(label_selector=args.selector)
-            names = [str(o["metadata"]["name"]) for o in listed.get("items") or []]
-            if not names:
-                session.stderr.write("No resources found\n")
-        targets = [(None, resource, n, None) for n in names]
+        return targets, failed
+    kind, _, first = str(args.resource).partition("/")
+    resource = kube.resource(kind)
+    names = [first, *args.names] if first else list(args.names)
+    if args.selector or args.all:
+        listed = resource.list(label_selector=args.selector or None)
+        names = [str(o["metadata"]["name"]) for o in listed.get("items") or []]
+        if not names:
+            session.stderr.write("No resources found\n")
+    return [(None, resource, n, None) for n in names], failed
+
+
+def _check_delete_usage(args: Any) -> None:
+    selecting = bool(args.selector or args.all)
+    if args.filename and (args.resource or selecting):
+        raise UsageError("use either -f or a resource type with names, -l or --all, not both")
+    if not args.filename and not args.resource:
+        raise UsageError("say what to delete: RESOURCE NAME..., RESOURCE -l SELECTOR, "
+                         "RESOURCE --all or -f PATH")
+    if args.resource and "/" not in args.resource and not args.names and not selecting:
+        raise UsageError(f"name the {args.resource} to delete, or use -l SELECTOR or --all")
+    if (args.names or "/" in str(args.resource or "")) and selecting:
+        raise UsageError("a name cannot be combined with -l or --all")
+    if args.cascade not in _CASCADE:
+        raise UsageError(f'invalid cascade value ({args.cascade}). Must be "background", '
+                         '"foreground", or "orphan"')
+
+
+def cmd_delete(session: Session) -> int:
+    """``kubectl delete``: by name, ``-l``, ``--all`` or ``-f``; then, unless ``--wait=false``,
+    until every deleted object is gone (finalizers included)."""
+    from ..wait import WaitTimeoutError, wait_deleted
+
+    args = session.args
+    _check_delete_usage(args)
+    grace = args.grace_period if args.grace_period >= 0 else None
+    if args.force:
+        session.warn(_FORCE_WARNING)
+        grace = 0 if grace is None else grace
+    elif grace == 0:  # as kubectl: 0 without --force would mean "now"; it means 1
+        grace = 1
+    targets, failed = _delete_targets(session)
     suffix = " (server dry run)" if args.dry_run else ""
+    deleted: list[tuple[str | None, Resource, str, str | None, str | None]] = []
     for source, resource, name, namespace in targets:
         try:
-            resource.delete(name, namespace, dry_run=args.dry_run)
+            result = resource.delete(name, namespace, dry_run=args.dry_run,
+                                     propagation_policy=_CASCADE[args.cascade],
+                                     grace_period_seconds=grace)
         except NotFoundError as e:
             if not args.ignore_not_found:
                 report_error(e, session.stderr, source)
@@ -336,6 +339,22 @@ def cmd_delete(session: Session) -> int:
             continue
         what = printing.kind_group(resource.info.kind, resource.info.group)
         session.stdout.write(f'{what} "{name}" deleted{suffix}\n')
+        session.stdout.flush()
+        if result.get("kind") != "Status":
+            uid = (result.get("metadata") or {}).get("uid")
+            deleted.append((source, resource, name, namespace, uid))
+    if args.wait and not args.dry_run:
+        timeout = parse_duration(args.timeout) or DELETE_WAIT_FOREVER
+        for source, resource, name, namespace, uid in deleted:
+            try:
+                wait_deleted(resource, name, namespace, uid, timeout=timeout)
+            except WaitTimeoutError:
+                session.stderr.write("error: timed out waiting for the condition on "
+                                     f"{resource.info.plural}/{name}\n")
+                failed = True
+            except DynakubeError as e:
+                report_error(e, session.stderr, source)
+                failed = True
     return 1 if failed else 0
 
 

@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from ..jsonpath import go_value
+
 if TYPE_CHECKING:
     from ..discovery.registry import ResourceInfo
 
@@ -23,6 +25,8 @@ __all__ = [
     "format_row",
     "format_table",
     "kind_group",
+    "label_cells",
+    "label_headers",
     "object_name",
     "table_rows",
     "to_json",
@@ -80,10 +84,29 @@ def _row_namespace(row: Mapping[str, Any]) -> str:
     return str(meta.get("namespace") or "") if isinstance(meta, Mapping) else ""
 
 
+def label_headers(label_columns: Sequence[str], show_labels: bool) -> list[str]:
+    """``-L app.kubernetes.io/name`` heads a NAME column (the key's last segment, as
+    kubectl); ``--show-labels`` adds LABELS at the end."""
+    return ([key.rstrip("/").rsplit("/", 1)[-1].upper() for key in label_columns]
+            + (["LABELS"] if show_labels else []))
+
+
+def label_cells(labels: Mapping[str, Any] | None, label_columns: Sequence[str],
+                show_labels: bool) -> list[str]:
+    """The ``-L`` cells (empty when the label is missing) and the ``k=v,...`` LABELS cell."""
+    labels = labels or {}
+    cells = [str(labels.get(key, "")) for key in label_columns]
+    if show_labels:
+        cells.append(",".join(f"{k}={labels[k]}" for k in sorted(labels)) or "<none>")
+    return cells
+
+
 def table_rows(table: Mapping[str, Any], *, wide: bool = False, namespace_column: bool = False,
-               name_prefix: str = "", headers: bool = True) -> list[list[str]]:
+               name_prefix: str = "", headers: bool = True,
+               label_columns: Sequence[str] = (), show_labels: bool = False) -> list[list[str]]:
     """Header and cell rows of a server-side ``Table``; ``priority > 0`` columns only when
-    ``wide``; a leading NAMESPACE column for ``-A``; ``name_prefix`` before each name."""
+    ``wide``; a leading NAMESPACE column for ``-A``; ``name_prefix`` before each name;
+    ``label_columns`` (``-L``) and ``show_labels`` cells after the server's columns."""
     definitions = table.get("columnDefinitions") or []
     keep = [i for i, c in enumerate(definitions) if wide or not c.get("priority")]
     name_columns = {i for i, c in enumerate(definitions) if c.get("format") == "name"}
@@ -92,7 +115,8 @@ def table_rows(table: Mapping[str, Any], *, wide: bool = False, namespace_column
     out: list[list[str]] = []
     if headers:
         head = [str(definitions[i].get("name", "")).upper() for i in keep]
-        out.append((["NAMESPACE"] if namespace_column else []) + head)
+        out.append((["NAMESPACE"] if namespace_column else []) + head
+                   + label_headers(label_columns, show_labels))
     for row in table.get("rows") or []:
         cells = row.get("cells") or []
         shown = []
@@ -101,7 +125,25 @@ def table_rows(table: Mapping[str, Any], *, wide: bool = False, namespace_column
             if i in name_columns and name_prefix:
                 text = name_prefix + text
             shown.append(text)
+        if label_columns or show_labels:
+            meta = (row.get("object") or {}).get("metadata") or {}
+            shown += label_cells(meta.get("labels"), label_columns, show_labels)
         out.append(([_row_namespace(row)] if namespace_column else []) + shown)
+    return out
+
+
+def custom_column_rows(objects: Iterable[Mapping[str, Any]],
+                       columns: Sequence[tuple[str, Any]], *,
+                       headers: bool = True) -> list[list[str]]:
+    """``-o custom-columns``: each cell is every value the column's template finds, joined by
+    commas and printed with Go's ``%v`` (``map[k:v]`` for a map), ``<none>`` for none."""
+    out = [[header for header, _ in columns]] if headers else []
+    for obj in objects:
+        row = []
+        for _, template in columns:
+            values = [v for found in template.find(obj, allow_missing_keys=True) for v in found]
+            row.append(",".join(go_value(v) for v in values) if values else "<none>")
+        out.append(row)
     return out
 
 

@@ -12,17 +12,39 @@ import sys
 import tempfile
 from typing import IO, TYPE_CHECKING
 
-from ..errors import ValidationError
+from ..errors import (
+    ApiError,
+    InvalidError,
+    UnauthorizedError,
+    UnknownResourceError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from ..apiserver.server import ApiServer
     from ..client import Client
 
-__all__ = ["Session", "UsageError", "report_error"]
+__all__ = ["Session", "UsageError", "api_error_text", "report_error"]
 
 
 class UsageError(Exception):
-    """The command line is wrong; exit code 2."""
+    """The command line is wrong; exit code 1, as kubectl's (``error: ...`` on stderr).
+
+    ``hint`` is the line kubectl prints after a flag mistake (``See 'dynakube get --help'
+    for usage.``); ``preamble`` the text some kubectl usage errors print before the
+    ``error:`` line.
+    """
+
+    def __init__(self, message: str, *, hint: str = "", preamble: str = "",
+                 label: str = "error"):
+        super().__init__(message)
+        self.hint = hint
+        self.preamble = preamble
+        self.label = label  # cobra's flag errors say "Error:", kubectl's own "error:"
+
+    def report(self, stream: IO[str]) -> None:
+        hint = self.hint + "\n" if self.hint else ""
+        stream.write(f"{self.preamble}{self.label}: {self}\n{hint}")
 
 
 class Session:
@@ -87,20 +109,49 @@ class Session:
 
 
 def report_error(error: BaseException, stream: IO[str], source: str | None = None) -> None:
-    """``error: [SOURCE: ]...`` lines: one per problem for validation, notes after."""
+    """Write ``error`` as kubectl words it (``Error from server (NotFound): ...``, ``The
+    Widget "x" is invalid: ...``, ``error: ...``), one line per validation problem, notes
+    after."""
+    where = f"{source}: " if source else ""
     if isinstance(error, ValidationError):
         subject = " ".join(p for p in (error.kind, f'"{error.name}"' if error.name else None)
                            if p) or "object"
-        source = error.source or source
-        where = f"{source}: " if source else ""
+        where = f"{error.source}: " if error.source else where
         for problem in error.problems:
             if problem.severity == "error":
                 stream.write(f"error: {where}{subject}: {problem}\n")
+    elif isinstance(error, ApiError):
+        stream.write(api_error_text(error, where))
+    elif isinstance(error, UnknownResourceError) and " " not in error.name:
+        stream.write(f'error: the server doesn\'t have a resource type "{error.name}"\n')
+        if error.suggestions:
+            stream.write("  note: did you mean " + ", ".join(map(repr, error.suggestions))
+                         + "?\n")
     else:
-        where = f"{source}: " if source else ""
         text = str(error)
         if where and text.startswith(where):  # the message names its document already
             text = text[len(where):]
         stream.write(f"error: {where}{text}\n")
     for note in getattr(error, "__notes__", ()):
         stream.write(f"  note: {note}\n")
+
+
+def api_error_text(error: ApiError, where: str = "") -> str:
+    """kubectl's lines for a server's error (its ``StandardErrorMessage`` and the
+    ``is invalid`` form listing the causes), newline-terminated."""
+    if isinstance(error, UnauthorizedError):
+        return f"error: {where}You must be logged in to the server ({error.message})\n"
+    if isinstance(error, InvalidError) and not where:
+        kind = error.details.get("kind") or ""
+        name = error.details.get("name") or ""
+        prefix = f'The {kind} "{name}" is invalid: ' if kind or name else \
+            "The request is invalid"
+        causes = list(dict.fromkeys(f"{c.get('field') or '<nil>'}: {c.get('message')}"
+                                    for c in error.causes))
+        if not causes:
+            return (prefix.removesuffix(": ") if kind or name else prefix) + "\n"
+        if len(causes) == 1:
+            return f"{prefix}{causes[0]}\n"
+        return prefix + "\n" + "".join(f"* {c}\n" for c in causes)
+    reason = f" ({error.reason})" if error.reason else ""
+    return f"Error from server{reason}: {where}{error.message}\n"

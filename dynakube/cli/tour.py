@@ -3,8 +3,9 @@
 Each step runs real calls (against the embedded API server unless a kubeconfig or context
 was named) and prints what happened: discovery finds the groups, a CRD appears in it,
 categories group resources, a widget is created, client-side validation stops a bad one
-naming the field and the reason, a YAML file is applied, watch events arrive, a field is
-explained. It ends with the Python behind each step.
+naming the field and the reason, a YAML file is applied, watch events arrive, a wait sees a
+change happen, a diff shows what a changed file would do, a field is explained. It ends with
+the Python behind each step.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -27,7 +29,7 @@ __all__ = ["NAMESPACE", "PYTHON_STEPS", "run_tour"]
 #: Where the tour puts its objects (on a real cluster it is deleted at the end).
 NAMESPACE = "dynakube-tour"
 MANAGER = "dynakube-tour"
-STEPS = 8
+STEPS = 10
 
 PYTHON_STEPS = f"""\
 import dynakube
@@ -69,7 +71,16 @@ rv = widgets.list("{NAMESPACE}")["metadata"]["resourceVersion"]
 for event in widgets.watch("{NAMESPACE}", resource_version=rv, timeout=10):
     print(event.type, event.object["metadata"]["name"])
 
-# 8. explain
+# 8. wait (a watch, not polling), as `dynakube wait widget/demo --for=jsonpath=...`
+widgets.patch("demo", {{"spec": {{"replicas": 5}}}}, "{NAMESPACE}")   # (someone scales it)
+widgets.wait("demo", "{NAMESPACE}", for_="jsonpath={{.spec.replicas}}=5", timeout=30)
+
+# 9. diff: `dynakube diff -f tour.yaml`, live against a server-side dry run
+from dynakube.cli.diff import diff_documents
+from dynakube.apply import load_documents
+print(diff_documents(kube, load_documents("tour.yaml")[0], server_side=True))
+
+# 10. explain
 print(kube.explain("widgets.spec.replicas"))
 """
 
@@ -227,6 +238,38 @@ class _Tour:
         if seen < 3:
             self.say(f"    ({seen} event(s) arrived within 10 seconds)")
 
+    def wait(self, widgets: Resource) -> None:
+        self.step("Waiting for a condition, as `kubectl wait` does (a watch, no polling)")
+        self.say("`dynakube wait widget/demo -n dynakube-tour --for=jsonpath='{.spec.replicas}'"
+                 "=5` while someone scales demo to 5 half a second later:")
+        scaler = threading.Timer(0.5, widgets.patch, ("demo", {"spec": {"replicas": 5}},
+                                                      NAMESPACE))
+        started = time.monotonic()
+        scaler.start()
+        try:
+            found = widgets.wait("demo", NAMESPACE, for_="jsonpath={.spec.replicas}=5",
+                                 timeout=30)
+        finally:
+            scaler.join()
+        for obj in found:
+            self.say(f"    {printing.object_name(widgets.info, obj['metadata']['name'])} "
+                     f"condition met (after {time.monotonic() - started:.1f}s)")
+
+    def diff(self) -> None:
+        from ..apiserver.seed import TOUR_MANIFEST
+        from ..apply import load_documents
+        from .diff import diff_documents
+
+        self.step("Diff: what applying a changed file would do (server-side dry run)")
+        changed = TOUR_MANIFEST.replace("replicas: 12", "replicas: 20")
+        self.say("tour.yaml with epsilon's replicas changed to 20; `dynakube diff "
+                 "--server-side -f tour.yaml` (exit 1: there are differences):")
+        docs, _ = load_documents(changed)
+        text = diff_documents(self.kube, docs, server_side=True, field_manager=MANAGER)
+        self.show(text or "(no differences)")
+        live = self.kube.resource("widgets").get("epsilon", NAMESPACE)
+        self.say(f"Nothing was changed: epsilon still has {live['spec']['replicas']} replicas.")
+
     def explain(self) -> None:
         self.step("Explaining a field, from the server's OpenAPI schema")
         self.say("`dynakube explain widgets.spec.replicas`:")
@@ -270,6 +313,8 @@ def run_tour(kube: Client, *, out: IO[str], embedded: bool) -> int:
         tour.validation(widgets)
         tour.apply_file()
         tour.watch(widgets)
+        tour.wait(widgets)
+        tour.diff()
         tour.explain()
         tour.python()
     finally:

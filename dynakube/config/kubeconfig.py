@@ -58,29 +58,34 @@ _USER_KEYS = {
 }
 
 
-@dataclass(frozen=True)
+# The parsed entries are plain slotted classes, not dataclasses: this module is read on every
+# cold start, and each dataclass costs about half a millisecond to create (bench/run.py
+# --only discovery, "cold, kubeconfig read included").
 class _Cluster:
-    name: str
-    origin: str
-    values: dict[str, Any]  # ClusterConfig field -> value
-    exec_extension: Any = None
+    __slots__ = ("name", "origin", "values", "exec_extension")
+
+    def __init__(self, name: str, origin: str, values: dict[str, Any],
+                 exec_extension: Any = None):
+        self.name, self.origin, self.values = name, origin, values  # values: field -> value
+        self.exec_extension = exec_extension
 
 
-@dataclass(frozen=True)
 class _User:
-    name: str
-    origin: str
-    values: dict[str, Any]
-    auth_provider: str | None = None
+    __slots__ = ("name", "origin", "values", "auth_provider")
+
+    def __init__(self, name: str, origin: str, values: dict[str, Any],
+                 auth_provider: str | None = None):
+        self.name, self.origin, self.values = name, origin, values
+        self.auth_provider = auth_provider
 
 
-@dataclass(frozen=True)
 class _Context:
-    name: str
-    origin: str
-    cluster: str | None
-    user: str | None
-    namespace: str | None
+    __slots__ = ("name", "origin", "cluster", "user", "namespace")
+
+    def __init__(self, name: str, origin: str, cluster: str | None, user: str | None,
+                 namespace: str | None):
+        self.name, self.origin = name, origin
+        self.cluster, self.user, self.namespace = cluster, user, namespace
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from ..errors import (
     UnknownResourceError,
 )
 from ..request import ApiRequest, Sender, api_prefix
+from ..transport.steps import Steps, fetch, fetch_all, run
 from .documents import AGGREGATED_KIND, document_problem
 from .registry import (
     Registry,
@@ -84,7 +85,12 @@ class _Doc:
 
 
 class Discovery:
-    """Discovery for one server, cached in memory and on disk; thread-safe."""
+    """Discovery for one server, cached in memory and on disk; thread-safe.
+
+    The logic is written once as step machines (:mod:`dynakube.transport.steps`): the
+    methods here drive them with the sync transport, and the asyncio client drives the
+    ``*_steps`` methods with its own (holding its own lock around them).
+    """
 
     def __init__(self, transport: Sender, cache: DiskCache, *, ttl: float = DEFAULT_TTL,
                  on_invalidate: Callable[[], None] | None = None):
@@ -109,18 +115,34 @@ class Discovery:
     def registry(self) -> Registry:
         """The current registry: memory, else disk (fresh), else revalidated, else fetched."""
         with self._lock:
-            if self._registry is not None and time.time() < self._expires:
-                return self._registry
-            return self._load()
+            return run(self.registry_steps(), self.transport, workers=MAX_WORKERS)
+
+    def registry_steps(self) -> Steps[Registry]:
+        """:meth:`registry` as a step machine."""
+        if self._registry is not None and time.time() < self._expires:
+            return self._registry
+        return (yield from self._load())
 
     def resolve(self, name: str, api_version: str | None = None) -> ResourceInfo:
         """What ``name`` means on this server; a miss refreshes discovery once, then raises
         ``UnknownResourceError`` (misses are remembered for a few seconds)."""
+        with self._lock:
+            return run(self.resolve_steps(name, api_version), self.transport,
+                       workers=MAX_WORKERS)
+
+    def resolve_steps(self, name: str, api_version: str | None = None) -> Steps[ResourceInfo]:
+        """:meth:`resolve` as a step machine."""
         return self._lookup((name.strip().lower(), api_version),
                             lambda reg: reg.resolve(name, api_version))
 
     def for_kind(self, api_version: str, kind: str) -> ResourceInfo:
         """The resource for an object's ``apiVersion``/``kind``; a miss refreshes once."""
+        with self._lock:
+            return run(self.for_kind_steps(api_version, kind), self.transport,
+                       workers=MAX_WORKERS)
+
+    def for_kind_steps(self, api_version: str, kind: str) -> Steps[ResourceInfo]:
+        """:meth:`for_kind` as a step machine."""
         return self._lookup((f"{kind}\0kind", api_version),
                             lambda reg: reg.for_kind(api_version, kind))
 
@@ -135,7 +157,11 @@ class Discovery:
 
     def version(self) -> dict[str, Any]:
         """``GET /version``: ``{"major": "1", "minor": "36", "gitVersion": ...}``."""
-        body = self.transport.send(ApiRequest("GET", "/version")).json()
+        return run(self.version_steps(), self.transport)
+
+    def version_steps(self) -> Steps[dict[str, Any]]:
+        """:meth:`version` as a step machine."""
+        body = (yield from fetch(ApiRequest("GET", "/version"))).json()
         if not isinstance(body, dict):
             raise DiscoveryError(f"/version answered {type(body).__name__}, not an object")
         return body
@@ -149,53 +175,58 @@ class Discovery:
             if self._registry is not None:
                 self._registry = self._registry.with_deprecations(self._deprecations)
 
-    def note_warning(self, text: str) -> ResourceInfo | None:
+    def note_warning(self, text: str, *, load: bool = True) -> ResourceInfo | None:
         """Feed a server ``Warning``; a deprecation warning marks that resource's version
-        deprecated and returns it (else ``None``). Suitable as a transport warning handler."""
+        deprecated and returns it (else ``None``). Suitable as a transport warning handler.
+        ``load=False`` uses only the registry in memory (the asyncio client: no I/O here)."""
         found = deprecation_from_warning(text)
         if found is None:
             return None
         group, version, kind = found
         with self._lock:
+            registry = self.registry() if load else self._registry
+            if registry is None:
+                return None
             try:
-                info = self.registry().for_kind(f"{group}/{version}" if group else version, kind)
+                info = registry.for_kind(f"{group}/{version}" if group else version, kind)
             except UnknownResourceError:
                 return None
             self.mark_deprecated(group, version, info.plural, text)
-            return self.registry().for_kind(info.api_version, kind)
+            registry = self.registry() if load else self._registry
+            assert registry is not None
+            return registry.for_kind(info.api_version, kind)
 
     # -- lookups with one refresh ------------------------------------------------------
 
     def _lookup(self, key: tuple[str, str | None],
-                find: Callable[[Registry], ResourceInfo]) -> ResourceInfo:
-        with self._lock:
-            loads = self._loads
-            registry = self.registry()
-            try:
-                return find(registry)
-            except UnknownResourceError:
-                now = time.monotonic()
-                self._misses = {k: t for k, t in self._misses.items()
-                                if now - t < MISS_MEMORY}
-                if self._loads != loads or key in self._misses:
-                    self._misses.setdefault(key, now)
-                    raise  # just fetched, or asked a moment ago: refreshing cannot help
-                self._misses[key] = now
-            self._registry = None
-            self._revalidate = True
-            if self._on_invalidate is not None:
-                self._on_invalidate()
-            result = find(self.registry())
-            self._misses.pop(key, None)
-            return result
+                find: Callable[[Registry], ResourceInfo]) -> Steps[ResourceInfo]:
+        loads = self._loads
+        registry = yield from self.registry_steps()
+        try:
+            return find(registry)
+        except UnknownResourceError:
+            now = time.monotonic()
+            self._misses = {k: t for k, t in self._misses.items()
+                            if now - t < MISS_MEMORY}
+            if self._loads != loads or key in self._misses:
+                self._misses.setdefault(key, now)
+                raise  # just fetched, or asked a moment ago: refreshing cannot help
+            self._misses[key] = now
+        self._registry = None
+        self._revalidate = True
+        if self._on_invalidate is not None:
+            self._on_invalidate()
+        result = find((yield from self.registry_steps()))
+        self._misses.pop(key, None)
+        return result
 
     # -- loading ------------------------------------------------------------------------
 
-    def _load(self) -> Registry:
+    def _load(self) -> Steps[Registry]:
         revalidate = self._revalidate
-        api = self._root("/api", _API_KEY, revalidate)
+        api = yield from self._root("/api", _API_KEY, revalidate)
         try:
-            apis = self._root("/apis", _APIS_KEY, revalidate)
+            apis = yield from self._root("/apis", _APIS_KEY, revalidate)
         except NotFoundError:  # a server without API groups (very old, or a stripped proxy)
             apis = _Doc({"kind": "APIGroupList", "groups": []}, time.time(), True)
         docs = [api, apis]
@@ -203,7 +234,7 @@ class Discovery:
         failed: dict[str, str] = {}
         gvs = legacy_group_versions(api.data, apis.data)
         if gvs:
-            docs += self._legacy_lists(gvs, revalidate, lists, failed)
+            docs += yield from self._legacy_lists(gvs, revalidate, lists, failed)
         registry = registry_from_documents(api.data, apis.data, lists, failed)
         if self._deprecations:
             registry = registry.with_deprecations(self._deprecations)
@@ -220,7 +251,7 @@ class Discovery:
         age = time.time() - stored_at
         return -60.0 < age < self.ttl
 
-    def _root(self, path: str, key: str, revalidate: bool) -> _Doc:
+    def _root(self, path: str, key: str, revalidate: bool) -> Steps[_Doc]:
         """``/api`` or ``/apis``, asked in aggregated form (either form may come back)."""
         kinds = _ROOT_KINDS[path]
         cached = self.cache.read(key)
@@ -233,7 +264,7 @@ class Discovery:
         if etag:
             headers.append(("If-None-Match", etag))
         try:
-            response = self.transport.send(ApiRequest("GET", path, headers=tuple(headers)))
+            response = yield from fetch(ApiRequest("GET", path, headers=tuple(headers)))
         except NotFoundError as e:
             if path == "/api":
                 raise DiscoveryError(
@@ -263,7 +294,8 @@ class Discovery:
         return _Doc(fresh, time.time(), True)
 
     def _legacy_lists(self, gvs: list[str], revalidate: bool,
-                      lists: dict[str, Mapping[str, Any]], failed: dict[str, str]) -> list[_Doc]:
+                      lists: dict[str, Mapping[str, Any]], failed: dict[str, str]
+                      ) -> Steps[list[_Doc]]:
         docs: list[_Doc] = []
         missing: list[str] = []
         for gv in gvs:
@@ -282,12 +314,11 @@ class Discovery:
                 missing.append(gv)
         if not missing:
             return docs
-        workers = min(MAX_WORKERS, len(missing))
-        from concurrent.futures import ThreadPoolExecutor  # legacy servers only
-
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="discovery") as pool:
-            results = list(pool.map(self._fetch_group_version, missing))
-        for gv, (data, problem) in zip(missing, results, strict=True):
+        outcomes = yield from fetch_all([
+            ApiRequest("GET", api_prefix(*parse_api_version(gv)),
+                       headers=(("Accept", "application/json"),)) for gv in missing])
+        for gv, outcome in zip(missing, outcomes, strict=True):
+            data, problem = self._group_version(gv, outcome)
             if data is None:
                 failed[gv] = problem or "no answer"
             else:
@@ -297,16 +328,13 @@ class Discovery:
             docs.append(_Doc(None, time.time(), True))
         return docs
 
-    def _fetch_group_version(self, gv: str) -> tuple[dict[str, Any] | None, str | None]:
-        path = api_prefix(*parse_api_version(gv))
-        try:
-            response = self.transport.send(
-                ApiRequest("GET", path, headers=(("Accept", "application/json"),)))
-            body = response.content
-        except ApiError as e:
-            return None, f"{e.code} {e.reason or 'error'}: {e.message}"
-        except DynakubeError as e:
-            return None, str(e)
+    def _group_version(self, gv: str, outcome: Any) -> tuple[dict[str, Any] | None, str | None]:
+        """One legacy group-version document from its request's outcome, cached if usable."""
+        if isinstance(outcome, ApiError):
+            return None, f"{outcome.code} {outcome.reason or 'error'}: {outcome.message}"
+        if isinstance(outcome, DynakubeError):
+            return None, str(outcome)
+        body = outcome.content
         data = _json_object(body)
         problem = ("it is not a JSON object" if data is None
                    else document_problem(data, _LIST_KINDS))

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import ApiError, DynakubeError, NotFoundError, SchemaWarning, TransportError
 from ..request import ApiRequest, Sender, api_prefix
+from ..transport.steps import Steps, fetch, run
 from .openapi import Converter, KindEntry, document_kinds, find_kind
 
 __all__ = ["DocumentSchemas", "SchemaStore", "SchemaWarning", "document_path"]
@@ -125,6 +126,10 @@ class SchemaStore(_Schemas):
 
     ``recheck_after`` is how old the index may be before a validation that found errors
     asks the server again whether the schema changed (so a stale schema never blocks).
+
+    Fetching is written once as step machines (:mod:`dynakube.transport.steps`): the sync
+    methods drive them with the transport; the asyncio client drives :meth:`prepare` and
+    :meth:`recheck_steps` with its own, after which every lookup is answered from memory.
     """
 
     def __init__(self, transport: Sender, cache: _Cache, *, recheck_after: float = 10.0):
@@ -164,101 +169,118 @@ class SchemaStore(_Schemas):
 
     def component_for(self, group: str, version: str, kind: str) -> str | None:
         """The component name of ``kind``'s schema; a miss refreshes the index once."""
-        name = super().component_for(group, version, kind)
+        with self._lock:
+            return run(self.prepare(group, version, kind), self._transport)
+
+    def prepare(self, group: str, version: str, kind: str) -> Steps[str | None]:
+        """Fetch what ``kind``'s schema needs (index, document; on a miss, the index again)
+        and return its component name, as a step machine."""
+        found = yield from self._document_steps(group, version)
+        name = find_kind(found.converter.document, group, version, kind) if found else None
         if name is not None or self._unavailable:
             return name
         miss = (group, version, kind)
-        with self._lock:
-            last = self._misses.get(miss)
-            if last is not None and time.monotonic() - last < _MISS_MEMORY:
-                return None
-            self._misses[miss] = time.monotonic()
-            self._index = None  # a CRD may have been created (or changed) since
-        return super().component_for(group, version, kind)
+        last = self._misses.get(miss)
+        if last is not None and time.monotonic() - last < _MISS_MEMORY:
+            return None
+        self._misses[miss] = time.monotonic()
+        self._index = None  # a CRD may have been created (or changed) since
+        found = yield from self._document_steps(group, version)
+        return find_kind(found.converter.document, group, version, kind) if found else None
 
     def recheck(self, group: str, version: str) -> bool:
         """Ask for the index again if it is older than ``recheck_after``; did the gv change?"""
-        path = document_path(group, version)
         with self._lock:
-            if self._index is None or time.monotonic() - self._index_at < self._recheck_after:
-                return False
-            before = self._index.get(path)
-            self._index = None
-        index = self._load_index()
+            return run(self.recheck_steps(group, version), self._transport)
+
+    def recheck_steps(self, group: str, version: str, *,
+                      after: float | None = None) -> Steps[bool]:
+        """:meth:`recheck` as a step machine (``after`` in place of ``recheck_after``)."""
+        path = document_path(group, version)
+        limit = self._recheck_after if after is None else after
+        if self._index is None or time.monotonic() - self._index_at < limit:
+            return False
+        before = self._index.get(path)
+        self._index = None
+        index = yield from self._load_index_steps()
         return index is not None and index.get(path) != before
 
     # -- fetching -----------------------------------------------------------------------
     def _load_index(self) -> dict[str, str] | None:
         with self._lock:
-            if self._index is not None:
-                return self._index
-            if self._unavailable:
-                return None
-            if (self._index_failed_at is not None
-                    and time.monotonic() - self._index_failed_at < _RETRY_FAILED_INDEX):
-                return None
-            try:
-                body = self._transport.send(ApiRequest("GET", _INDEX_PATH)).json()
-            except NotFoundError:
-                self._unavailable = True
-                self._warn("index", "the server publishes no OpenAPI v3 (/openapi/v3 is 404); "
-                           "client-side validation is skipped")
-                return None
-            except (ApiError, TransportError) as e:
-                self._index_failed_at = time.monotonic()
-                self._warn("index", f"could not read /openapi/v3 ({e}); client-side "
-                           "validation is skipped for now")
-                return None
-            paths = body.get("paths") if isinstance(body, Mapping) else None
-            if not isinstance(paths, Mapping):
-                self._index_failed_at = time.monotonic()
-                self._warn("index", "/openapi/v3 answered without 'paths'; client-side "
-                           "validation is skipped for now")
-                return None
-            self._index = {
-                str(k): str(v.get("serverRelativeURL"))
-                for k, v in paths.items()
-                if isinstance(v, Mapping) and isinstance(v.get("serverRelativeURL"), str)
-            }
-            self._index_at = time.monotonic()
-            self._index_failed_at = None
+            return run(self._load_index_steps(), self._transport)
+
+    def _load_index_steps(self) -> Steps[dict[str, str] | None]:
+        if self._index is not None:
             return self._index
+        if self._unavailable:
+            return None
+        if (self._index_failed_at is not None
+                and time.monotonic() - self._index_failed_at < _RETRY_FAILED_INDEX):
+            return None
+        try:
+            body = (yield from fetch(ApiRequest("GET", _INDEX_PATH))).json()
+        except NotFoundError:
+            self._unavailable = True
+            self._warn("index", "the server publishes no OpenAPI v3 (/openapi/v3 is 404); "
+                       "client-side validation is skipped")
+            return None
+        except (ApiError, TransportError) as e:
+            self._index_failed_at = time.monotonic()
+            self._warn("index", f"could not read /openapi/v3 ({e}); client-side "
+                       "validation is skipped for now")
+            return None
+        paths = body.get("paths") if isinstance(body, Mapping) else None
+        if not isinstance(paths, Mapping):
+            self._index_failed_at = time.monotonic()
+            self._warn("index", "/openapi/v3 answered without 'paths'; client-side "
+                       "validation is skipped for now")
+            return None
+        self._index = {
+            str(k): str(v.get("serverRelativeURL"))
+            for k, v in paths.items()
+            if isinstance(v, Mapping) and isinstance(v.get("serverRelativeURL"), str)
+        }
+        self._index_at = time.monotonic()
+        self._index_failed_at = None
+        return self._index
 
     def _document(self, group: str, version: str) -> _Document | None:
+        with self._lock:
+            return run(self._document_steps(group, version), self._transport)
+
+    def _document_steps(self, group: str, version: str) -> Steps[_Document | None]:
         path = document_path(group, version)
-        index = self._load_index()
+        index = yield from self._load_index_steps()
         if index is None:
             return None
         url = index.get(path)
         if url is None:
             return None
-        with self._lock:
-            known = self._documents.get(path)
-            if known is not None and known.url == url:
-                return known
+        known = self._documents.get(path)
+        if known is not None and known.url == url:
+            return known
         split = urlsplit(url)
         query = tuple(parse_qsl(split.query))
         digest = dict(query).get("hash")
-        with self._lock:
-            known = self._documents.get(path)
-            if known is not None and known.hash == digest and digest is not None:
-                return known
-            failed = self._failed.get(path)
-            if failed is not None and time.monotonic() - failed < _MISS_MEMORY:
-                return None
-            read = self._read(path, split.path or f"/openapi/v3/{path}", query, digest)
-            if read is None:
-                self._failed[path] = time.monotonic()
-                return None
-            self._failed.pop(path, None)
-            document, body = read
-            key = f"{path}@{digest or 'sha256:' + hashlib.sha256(body).hexdigest()}"
-            found = _Document(key, digest, Converter(document), url)
-            self._documents[path] = found
-            return found
+        if known is not None and known.hash == digest and digest is not None:
+            return known
+        failed = self._failed.get(path)
+        if failed is not None and time.monotonic() - failed < _MISS_MEMORY:
+            return None
+        read = yield from self._read(path, split.path or f"/openapi/v3/{path}", query, digest)
+        if read is None:
+            self._failed[path] = time.monotonic()
+            return None
+        self._failed.pop(path, None)
+        document, body = read
+        key = f"{path}@{digest or 'sha256:' + hashlib.sha256(body).hexdigest()}"
+        found = _Document(key, digest, Converter(document), url)
+        self._documents[path] = found
+        return found
 
     def _read(self, path: str, url_path: str, query: tuple[tuple[str, str], ...],
-              digest: str | None) -> tuple[Mapping[str, Any], bytes] | None:
+              digest: str | None) -> Steps[tuple[Mapping[str, Any], bytes] | None]:
         """The document and its bytes: from the disk cache by hash, else from the server.
 
         Only a body that is a JSON object is cached: content stored under a hash is trusted
@@ -276,7 +298,7 @@ class SchemaStore(_Schemas):
                     return cached, bytes(entry.body)
                 log.debug("ignoring the cached OpenAPI document of %s: not a document", path)
         try:
-            body = bytes(self._transport.send(ApiRequest("GET", url_path, query)).content)
+            body = bytes((yield from fetch(ApiRequest("GET", url_path, query))).content)
         except NotFoundError:
             log.debug("OpenAPI document %s is listed but missing", path)
             self._index = None

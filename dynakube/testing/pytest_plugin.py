@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
+    from dynakube.aio.client import AsyncClient
     from dynakube.apiserver.server import ApiServer
     from dynakube.client import Client
 
-__all__ = ["kube_server", "kube", "KUBECONFIG_ENV"]
+__all__ = ["kube_server", "kube", "async_kube", "KUBECONFIG_ENV"]
 
 KUBECONFIG_ENV = "DYNAKUBE_TEST_KUBECONFIG"
 
@@ -68,3 +69,23 @@ def kube(request: pytest.FixtureRequest) -> Iterator[Client]:
         yield client
     finally:
         client.close()
+
+
+async def _async_kube(request: pytest.FixtureRequest) -> AsyncIterator[AsyncClient]:
+    """A ``dynakube.aio.AsyncClient`` of the same cluster as ``kube`` (and its namespace)."""
+    from dynakube.aio.client import AsyncClient
+
+    kube: Client = request.getfixturevalue("kube")
+    client = AsyncClient(kube.config, namespace=kube.namespace)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+try:  # an async fixture needs pytest-asyncio (dynakube's test extra installs it)
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - without the plugin there are no async tests
+    pass
+else:
+    async_kube = pytest_asyncio.fixture(_async_kube, name="async_kube")

@@ -12,17 +12,11 @@ import json
 import logging
 import math
 import os
-import random
-import re
 import socket
-import ssl
-import sys
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
-from urllib.parse import quote
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import requests
 import requests.adapters
@@ -32,46 +26,32 @@ import urllib3.exceptions
 from urllib3 import HTTPHeaderDict
 from urllib3.exceptions import InsecureRequestWarning
 
-from .._version import __version__
 from ..config.cluster import ClusterConfig
-from ..errors import (
-    ConfigError,
-    InsecureTLSWarning,
-    ServerWarning,
-    TransportError,
-    error_from_response,
-)
+from ..errors import ConfigError, InsecureTLSWarning, TransportError, error_from_response
 from ..request import ApiRequest
 from .auth import Credentials, CredentialSource, credential_source
 from .ratelimit import TokenBucket
+from .rules import (
+    MAX_ERROR_BODY,
+    USER_AGENT,
+    Retries,
+    WarningSink,
+    bad_header,
+    impersonation_headers,
+    parse_warning_header,
+    root_cause,
+    tls_reason,
+)
 from .tls import TLSSettings, sweep_stale_files
+
+if TYPE_CHECKING:
+    from .websocket import WebSocket
 
 __all__ = ["Transport", "Response", "USER_AGENT", "MAX_ERROR_BODY", "parse_warning_header"]
 
 log = logging.getLogger("dynakube.transport")
 
-USER_AGENT = "dynakube/{} python/{}.{}.{}".format(__version__, *sys.version_info[:3])
-MAX_RETRY_AFTER_TRIES = 10  # as client-go's rest.Request
-CONNECT_RETRIES = 3  # extra tries for a GET whose connection failed (not for a slow answer)
-#: How much of an error answer is read: a Status is a few KiB; a proxy or a broken server may
-#: send gigabytes, and the message shows only the start anyway.
-MAX_ERROR_BODY = 1024 * 1024
-
-_WARNING_RE = re.compile(r'\s*(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*(?:,|$)')
 _insecure_warned = False
-
-
-def parse_warning_header(value: str) -> list[str]:
-    """The texts of an RFC 7234 ``Warning`` header (``299 - "text"``, comma-separated)."""
-    texts = []
-    pos = 0
-    while pos < len(value):
-        match = _WARNING_RE.match(value, pos)
-        if not match:
-            break
-        texts.append(re.sub(r"\\(.)", r"\1", match.group(3)))
-        pos = match.end()
-    return texts
 
 
 class Response:
@@ -244,9 +224,7 @@ class Transport:
         self.server = config.server.rstrip("/")
         self.timeout = timeout
         self.connect_timeout = connect_timeout
-        self._warning_handler = warning_handler
-        self._warned: set[str] = set()
-        self._warned_lock = threading.Lock()
+        self._warnings = WarningSink(warning_handler)
         self._limiter = TokenBucket(qps, burst) if qps else None
         self._proxies = _proxies(config.proxy_url)
         self._credentials: CredentialSource | None = credential_source(config)
@@ -257,26 +235,12 @@ class Transport:
         self._session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
         if config.disable_compression:  # kubeconfig's disable-compression: no gzip asked
             del self._session.headers["Accept-Encoding"]
-        single, repeated = self._impersonation_headers()
+        single, repeated = impersonation_headers(config)
         self._session.headers.update(single)
         self._session.mount("https://", _Adapter(self._tls, config.tls_server_name, repeated))
         self._session.mount("http://", _Adapter(None, None, repeated))
 
     # -- set-up --------------------------------------------------------------------------
-    def _impersonation_headers(self) -> tuple[dict[str, str], list[tuple[str, str]]]:
-        c = self.config
-        single: dict[str, str] = {}
-        repeated: list[tuple[str, str]] = []
-        if c.impersonate:
-            single["Impersonate-User"] = c.impersonate
-        if c.impersonate_uid:
-            single["Impersonate-Uid"] = c.impersonate_uid
-        repeated += [("Impersonate-Group", g) for g in c.impersonate_groups]
-        for key, values in c.impersonate_extra:
-            name = "Impersonate-Extra-" + quote(key, safe="")
-            repeated += [(name, v) for v in values]
-        return single, repeated
-
     def _tls_settings(self) -> TLSSettings:
         global _insecure_warned
         if self.config.insecure_skip_tls_verify and not _insecure_warned:
@@ -294,40 +258,32 @@ class Transport:
     def send(self, request: ApiRequest, *, stream: bool = False,
              read_timeout: float | None = None) -> Response:
         """Send one request; 2xx/304 come back, errors are raised as ``dynakube.errors``."""
-        reauthenticated = False
-        retry_after_tries = 0
-        connect_tries = 0
+        retries = Retries(request.method)
         while True:
             try:
                 raw = self._send_once(request, stream, read_timeout)
             except TransportError as e:
-                # Like client-go, only a GET whose connection failed or dropped is repeated:
-                # a TLS failure will fail again, and a read timeout means the server is slow
-                # (trying again would multiply the caller's timeout).
-                connect_tries += 1
-                if (request.method != "GET" or connect_tries > CONNECT_RETRIES
-                        or isinstance(e.__cause__, (requests.exceptions.SSLError,
-                                                    requests.exceptions.ReadTimeout))):
+                wait = retries.wait_for_connection(final=isinstance(
+                    e.__cause__, (requests.exceptions.SSLError, requests.exceptions.ReadTimeout)))
+                if wait is None:
                     raise
-                time.sleep(min(2.0, 0.1 * 2 ** connect_tries) * (0.5 + random.random()))
+                time.sleep(wait)
                 continue
             status = raw.status_code
             if status < 400:
-                self._surface_warnings(raw.headers)
+                self._warnings.headers(raw.headers, stacklevel=5)
                 return Response(raw, request)
             body = _error_body(raw)
-            if status == 401 and not reauthenticated and self._credentials is not None:
-                reauthenticated = True
-                if self._credentials.unauthorized():
-                    continue
-            delay = _retry_after(raw.headers) if status == 429 or status >= 500 else None
-            if delay is not None and retry_after_tries < MAX_RETRY_AFTER_TRIES - 1:
-                retry_after_tries += 1
+            if (retries.reauthenticate(status, self._credentials is not None)
+                    and self._credentials is not None and self._credentials.unauthorized()):
+                continue
+            delay = retries.wait_for_answer(status, raw.headers)
+            if delay is not None:
                 log.debug("%s %s: %d, retrying after %.1fs", request.method, request.path,
                           status, delay)
                 time.sleep(delay)
                 continue
-            self._surface_warnings(raw.headers)
+            self._warnings.headers(raw.headers, stacklevel=5)
             raise error_from_response(status, body)
 
     def _send_once(self, request: ApiRequest, stream: bool,
@@ -353,21 +309,21 @@ class Transport:
             if not stream and raw.status_code < 400:
                 raw.content  # noqa: B018 - read now, so a broken body maps like a broken send
         except requests.exceptions.SSLError as e:
-            raise TransportError(f"TLS with {self.server} failed: {_tls_reason(e)}; check the "
+            raise TransportError(f"TLS with {self.server} failed: {tls_reason(e)}; check the "
                                  "certificate-authority, tls-server-name and client "
                                  "certificate in the kubeconfig") from e
         except (requests.exceptions.InvalidHeader, UnicodeEncodeError):
             # requests' message quotes the value, which may be a token: name the header only
             # (http.client sends values as latin-1, hence UnicodeEncodeError)
             merged: dict[str, str | bytes] = {**self._session.headers, **headers}
-            name = _bad_header(merged)
+            name = bad_header(merged) or "(unknown)"
             raise ConfigError(f"{request.method} {request.path}: the header {name} has a "
                               "line break, a control character or a character HTTP headers "
                               "cannot carry in its value; fix it in the kubeconfig") from None
         except requests.exceptions.Timeout as e:
-            raise TransportError(f"{request.method} {url} timed out: {_root_cause(e)}") from e
+            raise TransportError(f"{request.method} {url} timed out: {root_cause(e)}") from e
         except requests.exceptions.ConnectionError as e:
-            raise TransportError(f"cannot connect to {self.server}: {_root_cause(e)}") from e
+            raise TransportError(f"cannot connect to {self.server}: {root_cause(e)}") from e
         except requests.RequestException as e:
             raise TransportError(f"{request.method} {url} failed: {e}") from e
         if log.isEnabledFor(logging.DEBUG):
@@ -375,23 +331,23 @@ class Transport:
                       (time.perf_counter() - started) * 1000)
         return raw
 
-    def _surface_warnings(self, headers: Mapping[str, str]) -> None:
-        value = headers.get("Warning")
-        if not value:
-            return
-        for text in parse_warning_header(value):
-            self.warn(text, stacklevel=5)
-
     def warn(self, text: str, *, stacklevel: int = 3) -> None:
         """Surface a server warning once per transport (to the handler, else ``warnings``)."""
-        with self._warned_lock:
-            if text in self._warned:
-                return
-            self._warned.add(text)
-        if self._warning_handler is not None:
-            self._warning_handler(text)
-        else:
-            warnings.warn(text, ServerWarning, stacklevel=stacklevel)
+        self._warnings.warn(text, stacklevel=stacklevel + 1)
+
+    def open_websocket(self, request: ApiRequest, protocols: Sequence[str]) -> WebSocket:
+        """Upgrade a GET (exec, attach, port-forward) to a WebSocket speaking one of
+        ``protocols``, with this transport's TLS, credentials, headers and proxy."""
+        from .websocket import open_websocket
+
+        headers = [(k, v if isinstance(v, str) else v.decode("latin-1"))
+                   for k, v in self._session.headers.items() if k != "Accept"]
+        return open_websocket(
+            request, protocols, server=self.server, tls=self._tls,
+            server_name=self.config.tls_server_name,
+            headers=headers + impersonation_headers(self.config)[1],
+            credentials=self._credentials, proxy_url=self.config.proxy_url,
+            connect_timeout=self.connect_timeout, limiter=self._limiter)
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -450,53 +406,3 @@ def _error_body(raw: requests.Response) -> bytes:
         body = b""  # the status alone still says what happened
     raw.close()
     return body
-
-
-def _bad_header(headers: Mapping[str, str | bytes]) -> str:
-    """The name of the first header whose value cannot be sent (never the value)."""
-    for name, value in headers.items():
-        text = value if isinstance(value, str) else ""
-        if any(not " " <= ch <= "~" and ch != "\t" for ch in text):
-            return repr(name)
-    return "(unknown)"
-
-
-def _tls_reason(error: BaseException) -> str:
-    """OpenSSL's own verdict (certificate has expired, hostname mismatch, unknown CA), found
-    in the chain of wrapped urllib3 and requests errors."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [error]
-    first_ssl: ssl.SSLError | None = None
-    while todo:
-        e = todo.pop(0)
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, ssl.SSLCertVerificationError):
-            message = getattr(e, "verify_message", None) or e.reason or str(e)
-            return f"certificate verify failed: {message}"
-        if isinstance(e, ssl.SSLError) and first_ssl is None:
-            first_ssl = e
-        todo.extend(x for x in (e.__cause__, e.__context__, getattr(e, "reason", None),
-                                *e.args) if isinstance(x, BaseException))
-    if first_ssl is not None:
-        return str(first_ssl.reason or first_ssl)
-    return _root_cause(error)
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = (headers.get("Retry-After") or "").strip()
-    if not value.isdigit():
-        return None
-    return float(min(int(value), 60))
-
-
-def _root_cause(error: BaseException) -> str:
-    while error.__cause__ is not None or (error.args and isinstance(error.args[0],
-                                                                     BaseException)):
-        nxt = error.__cause__ or error.args[0]
-        if not isinstance(nxt, BaseException):
-            break
-        error = nxt
-    reason = getattr(error, "reason", None)
-    return str(reason or error)

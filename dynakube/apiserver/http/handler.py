@@ -7,6 +7,7 @@ kube-apiserver answers it, including the plain-text ``404 page not found`` for u
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import select
 import socket
@@ -15,13 +16,21 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import yaml
 
 from ..call import Call, Reply
 from ..objects import qualified_resource
-from ..status import PlainNotFound, StatusError, status_body, unauthorized, unsupported_media_type
+from ..status import (
+    PlainNotFound,
+    StatusError,
+    bad_request,
+    status_body,
+    unauthorized,
+    unsupported_media_type,
+)
+from ..verbs.exec import EXEC_PROTOCOLS, exec_target, run_exec
 from ..verbs.lists import (
     as_table,
     check_transform,
@@ -33,6 +42,7 @@ from ..verbs.lists import (
 from ..verbs.logs import open_log
 from ..verbs.options import check_write_options
 from ..verbs.patch import get_scale, patch, update_scale
+from ..verbs.portforward import PORTFORWARD_PROTOCOLS, forward_ports, portforward_target
 from ..verbs.reviews import review
 from ..verbs.watch import open_watch
 from ..yamlbody import yaml_as_json
@@ -43,6 +53,14 @@ from .openapiv2 import serve_openapi_v2
 from .owner import ServerOwner
 from .requestlog import LoggedRequest
 from .routing import Route, route
+from .websocket import (
+    WebSocket,
+    handshake_problem,
+    is_websocket,
+    offered_protocols,
+    run_websocket,
+    subprotocol_for,
+)
 
 __all__ = ["RequestHandler", "VERSION_INFO", "MAX_BODY_BYTES"]
 
@@ -63,6 +81,7 @@ VERSION_INFO = {
 }
 
 _WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+_STREAMS = ("exec", "attach", "portforward")
 
 
 def _warning_header(text: str) -> str:
@@ -305,6 +324,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         if r.subresource == "log":  # text, whatever the Accept header says
             self._pod_log(call)
             return
+        if r.subresource in _STREAMS:
+            self._stream(r, call, user)
+            return
         media, _ = negotiate(call.accept)  # 406 for what cannot be served at all
         if r.verb in ("create", "update"):
             check_write_options(call)  # before the body, as the real handlers do
@@ -387,6 +409,46 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self._send_chunks(stream)
+
+    def _stream(self, r: Route, call: Call, user: str) -> None:
+        """exec, attach and portforward: kube-apiserver's checks (JSON ``Status`` errors),
+        the WebSocket upgrade, then the kubelet's side of the session until it ends."""
+        if user == "readonly":  # a WebSocket GET needs the create permission too
+            raise self._forbidden(user, dataclasses.replace(r, verb="create"))
+        api = self.owner.api
+        multi = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+        session: Any
+        if r.subresource == "portforward":
+            from .spdytransport import serve_spdy_portforward, wants_spdy
+
+            if wants_spdy(self.headers):  # kubectl port-forward
+                serve_spdy_portforward(self, api, call, self._log)
+                return
+            pod, ports = portforward_target(api, call, multi)
+            protocols = PORTFORWARD_PROTOCOLS
+
+            def session(ws: WebSocket) -> None:
+                forward_ports(ws, api, pod, ports)
+        else:
+            target = exec_target(call, api.current(call), multi, r.subresource == "attach")
+            handler = api.kubelet.streams.handler(target.pod, target.container)
+            protocols = EXEC_PROTOCOLS
+
+            def session(ws: WebSocket) -> None:
+                run_exec(ws, target, handler)
+        if not is_websocket(self.headers):
+            raise bad_request("Upgrade request required")
+        problem = handshake_problem(self.headers, self.command)
+        if problem:
+            raise bad_request(problem)
+        offered = offered_protocols(self.headers)
+        protocol = subprotocol_for(offered, protocols)
+        if protocol is None:
+            raise StatusError(403, status_body(
+                403, "Forbidden", f"requested protocol(s) are not supported: "
+                f"[{' '.join(offered)}]; supports [{' '.join(protocols)}]"))
+        self._log(101)
+        run_websocket(self, protocol, session)
 
     def _send_chunks(self, stream: Any) -> None:
         """Write ``stream``'s byte chunks as a chunked body until it ends or the peer goes;

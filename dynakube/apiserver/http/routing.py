@@ -32,7 +32,8 @@ class Route:
     version: str
 
 
-_SERVED_SUBRESOURCES = ("status", "scale", "finalize", "binding", "log")
+_SERVED_SUBRESOURCES = ("status", "scale", "finalize", "binding", "log", "exec", "attach",
+                        "portforward")
 
 
 def verb_of(method: str, has_name: bool, watch: bool, subresource: str | None = None) -> str:

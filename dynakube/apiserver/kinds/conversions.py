@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dynakube.apiserver.kinds.defaults import apply_defaults
+from dynakube.apiserver.kinds.workload_defaults import job_labels
 
 __all__ = ["convert", "storage_resource", "storage_version", "to_storage"]
 
@@ -356,4 +357,6 @@ def to_storage(obj: Obj) -> Obj:
     stored = convert(obj, storage_version(api_version, kind), kind)
     if stored is not obj:
         apply_defaults(stored)
+    elif (api_version, kind) == ("batch/v1", "Job"):
+        job_labels(stored)  # decoded again, a Job takes its template's generated labels
     return stored

@@ -13,7 +13,7 @@ from typing import Any
 
 from dynakube.apiserver.kinds.podspec_defaults import default_pod_template, set_default
 
-__all__ = ["WORKLOAD_DEFAULTERS"]
+__all__ = ["WORKLOAD_DEFAULTERS", "job_labels"]
 
 Obj = dict[str, Any]
 _MAX_INT32 = 2**31 - 1
@@ -167,13 +167,29 @@ def _job(obj: Obj, old: Obj | None) -> None:
     _job_spec(spec)
     template = _template(spec)
     default_pod_template(template)
-    meta = _child(obj, "metadata")
+    shared = job_labels(obj)
     if old is None and spec.get("manualSelector") is not True and template is not None:
-        _generate_selector(meta, spec, template)
-    labels = ((template or {}).get("metadata") or {}).get("labels")
-    if labels and not meta.get("labels"):
-        meta["labels"] = dict(labels)
+        _generate_selector(_child(obj, "metadata"), spec, template)
+        if shared:  # SetDefaults_Job shares the map: it sees the labels generated after it
+            job_labels(obj, force=True)
     _status(obj)
+
+
+def job_labels(obj: Obj, *, force: bool = False) -> bool:
+    """``SetDefaults_Job``: a Job without labels takes its template's; whether it did.
+
+    It runs when the body is decoded, before the strategy generates the selector's labels
+    (so a Job whose template had none is validated without them), and again each time the
+    stored Job is decoded, which is how the real answer shows them.
+    """
+    template = (obj.get("spec") or {}).get("template")
+    labels = ((template if isinstance(template, dict) else {}).get("metadata") or {}).get(
+        "labels")
+    meta = _child(obj, "metadata")
+    if not labels or not isinstance(labels, dict) or (meta.get("labels") and not force):
+        return False
+    meta["labels"] = dict(labels)
+    return True
 
 
 def _generate_selector(meta: Obj, spec: Obj, template: Obj) -> None:

@@ -23,6 +23,7 @@ from ..kinds.specs import KindSpec
 from ..objects import Obj, canonical, deep_copy, now_rfc3339
 from ..storage.store import storage_key
 from .podlogs import ContainerLogs
+from .podstreams import ExecHandler, PodStreams, PortTarget
 
 __all__ = ["DEFAULT_GRACE_SECONDS", "Kubelet", "grace_period", "mark_graceful", "shorten",
            "release_protection", "released_by"]
@@ -148,7 +149,9 @@ def released_by(api: ApiState, spec: KindSpec, removed: Obj) -> None:
 
 
 class Kubelet:
-    """Stops the containers of gracefully deleted Pods, then deletes them for good.
+    """Stops the containers of gracefully deleted Pods, then deletes them for good; keeps
+    what their containers print (:meth:`write_log`), run (:meth:`on_exec`) and listen on
+    (:meth:`on_port`).
 
     ``stop_seconds``: how long containers that honour SIGTERM take to stop. One daemon
     thread, started on the first graceful delete and ended by :meth:`close`.
@@ -166,6 +169,20 @@ class Kubelet:
         self._closed = False
         self.logs = ContainerLogs(api)
         """What the containers printed (``GET pods/{name}/log`` reads it)."""
+        self.streams = PodStreams(api)
+        """What exec, attach and port-forward reach (see :class:`~.podstreams.PodStreams`)."""
+
+    def on_exec(self, namespace: str, pod: str, container: str, handler: ExecHandler) -> None:
+        """Commands run in ``container`` of Pod ``namespace/pod`` (and attaches to it, with
+        ``command == []``) call ``handler(command, stdin, stdout, stderr, *, tty, resize)``
+        in a thread of their own; it returns the exit code. Forgotten when the Pod goes."""
+        self.streams.on_exec(namespace, pod, container, handler)
+
+    def on_port(self, namespace: str, pod: str, port: int, target: PortTarget) -> None:
+        """Connections forwarded to ``port`` of Pod ``namespace/pod`` reach ``target``: a
+        callable given each connection (``recv``/``sendall``/``shutdown_write``/``close``),
+        or a local ``(host, port)`` to connect to. Forgotten when the Pod goes."""
+        self.streams.on_port(namespace, pod, port, target)
 
     def write_log(self, namespace: str, pod: str, container: str, text: str | bytes, *,
                   previous: bool = False, at: datetime | float | None = None) -> None:

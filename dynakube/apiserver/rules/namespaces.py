@@ -1,8 +1,9 @@
 """What a cluster's controllers do for namespaces, done by the embedded server itself.
 
 - Every new namespace gets its ``default`` ServiceAccount (the serviceaccount controller) and
-  its ``kube-root-ca.crt`` ConfigMap (the root-ca-cert-publisher), and ``default`` holds the
-  ``kubernetes`` Service with its Endpoints and EndpointSlice (kube-apiserver's own).
+  its ``kube-root-ca.crt`` ConfigMap (the root-ca-cert-publisher), made again when deleted
+  (an edit of the ConfigMap is undone), and ``default`` holds the ``kubernetes`` Service with
+  its Endpoints and EndpointSlice (kube-apiserver's own).
 - A deleted namespace is ``Terminating``: the namespace controller deletes what it holds,
   reports what remains in ``status.conditions``, and once it is empty removes the
   ``kubernetes`` finalizer from ``spec.finalizers`` (what ``PUT .../finalize`` does), after
@@ -20,7 +21,8 @@ from ..storage.resources import bucket_name
 from ..storage.store import storage_key
 
 __all__ = ["PLAIN_HTTP_CA", "ROOT_CA_CONFIGMAP", "populate", "terminate", "finalize_if_empty",
-           "store_finalized", "publish_apiserver", "refresh_root_ca"]
+           "store_finalized", "publish_apiserver", "publish_root_ca", "refresh_root_ca",
+           "restore_default"]
 
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 _ROOT_CA_NOTE = ("Contains a CA bundle that can be used to verify the kube-apiserver when using "
@@ -57,11 +59,56 @@ def _root_ca(namespace: str, pem: str) -> Obj:
 
 
 def populate(api: ApiState, namespace: str, ca_pem: str) -> None:
-    """Give a new namespace what a cluster's controllers give it."""
+    """Give a new namespace what a cluster's controllers give it (what exists is kept)."""
     api.make("", "serviceaccounts", namespace,
              {"apiVersion": "v1", "kind": "ServiceAccount",
               "metadata": {"name": "default", "namespace": namespace}}, _CONTROLLERS)
     api.make("", "configmaps", namespace, _root_ca(namespace, ca_pem), _CONTROLLERS)
+
+
+def _is_default(spec: KindSpec, obj: Obj) -> bool:
+    name = (obj.get("metadata") or {}).get("name")
+    return (spec.group, spec.kind, name) in (("", "ServiceAccount", "default"),
+                                             ("", "ConfigMap", ROOT_CA_CONFIGMAP))
+
+
+def _active(api: ApiState, namespace: str) -> bool:
+    ns_obj = api.namespace_obj(namespace)
+    return ns_obj is not None and not ns_obj["metadata"].get("deletionTimestamp")
+
+
+def restore_default(api: ApiState, spec: KindSpec, final: Obj) -> None:
+    """The serviceaccount controller and the root-ca-cert-publisher put back the ``default``
+    ServiceAccount or the ``kube-root-ca.crt`` ConfigMap someone deleted (a new object,
+    with the same content), unless its namespace is going too."""
+    namespace = str(final["metadata"].get("namespace") or "")
+    if not getattr(api, "restores_defaults", True):  # a server without those controllers
+        return
+    if namespace and _is_default(spec, final) and _active(api, namespace):
+        populate(api, namespace, api.ca_pem)
+
+
+def publish_root_ca(api: ApiState, namespace: str, pem: str) -> None:
+    """The root-ca-cert-publisher's sync of one namespace: ``kube-root-ca.crt`` exists and
+    holds exactly ``pem`` under ``ca.crt`` and its description annotation; an edit of either
+    is undone."""
+    spec = _stored(api, "", "configmaps")
+    if spec is None or not _active(api, namespace):
+        return
+    key = storage_key(namespace, ROOT_CA_CONFIGMAP)
+    current = api.store.get(api.bucket(spec), key)
+    if current is None:
+        api.make("", "configmaps", namespace, _root_ca(namespace, pem), _CONTROLLERS)
+        return
+    annotations = current["metadata"].get("annotations") or {}
+    if current.get("data") == {"ca.crt": pem} and annotations.get("kubernetes.io/description"):
+        return
+    updated = deep_copy(current)
+    updated["data"] = {"ca.crt": pem}
+    updated["metadata"]["annotations"] = {**annotations, "kubernetes.io/description":
+                                          _ROOT_CA_NOTE}
+    updated["metadata"]["resourceVersion"] = str(api.store.next_rv())
+    api.store.put(api.bucket(spec), key, canonical(updated))
 
 
 def _stored(api: ApiState, group: str, plural: str) -> KindSpec | None:
@@ -127,9 +174,7 @@ def refresh_root_ca(api: ApiState, pem: str) -> None:
         items, _ = api.store.snapshot_items(api.bucket(spec))
         for obj in items:
             if obj["metadata"].get("name") == ROOT_CA_CONFIGMAP:
-                _upsert(api, "", "configmaps", str(obj["metadata"]["namespace"]),
-                        _root_ca(str(obj["metadata"]["namespace"]), pem), _CONTROLLERS,
-                        ("data",))
+                publish_root_ca(api, str(obj["metadata"]["namespace"]), pem)
 
 
 # -- the namespace controller ------------------------------------------------------------------

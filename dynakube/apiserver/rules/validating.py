@@ -252,6 +252,11 @@ def _serve_crd(api: ApiState, obj: Obj) -> None:
 
 
 def before_update(new: Obj, old: Obj, spec: KindSpec, api: ApiState, call: Call) -> Hook:
+    meta = new["metadata"]
+    if (spec.group, spec.kind, meta.get("name")) == ("", "ConfigMap",
+                                                     namespaces.ROOT_CA_CONFIGMAP):
+        namespace = str(meta.get("namespace"))
+        return lambda: namespaces.publish_root_ca(api, namespace, api.ca_pem)
     if not _is_crd(spec) or call.subresource == "status":
         return None
     _check_crd(new)
@@ -319,3 +324,4 @@ def after_remove(final: Obj, spec: KindSpec, api: ApiState) -> None:
     namespace = final["metadata"].get("namespace")
     if spec.namespaced and namespace:
         namespaces.finalize_if_empty(api, str(namespace))
+        namespaces.restore_default(api, spec, final)

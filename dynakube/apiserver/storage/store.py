@@ -49,6 +49,10 @@ class Event:
     # the object's encoded bytes per way of showing it (version, shape), filled by the first
     # watch stream that sends it, so fifty watchers cost one serialization, not fifty
     wire: dict[tuple[Any, ...], bytes] = field(default_factory=dict, repr=False, compare=False)
+    # how the event shows in each watch scope (namespace and selectors): ADDED, MODIFIED,
+    # DELETED or None; worked out once for every watch with the same scope
+    seen_as: dict[tuple[Any, ...], str | None] = field(default_factory=dict, repr=False,
+                                                      compare=False)
 
 
 @dataclass

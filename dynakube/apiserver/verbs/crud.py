@@ -67,6 +67,10 @@ class Api:
         self.kubelet = lifecycle.Kubelet(self)
         self.ca_pem = namespaces.PLAIN_HTTP_CA
         """What every namespace's ``kube-root-ca.crt`` holds (the server's CA under TLS)."""
+        self.restores_defaults = True
+        """Whether a deleted ``default`` ServiceAccount or ``kube-root-ca.crt`` is made again,
+        as a cluster's controllers do (``False``: as a bare kube-apiserver, which keeps
+        them deleted)."""
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dynakube.selector import (
@@ -24,6 +24,7 @@ from dynakube.selector import (
 from ..call import Call, Reply
 from ..kinds.specs import KindSpec
 from ..objects import Obj, for_version, go_json_error, strip_type_meta
+from ..rules.selectable import field_labels, selectable_fields
 from ..status import (
     StatusError,
     bad_request,
@@ -50,7 +51,6 @@ __all__ = [
     "as_table",
     "as_partial",
     "encode_continue",
-    "field_values",
 ]
 
 _INCONSISTENT = (
@@ -63,11 +63,18 @@ _INCONSISTENT = (
 
 
 class Selection:
-    """Label and field selectors of one request, checked against the resource."""
+    """Label and field selectors of one request, checked against the resource.
 
-    def __init__(self, labels: LabelSelector, fields: FieldSelector):
+    ``fields`` names what the request's version calls each field; ``sources`` maps those
+    names to the stored object's selectable fields (:mod:`..rules.selectable`).
+    """
+
+    def __init__(self, labels: LabelSelector, fields: FieldSelector,
+                 sources: Mapping[str, str] | None = None, namespaced: bool = True):
         self.labels = labels
         self.fields = fields
+        self.sources = dict(sources or {})
+        self.namespaced = namespaced
 
     @property
     def empty(self) -> bool:
@@ -77,42 +84,13 @@ class Selection:
         meta = obj.get("metadata") or {}
         if not self.labels.matches(meta.get("labels") or {}):
             return False
-        if self.fields.requirements and not self.fields.matches(field_values(obj)):
-            return False
+        if self.fields.requirements:
+            values = selectable_fields(obj, self.namespaced)
+            asked = {name: values.get(self.sources.get(name, name), "")
+                     for name in self.fields.fields}
+            if not self.fields.matches(asked):
+                return False
         return True
-
-
-def field_values(obj: Obj) -> dict[str, str]:
-    meta = obj.get("metadata") or {}
-    values = {"metadata.name": str(meta.get("name", "")),
-              "metadata.namespace": str(meta.get("namespace", ""))}
-    kind = obj.get("kind")
-    if kind == "Pod":
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        values.update({"spec.nodeName": str(spec.get("nodeName", "")),
-                       "spec.restartPolicy": str(spec.get("restartPolicy", "")),
-                       "spec.schedulerName": str(spec.get("schedulerName", "")),
-                       "spec.serviceAccountName": str(spec.get("serviceAccountName", "")),
-                       "status.phase": str(status.get("phase", "")),
-                       "status.podIP": str(status.get("podIP", ""))})
-    elif kind == "Event":
-        involved = obj.get("involvedObject") or {}
-        for key in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion",
-                    "fieldPath"):
-            values[f"involvedObject.{key}"] = str(involved.get(key, ""))
-        values["reason"] = str(obj.get("reason", ""))
-        values["type"] = str(obj.get("type", ""))
-        values["source"] = str((obj.get("source") or {}).get("component", ""))
-    elif kind == "Secret":
-        values["type"] = str(obj.get("type", ""))
-    elif kind == "Namespace":
-        values["status.phase"] = str((obj.get("status") or {}).get("phase", ""))
-    return values
-
-
-def _allowed_fields(spec: KindSpec) -> set[str]:
-    sample: Obj = {"kind": spec.kind, "metadata": {}}
-    return set(field_values(sample))
 
 
 def selection(call: Call) -> Selection:
@@ -124,15 +102,12 @@ def selection(call: Call) -> Selection:
         fields = parse_field_selector(call.query.get("fieldSelector"))
     except SelectorError as exc:
         raise bad_request(str(exc)) from None
-    allowed = _allowed_fields(call.spec)
+    conversion = field_labels(call.spec.group, call.spec.kind)
     for name in fields.fields:
-        if name in allowed:
-            continue
-        if allowed == {"metadata.name", "metadata.namespace"}:  # the default conversion
-            raise bad_request(f'"{name}" is not a known field selector: only '
-                              '"metadata.name", "metadata.namespace"')
-        raise bad_request(f"field label not supported: {name}")
-    return Selection(labels, fields)
+        problem = conversion.refuse(name)
+        if problem is not None:
+            raise bad_request(problem)
+    return Selection(labels, fields, conversion.accepted, call.spec.namespaced)
 
 
 def encode_continue(rv: int, start: str) -> str:
@@ -314,8 +289,13 @@ def _go_type(spec: KindSpec, suffix: str) -> str:
     """How Go's ``%T`` names the server's object in a 406 message."""
     if spec.is_custom:
         return f"*unstructured.Unstructured{suffix}"
-    package = spec.group.split(".")[0] if spec.group else "core"
+    package = _GO_PACKAGES.get(spec.group) or spec.group.split(".")[0]
     return f"*{package}.{spec.kind}{suffix}"
+
+
+_GO_PACKAGES = {"": "core", "events.k8s.io": "core",  # events.k8s.io serves core Events
+                "internal.apiserver.k8s.io": "apiserverinternal"}
+"""Groups whose internal Go package is not named after the group's first word."""
 
 
 def check_transform(call: Call, listing: bool) -> str | None:

@@ -104,8 +104,12 @@ def review(api: Api, call: Call) -> Reply:
         if not token:
             raise bad_request("token is required for TokenReview in authentication")
         user = call.authenticate(str(token)) if call.authenticate else None
+        # the server's tokens are audience-agnostic: they are good for the server's own
+        # audience, so the answer names the asked audiences that are that one
+        asked = body.get("audiences") or [AUDIENCE]
+        audiences = [a for a in asked if a == AUDIENCE] if isinstance(asked, list) else []
         status = {"authenticated": True, "user": deep_copy(USERS[user]),
-                  "audiences": [AUDIENCE]} if user in USERS else \
+                  "audiences": audiences} if user in USERS and audiences else \
             {"error": "invalid bearer token", "user": {}}
     elif spec.kind == "SelfSubjectAccessReview":
         info = USERS[caller]

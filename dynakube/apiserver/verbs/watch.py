@@ -11,7 +11,8 @@ as kube-apiserver 1.36 does. An idle watch checks about once a second
 whether its client is still connected, so a client that went away does not keep a watcher
 (and a thread) until ``timeoutSeconds``. Fan-out is cheap per watcher: each stored event is
 encoded once per version and shape and shared by every stream that shows it so, and during a
-burst a stream writes the events that gathered in one chunk (each waits at most ``_LINGER``).
+burst a stream writes the events that gathered in one chunk (each waits 20 ms, or 2 ms per open
+watch beyond ten, at most 100 ms; after a quiet spell the next event leaves at once).
 """
 
 from __future__ import annotations
@@ -32,7 +33,14 @@ __all__ = ["WatchStream", "open_watch"]
 
 _DEFAULT_TIMEOUT = 1800.0
 _POLL = 1.0  # how often an idle watch asks whether its client is still there
-_LINGER = 0.02  # the most an event of a burst waits for the ones behind it (seconds)
+# During a burst a stream waits _LINGER before it writes again, or 2 ms per open watch when
+# that is longer (at most _LINGER_MAX), so the server's writes and thread wakes stay near 500
+# a second however many watchers there are: each wake costs a socket write and a turn at the
+# GIL, and with 50 watchers those, not encoding, were what slowed creates down
+# (bench/server.py).
+_LINGER = 0.02
+_LINGER_PER_WATCHER = 0.002
+_LINGER_MAX = 0.1
 
 
 def _validate(api: Api, call: Call) -> None:
@@ -72,6 +80,9 @@ class WatchStream:
         self.spec = call.spec
         self.bucket = api.bucket(api.table.storage_spec(call.spec))
         self.namespace = call.namespace if call.spec.namespaced else None
+        # watches with the same scope share each event's verdict (Event.seen_as)
+        self.scope = (call.spec.api_version, self.namespace,
+                      call.query.get("labelSelector"), call.query.get("fieldSelector"))
         self.shape = wants(call.accept)
         self.bookmarks = call.flag("allowWatchBookmarks")
         seconds = call.int_param("timeoutSeconds")
@@ -94,7 +105,26 @@ class WatchStream:
         return self.sel.matches(obj)
 
     def _accept(self, event: Event) -> bool:
-        return self._in_scope(event.obj) or self._in_scope(event.old)
+        return self._seen_as(event) is not None
+
+    def _seen_as(self, event: Event) -> str | None:
+        """The type this watch's scope shows ``event`` as (selectors turn moves into
+        ADDED/DELETED), or None; asked once per scope, under the store lock."""
+        try:
+            return event.seen_as[self.scope]
+        except KeyError:
+            pass
+        new_in = event.type != "DELETED" and self._in_scope(event.obj)
+        old_in = self._in_scope(event.old)
+        kind: str | None
+        if event.type == "DELETED":
+            kind = "DELETED" if old_in or self._in_scope(event.obj) else None
+        elif new_in:
+            kind = "MODIFIED" if old_in else "ADDED"
+        else:
+            kind = "DELETED" if old_in else None
+        event.seen_as[self.scope] = kind
+        return kind
 
     def _open(self) -> None:
         q = self.call.query
@@ -177,21 +207,10 @@ class WatchStream:
                                          "apiVersion": self.spec.api_version, "metadata": meta})
 
     def _translate(self, event: Event) -> str | None:
-        """The type this watch sends ``event`` as (selectors turn moves into ADDED/DELETED),
-        or None when it is not sent."""
+        """The type this watch sends ``event`` as, or None when it is not sent."""
         if event.rv <= self.floor:
             return None
-        new_in = event.type != "DELETED" and self._in_scope(event.obj)
-        old_in = self._in_scope(event.old)
-        if event.type == "DELETED":
-            return "DELETED" if old_in or self._in_scope(event.obj) else None
-        if new_in and old_in:
-            return "MODIFIED"
-        if new_in:
-            return "ADDED"
-        if old_in:
-            return "DELETED"
-        return None
+        return self._seen_as(event)
 
     def __iter__(self) -> Iterator[bytes]:
         if self.error is not None:
@@ -235,7 +254,8 @@ class WatchStream:
                     yield b"".join(batch)
                     # during a burst, let the next events gather instead of waking (and writing)
                     # once per event; after a quiet spell the next event still leaves at once
-                    time.sleep(_LINGER)
+                    watchers = len(self.api.store.watchers)
+                    time.sleep(min(_LINGER_MAX, max(_LINGER, _LINGER_PER_WATCHER * watchers)))
         finally:
             self.api.store.unwatch(watcher)
 

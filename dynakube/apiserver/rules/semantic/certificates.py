@@ -3,7 +3,8 @@
 ``example.com/signer-name`` (the legacy one not through ``v1``) and at least ten minutes.
 
 The spec is immutable (an update keeps the stored one), so only a create is judged. The
-request's DER content and signature are not checked: that needs an X.509 parser.
+request is parsed as Go's ``x509.ParseCertificateRequest`` parses it (:mod:`.der`) and its
+signature checked with its own key (:mod:`.signatures`), with Go's messages.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import names
+from .der import BIT_STRING, INTEGER, SEQUENCE, Asn1Error, Element, read_all
 from .fields import (
     Cause,
     as_int,
@@ -28,6 +30,7 @@ from .fields import (
     too_long,
 )
 from .metadata import mapping
+from .signatures import check_signature, parse_public_key
 
 __all__ = ["certificate_signing_request", "signer_name"]
 
@@ -42,16 +45,43 @@ _USAGES = ("any", "cert sign", "client auth", "code signing", "content commitmen
 _PEM = re.compile(rb"-----BEGIN ([^\r\n]*?)-----\r?\n(.*?)-----END \1-----", re.S)
 
 
-def _pem_type(data: bytes) -> str | None:
-    """The type of the first PEM block Go's ``pem.Decode`` would find, ``None`` for none."""
+def _pem_block(data: bytes) -> tuple[str, bytes] | None:
+    """The type and bytes of the first PEM block Go's ``pem.Decode`` would find."""
     for found in _PEM.finditer(data):
         body = b"".join(line for line in found.group(2).splitlines() if b":" not in line)
         try:
-            base64.b64decode(b"".join(body.split()), validate=True)
+            der = base64.b64decode(b"".join(body.split()), validate=True)
         except (binascii.Error, ValueError):
             continue
-        return found.group(1).decode("utf-8", "replace")
+        return found.group(1).decode("utf-8", "replace"), der
     return None
+
+
+def _sequence(element: Element, name: str, count: int) -> list[Element]:
+    """A DER SEQUENCE decoded into a Go struct of ``count`` fields."""
+    children = element.expect(SEQUENCE, True, name).children()
+    if len(children) < count:
+        raise Asn1Error("asn1: syntax error: sequence truncated")
+    return children
+
+
+def _certificate_request(der: bytes) -> str | None:
+    """Why ``der`` is no PKCS#10 request signed by its own key (``x509.ParseCertificate
+    Request``, then ``CheckSignature``), in Go's words; ``None`` when it is one."""
+    try:
+        tbs, algorithm, signature = _sequence(read_all(der), "certificateRequest", 3)
+        version, subject, key_info = _sequence(tbs, "tbsCertificateRequest", 4)[:3]
+        version.expect(INTEGER, False, "int").integer()
+        key_algorithm, key_bits = _sequence(key_info, "publicKeyInfo", 2)
+        key_algorithm.expect(SEQUENCE, True, "AlgorithmIdentifier")
+        algorithm.expect(SEQUENCE, True, "AlgorithmIdentifier")
+        value = signature.expect(BIT_STRING, False, "BitString").bits()
+        key = parse_public_key(key_algorithm, key_bits.expect(BIT_STRING, False,
+                                                              "BitString").bits())
+        read_all(subject.raw).expect(SEQUENCE, True, "RDNSequence")
+        return check_signature(algorithm, tbs.raw, value, key)
+    except Asn1Error as exc:
+        return str(exc)
 
 
 def _request(value: Any) -> str | None:
@@ -62,9 +92,10 @@ def _request(value: Any) -> str | None:
         data = base64.b64decode(value, validate=False)
     except (binascii.Error, ValueError):
         return None  # decoding refuses it first
-    if _pem_type(data) != "CERTIFICATE REQUEST":
+    block = _pem_block(data)
+    if block is None or block[0] != "CERTIFICATE REQUEST":
         return "PEM block type must be CERTIFICATE REQUEST"
-    return None
+    return _certificate_request(block[1])
 
 
 def signer_name(value: str, path: str) -> list[Cause]:
