@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..discovery.registry import ResourceInfo
 from ..errors import (
@@ -32,8 +32,28 @@ from ..resource import (
 )
 
 if TYPE_CHECKING:
-    from .client import AsyncClient
+    from ..errors import Problem
+    from ..transport.steps import AsyncSender
     from .watch import AsyncWatch
+
+
+class AsyncClient(Protocol):
+    """What a resource handle needs of :class:`dynakube.aio.AsyncClient` (which imports this
+    module: a Protocol here keeps the import graph acyclic)."""
+
+    namespace: str
+    transport: AsyncSender
+    validate_objects: bool
+
+    def validate_prepared(self, obj: Mapping[str, Any], *, field_validation: str = "Strict",
+                          raise_errors: bool = False, partial: bool = False
+                          ) -> list[Problem]: ...
+
+    def warn(self, text: str, *, stacklevel: int = 6) -> None: ...
+
+    async def prepare_schema(self, obj: Any) -> tuple[str, str, str] | None: ...
+
+    async def schema_changed(self, obj: Any) -> bool: ...
 
 __all__ = ["AsyncResource", "ALL"]
 
