@@ -141,8 +141,14 @@ class WebSocket:
 
     def _write(self, event: Any) -> None:
         """Frame ``event`` and send it (under the send lock); ``BrokenPipeError`` if gone."""
+        from wsproto.utilities import LocalProtocolError
+
         with self._proto_lock:
-            data = self._conn.send(event)
+            try:
+                data = self._conn.send(event)
+            except LocalProtocolError:  # the peer's close or end came in meanwhile
+                self._finished = True
+                raise BrokenPipeError("the WebSocket is closed") from None
         try:
             self._sock.sendall(data)
         except (OSError, ValueError) as exc:
@@ -233,12 +239,10 @@ class WebSocket:
                 self._finished = True
 
     def _reply(self, event: Any) -> None:
-        from wsproto.utilities import LocalProtocolError
-
         with self._send_lock:
             try:
                 self._write(event)
-            except (BrokenPipeError, LocalProtocolError):
+            except BrokenPipeError:
                 pass
 
 

@@ -279,6 +279,4 @@ def run_exec(ws: MessageSocket, target: ExecTarget, handler: ExecHandler) -> Non
     finally:
         pipe.end()
         resize.close()
-        stdout.close()
-        stderr.close()
         worker.join()

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...status import cause
+from .godump import GoDump
 
 __all__ = [
     "Cause",
@@ -42,6 +43,8 @@ def go_value(value: Any) -> str:
     """
     if value is None:
         return "null"
+    if isinstance(value, GoDump):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

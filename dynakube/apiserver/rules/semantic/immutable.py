@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .fields import Cause, as_int, forbidden, invalid, required
+from .godump import go_diff
 from .metadata import mapping
 
 __all__ = ["pod_update", "custom_resource_update", "POD_UPDATABLE"]
@@ -90,7 +91,7 @@ def pod_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[Cause]:
         munged["terminationGracePeriodSeconds"] = old_grace
     if munged != dict(old_spec):
         out.append(forbidden("spec", "pod updates may not change fields other than "
-                             + POD_UPDATABLE))
+                             + POD_UPDATABLE + "\n" + go_diff("PodSpec", old_spec, munged)))
     return out
 
 

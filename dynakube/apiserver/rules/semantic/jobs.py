@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .fields import Cause, forbidden, invalid, nonnegative, not_supported, required
+from .godump import go_json
 from .metadata import mapping
 from .podspec import pod_template, restart_policy
 from .selectors import converts, matches, render, validate_selector
@@ -184,9 +185,11 @@ def _job_update(spec: Mapping[str, Any], old_spec: Mapping[str, Any],
         new_pod = {k: v for k, v in mapping(tmpl.get("spec")).items() if k not in loose}
         old_pod = {k: v for k, v in mapping(old_tmpl.get("spec")).items() if k not in loose}
         if new_pod != old_pod:
-            out.append(invalid("spec.template.spec", tmpl.get("spec"), "field is immutable"))
+            out.append(invalid("spec.template.spec", go_json("PodSpec", mapping(tmpl.get("spec"))),
+                               "field is immutable"))
     elif tmpl != old_tmpl:
-        out.append(invalid("spec.template", tmpl, "field is immutable"))
+        out.append(invalid("spec.template", go_json("PodTemplateSpec", tmpl),
+                           "field is immutable"))
     return out
 
 

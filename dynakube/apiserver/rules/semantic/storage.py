@@ -7,6 +7,7 @@ from typing import Any
 
 from . import names
 from .fields import Cause, child, forbidden, invalid, key, not_supported, required
+from .godump import go_diff
 from .metadata import mapping
 from .quantity import parse_quantity
 from .selectors import validate_selector
@@ -71,8 +72,10 @@ def _immutable_spec(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
 def pvc(obj: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[Cause]:
     out = pvc_spec(obj.get("spec"), "spec")
     if old is not None and _immutable_spec(obj, old):
+        diff = go_diff("PersistentVolumeClaimSpec", mapping(old.get("spec")),
+                       mapping(obj.get("spec")))
         out.append(forbidden("spec", "spec is immutable after creation except resources.requests"
-                             " and volumeAttributesClassName for bound claims"))
+                             " and volumeAttributesClassName for bound claims\n" + diff))
     return out
 
 
