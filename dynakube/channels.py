@@ -16,12 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ApiError, DynakubeError, InvalidArgumentError, error_from_response
+from .errors import ApiError, InvalidArgumentError, error_from_response
 
 __all__ = [
     "STDIN", "STDOUT", "STDERR", "ERROR", "RESIZE", "CLOSE",
     "V5", "V4", "EXEC_PROTOCOLS", "PORT_FORWARD_PROTOCOLS",
-    "UnsupportedError", "ExitStatus", "PortChannels",
+    "ExitStatus", "PortChannels",
     "frame", "split", "close_signal", "resize_message", "exit_status", "port_channels",
     "port_prefix", "parse_port_prefix", "exec_query", "port_forward_query",
 ]
@@ -35,11 +35,6 @@ V4 = "v4.channel.k8s.io"
 EXEC_PROTOCOLS = (V5, V4)
 #: What kube-apiserver 1.31+ and the kubelet serve a plain WebSocket port-forward with.
 PORT_FORWARD_PROTOCOLS = (V4, "portforward.k8s.io")
-
-
-class UnsupportedError(DynakubeError):
-    """The server does not do what was asked: it refused the WebSocket upgrade (answered
-    without switching protocols, or agreed on none of the offered subprotocols)."""
 
 
 def frame(channel: int, data: bytes | bytearray | memoryview = b"") -> bytes:

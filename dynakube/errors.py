@@ -39,6 +39,8 @@ __all__ = [
     "ApplyError",
     "error_from_response",
     "ManifestError",
+    "UnsupportedError",
+    "WaitTimeoutError",
     "DynakubeWarning",
     "ServerWarning",
     "InsecureTLSWarning",
@@ -96,6 +98,16 @@ class InvalidArgumentError(DynakubeError, ValueError):
 
     Raised before any request is sent.
     """
+
+
+class UnsupportedError(DynakubeError):
+    """The server does not do what was asked: it refused the WebSocket upgrade of exec,
+    attach or port-forward (answered without switching protocols, or agreed on none of the
+    offered subprotocols)."""
+
+
+class WaitTimeoutError(DynakubeError, TimeoutError):
+    """A wait's timeout passed before its condition held; the message names both."""
 
 
 class ManifestError(InvalidArgumentError):

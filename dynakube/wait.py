@@ -21,11 +21,12 @@ as kubectl says ``not found``); a ``delete`` of nothing is over at once. Time ru
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import DynakubeError, InvalidArgumentError, NotFoundError
+from .errors import InvalidArgumentError, NotFoundError, WaitTimeoutError
 from .meta import object_key
 
 if TYPE_CHECKING:
@@ -47,11 +48,7 @@ class Resource(Protocol):
               field_selector: Selector = None, include_existing: bool = False,
               bookmarks: bool = False, timeout: float | None = None) -> Watch: ...
 
-__all__ = ["Condition", "WaitTimeoutError", "parse_condition", "wait", "wait_deleted"]
-
-
-class WaitTimeoutError(DynakubeError, TimeoutError):
-    """The wait's timeout passed before its condition held; the message names both."""
+__all__ = ["Condition", "parse_condition", "wait", "wait_deleted"]
 
 
 @dataclass(frozen=True)
@@ -109,9 +106,9 @@ def parse_condition(text: str) -> Condition:
             if not value:
                 raise InvalidArgumentError(f"jsonpath wait has no value after '=': {text}")
         return Condition("jsonpath", text, relaxed(expression), value)
-    raise InvalidArgumentError(
-        f"unrecognized condition: {text!r}: use delete, create, condition=TYPE[=STATUS] or "
-        "jsonpath='{.field}'[=VALUE]")
+    # kubectl's words; what is accepted: delete, create, condition=TYPE[=STATUS],
+    # jsonpath='{.field}'[=VALUE]
+    raise InvalidArgumentError(f"unrecognized condition: {json.dumps(text)}")
 
 
 def _condition_met(condition: Condition) -> Callable[[dict[str, Any]], bool]:

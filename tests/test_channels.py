@@ -16,7 +16,7 @@ import pytest
 from test_transport import _connect_proxy
 
 from dynakube import channels
-from dynakube.channels import UnsupportedError, exec_query, exit_status
+from dynakube.channels import exec_query, exit_status
 from dynakube.config import ClusterConfig
 from dynakube.errors import (
     ConfigError,
@@ -25,6 +25,7 @@ from dynakube.errors import (
     ServerError,
     TransportError,
     UnauthorizedError,
+    UnsupportedError,
 )
 from dynakube.request import ApiRequest
 from dynakube.testing import ApiServer

@@ -89,11 +89,12 @@ def test_a_workload_logs_one_of_its_pods(server: ApiServer) -> None:
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["logs", "solo", "-c", "nope"],
-     "error: 400 BadRequest: container nope is not valid for pod solo\n"
+     "Error from server (BadRequest): container nope is not valid for pod solo\n"
      "  note: pod solo has the containers: app\n"),
-    (["logs", "ghost"], 'error: 404 NotFound: pods "ghost" not found\n'),
+    (["logs", "ghost"], 'Error from server (NotFound): pods "ghost" not found\n'),
     (["logs", "duo", "-p", "-c", "side"],
-     'error: 400 BadRequest: previous terminated container "side" in pod "duo" not found\n'),
+     'Error from server (BadRequest): previous terminated container "side" in pod "duo" '
+     'not found\n'),
     (["logs", "solo", "--since", "5 minutes"],
      'error: invalid argument "5 minutes" for "--since" flag: time: invalid duration '
      '"5 minutes"\n'),

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 import pytest
 from faultproxy import FaultProxy
 
-from dynakube.channels import V4, V5, UnsupportedError
+from dynakube.channels import V4, V5
 from dynakube.client import Client
 from dynakube.errors import (
     BadRequestError,
@@ -23,6 +23,7 @@ from dynakube.errors import (
     NotFoundError,
     ServerError,
     TransportError,
+    UnsupportedError,
 )
 from dynakube.exec import ExecStream, open_stream
 from dynakube.logs import PodChoice

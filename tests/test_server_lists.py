@@ -17,7 +17,9 @@ PARTIAL = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,appl
 @pytest.fixture
 def k(kube_server: ApiServer) -> RawKube:
     k = RawKube(kube_server)
-    # these tests count ConfigMaps: start without the one every namespace gets
+    # these tests count ConfigMaps: start without the one every namespace gets, and keep
+    # the root-ca-cert-publisher from putting it back
+    kube_server.api.restores_defaults = False
     assert k("DELETE", CM + "/kube-root-ca.crt").status_code == 200
     for i in range(6):
         k.create(CM, {"metadata": {"name": f"cm-{i}", "labels": {
@@ -190,7 +192,8 @@ def test_many_objects_page_without_copying(kube_server: ApiServer) -> None:
         body = json.dumps({"metadata": {"name": f"m-{i:05d}"}}).encode()
         kube_server.api.create(Call("POST", spec, "default", None, None, {}, {}, body, "t"))
     k = RawKube(kube_server)
-    assert k("DELETE", CM + "/kube-root-ca.crt").status_code == 200  # count only these
+    kube_server.api.restores_defaults = False  # count only these
+    assert k("DELETE", CM + "/kube-root-ca.crt").status_code == 200
     seen, token = 0, None
     while True:
         params: dict[str, Any] = {"limit": 500}

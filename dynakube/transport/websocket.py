@@ -24,8 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..channels import UnsupportedError
-from ..errors import TransportError, error_from_response
+from ..errors import TransportError, UnsupportedError, error_from_response
 from ..request import ApiRequest
 from .auth import Credentials, CredentialSource
 from .proxy import choose_proxy, tunnel
