@@ -29,14 +29,13 @@ from .channels import (
     STDOUT,
     V5,
     ExitStatus,
-    UnsupportedError,
     close_signal,
     exec_query,
     exit_status,
     frame,
     resize_message,
 )
-from .errors import InvalidArgumentError, TransportError
+from .errors import InvalidArgumentError, TransportError, UnsupportedError
 from .logs import _SELECTOR_KINDS, PodChoice
 from .request import ApiRequest, check_name, resource_path
 

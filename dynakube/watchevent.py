@@ -8,12 +8,12 @@ costs what a paginated list costs.
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from . import bulkjson
 from .errors import ApiError, TransportError, error_from_response
 
 __all__ = ["ADDED_PREFIXES", "BATCH_SIZE", "INITIAL_EVENTS_END", "WatchDecoder", "WatchEvent",
@@ -107,23 +107,13 @@ def decode_added_batch(lines: list[bytes]) -> Iterable[WatchEvent]:
 
     Line by line, lazily: the events before a bad line are delivered, then the bad line is
     reported exactly as :func:`decode_event` does.
-    The cyclic collector is paused for the ``json.loads``: every object it makes stays alive
-    in the cache, so the collections its allocations would set off (and the full ones they
-    lead to over a growing cache) are pure cost, about a third of a large sync's CPU. Only
-    a collector found enabled is paused and enabled again, so decoders in several threads
-    leave it enabled; a ``gc.disable()`` by another thread within those milliseconds is lost.
+    A large batch is decoded with the cyclic collector paused (:mod:`dynakube.bulkjson`).
     """
     if len(lines) > 1:
-        paused = gc.isenabled()
-        if paused:
-            gc.disable()
         try:
-            data = json.loads(b"[" + b",".join(lines) + b"]")
+            data = bulkjson.loads(b"[" + b",".join(lines) + b"]")
         except ValueError:
             data = None
-        finally:
-            if paused:
-                gc.enable()
         if type(data) is list and len(data) == len(lines):  # one value per line, no more
             events = []
             for item in data:

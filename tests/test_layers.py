@@ -57,7 +57,8 @@ LAYER_OF_PREFIX = {
 }
 BASE = {"dynakube._version", "dynakube.errors", "dynakube.request", "dynakube.meta",
         "dynakube.watchevent", "dynakube.backoff", "dynakube.cache", "dynakube.selector",
-        "dynakube.deprecation", "dynakube.jsonpath", "dynakube.mergepatch", "dynakube.channels"}
+        "dynakube.deprecation", "dynakube.jsonpath", "dynakube.mergepatch", "dynakube.channels",
+        "dynakube.bulkjson"}
 EMBEDDED_SERVER_USERS = {"apiserver", "testing", "cli", "main"}
 ONLY_REQUESTS_IMPORTER = "dynakube.transport.http"
 

@@ -8,7 +8,6 @@ This is the only module that imports ``requests``. Everything above it builds
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import math
 import os
@@ -26,6 +25,7 @@ import urllib3.exceptions
 from urllib3 import HTTPHeaderDict
 from urllib3.exceptions import InsecureRequestWarning
 
+from .. import bulkjson
 from ..config.cluster import ClusterConfig
 from ..errors import ConfigError, InsecureTLSWarning, TransportError, error_from_response
 from ..request import ApiRequest
@@ -77,7 +77,7 @@ class Response:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.content)
+            return bulkjson.loads(self.content)
         except ValueError as e:
             raise TransportError(
                 f"the server answered {self.request.method} {self.request.path} with a body "
