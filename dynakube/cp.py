@@ -20,20 +20,19 @@ import io
 import os
 import posixpath
 import shutil
-import tarfile
 import tempfile
 import threading
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from .errors import InvalidArgumentError
 from .exec import ExecStream, _Handle, run_command, start_stream, stream_pod
 
+if TYPE_CHECKING:
+    import tarfile
+
 __all__ = ["CopyMixin", "remote_member_name", "check_member"]
 
-#: Python 3.11.4+ takes an extraction filter (and 3.14 defaults to one): ours are the checks
-#: above, so the archive is then extracted as it is
-_HAS_FILTERS = hasattr(tarfile, "data_filter")
 _STDERR_KEPT = 64 * 1024
 
 
@@ -110,6 +109,11 @@ def _finish(stream: ExecStream, stderr: bytearray, drained: threading.Thread | N
 
 def _unpack(archive: IO[bytes], prefix: str, into: Path) -> bool:
     """Unpack the members under ``prefix`` into ``into``; whether the prefix was a dir."""
+    import tarfile  # here: a client that never copies does not import it
+
+    # Python 3.11.4+ takes an extraction filter (and 3.14 defaults to one): ours are the
+    # checks above, so the archive is then extracted as it is
+    filters = hasattr(tarfile, "data_filter")
     is_dir = False
     with tarfile.open(fileobj=archive, mode="r|") as tar:
         for member in tar:
@@ -131,7 +135,7 @@ def _unpack(archive: IO[bytes], prefix: str, into: Path) -> bool:
                 continue  # devices and fifos are not copied, as kubectl skips them
             member.name = rel
             member.mode &= 0o777
-            if _HAS_FILTERS:
+            if filters:
                 tar.extract(member, into, set_attrs=not member.issym(), filter="fully_trusted")
             else:
                 tar.extract(member, into, set_attrs=not member.issym())
@@ -176,6 +180,8 @@ class CopyMixin:
         parent = target.parent if target.parent.is_dir() else None
         if parent is None:
             raise InvalidArgumentError(f"{target.parent} is not a local directory")
+        import tarfile
+
         staged = Path(tempfile.mkdtemp(prefix=".dynakube-cp-", dir=parent))
         try:
             stream = start_stream(self, pod, ["tar", "cf", "-", src], container, stdin=False)
@@ -215,6 +221,8 @@ class CopyMixin:
             remote = posixpath.join(remote, source.resolve().name)
         directory, base = posixpath.split(remote)
         command = ["tar", "-xmf", "-"] + (["-C", directory] if directory else [])
+        import tarfile
+
         stream = start_stream(self, pod, command, container, stdin=True)
         with stream:
             stderr = bytearray()

@@ -17,7 +17,8 @@ PACKAGE = ROOT / "dynakube"
 # Pure modules: no I/O libraries, no sockets, no subprocesses, no transport.
 PURE = ("discovery/registry", "discovery/documents", "request", "meta", "selector", "backoff",
         "watchevent", "controller/store", "controller/workqueue", "controller/retry", "errors",
-        "transport/ratelimit", "schema/openapi", "jsonpath", "mergepatch", "channels")
+        "transport/ratelimit", "schema/openapi", "jsonpath", "mergepatch", "channels",
+        "bulkjson")
 IO_MODULES = {"requests", "urllib3", "socket", "subprocess", "http", "urllib.request"}
 
 
@@ -52,6 +53,15 @@ def test_pure_modules_do_no_io(name: str) -> None:
 def test_import_dynakube_stays_light() -> None:
     code = ("import sys, dynakube; heavy = {'requests', 'yaml', 'jsonschema', 'urllib3'} "
             "& set(sys.modules); print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_sync_client_does_not_import_what_only_streams_or_asyncio_need() -> None:
+    """``asyncio`` alone costs about 30 ms: only ``dynakube.aio`` may bring it in."""
+    code = ("import sys, dynakube; dynakube.Client; dynakube.Client.resource; "
+            "print(sorted({'asyncio', 'wsproto', 'h11', 'tarfile'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"

@@ -10,7 +10,6 @@ batch). Inside a step machine, ``response = yield from fetch(request)`` reads li
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Generator, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -61,6 +60,8 @@ def run(steps: Steps[T], sender: Sender, *, workers: int = 8) -> T:
 
 async def run_async(steps: Steps[T], sender: AsyncSender) -> T:
     """Drive ``steps`` to its result on the event loop; a batch goes out concurrently."""
+    import asyncio  # here, not at the top: the sync client never pays for importing it
+
     try:
         batch = next(steps)
         while True:
