@@ -31,7 +31,7 @@ from .exec import ExecStream, _Handle, run_command, start_stream, stream_pod
 if TYPE_CHECKING:
     import tarfile
 
-__all__ = ["CopyMixin", "remote_member_name", "check_member"]
+__all__ = ["copy_from", "copy_to", "remote_member_name", "check_member"]
 
 _STDERR_KEPT = 64 * 1024
 
@@ -161,79 +161,74 @@ def _place(staged: Path, dest: Path, is_dir: bool) -> None:
     os.replace(source, dest)
 
 
-class CopyMixin:
-    """``copy_from()`` and ``copy_to()`` of a resource handle (mixed into
-    :class:`~dynakube.resource.Resource`)."""
+def copy_from(handle: _Handle, name: str, src: str, dest: str | os.PathLike[str], *,
+              container: str | None = None, namespace: str | None = None) -> Path:
+    """``Resource.copy_from``: ``src`` in the container to the local ``dest``."""
+    src = _remote_path(src)
+    target = Path(dest)
+    pod = stream_pod(handle, name, namespace, "cp")
+    prefix = remote_member_name(src)
+    if target.is_dir():
+        probe = run_command(handle, pod, ["test", "-d", src], container)
+        if probe.exit_code != 0:  # a file into an existing directory, as cp does
+            target = target / posixpath.basename(src.rstrip("/"))
+    parent = target.parent if target.parent.is_dir() else None
+    if parent is None:
+        raise InvalidArgumentError(f"{target.parent} is not a local directory")
+    import tarfile
 
-    def copy_from(self: _Handle, name: str, src: str, dest: str | os.PathLike[str], *,
-                  container: str | None = None, namespace: str | None = None) -> Path:
-        """Copy ``src`` (a file or directory in the container) to the local ``dest``;
-        returns the local path written."""
-        src = _remote_path(src)
-        target = Path(dest)
-        pod = stream_pod(self, name, namespace, "cp")
-        prefix = remote_member_name(src)
-        if target.is_dir():
-            probe = run_command(self, pod, ["test", "-d", src], container)
-            if probe.exit_code != 0:  # a file into an existing directory, as cp does
-                target = target / posixpath.basename(src.rstrip("/"))
-        parent = target.parent if target.parent.is_dir() else None
-        if parent is None:
-            raise InvalidArgumentError(f"{target.parent} is not a local directory")
-        import tarfile
-
-        staged = Path(tempfile.mkdtemp(prefix=".dynakube-cp-", dir=parent))
-        try:
-            stream = start_stream(self, pod, ["tar", "cf", "-", src], container, stdin=False)
-            with stream:
-                stderr = bytearray()
-                drained = _drain(stream.stderr, stderr)
-                broken: tarfile.TarError | None = None
-                try:
-                    is_dir = _unpack(io.BufferedReader(stream.stdout, 256 * 1024), prefix,
-                                     staged)
-                except tarfile.TarError as e:  # tar's own complaint, if any, says more
-                    broken = e
-                _finish(stream, stderr, drained, f"cp {pod.name}:{src}")
-                if broken is not None:
-                    raise InvalidArgumentError(f"cp {pod.name}:{src}: the container sent a "
-                                               f"broken tar archive: {broken}") from broken
-            if not is_dir and not (staged / "item").exists() and not (staged / "item").is_symlink():
-                raise InvalidArgumentError(f"cp {pod.name}:{src}: the container sent no such "
-                                           "file")
-            _place(staged, target, is_dir)
-        finally:
-            shutil.rmtree(staged, ignore_errors=True)
-        return target
-
-    def copy_to(self: _Handle, name: str, src: str | os.PathLike[str], dest: str, *,
-                container: str | None = None, namespace: str | None = None) -> str:
-        """Copy the local ``src`` (a file or directory) to ``dest`` in the container;
-        returns the path written there."""
-        dest = _remote_path(dest)
-        source = Path(src)
-        if not source.exists():
-            raise InvalidArgumentError(f"{source} doesn't exist in local filesystem")
-        pod = stream_pod(self, name, namespace, "cp")
-        remote = dest.rstrip("/") or "/"
-        probe = run_command(self, pod, ["test", "-d", remote], container)
-        if probe.exit_code == 0:  # into an existing directory, as kubectl does
-            remote = posixpath.join(remote, source.resolve().name)
-        directory, base = posixpath.split(remote)
-        command = ["tar", "-xmf", "-"] + (["-C", directory] if directory else [])
-        import tarfile
-
-        stream = start_stream(self, pod, command, container, stdin=True)
+    staged = Path(tempfile.mkdtemp(prefix=".dynakube-cp-", dir=parent))
+    try:
+        stream = start_stream(handle, pod, ["tar", "cf", "-", src], container, stdin=False)
         with stream:
             stderr = bytearray()
             drained = _drain(stream.stderr, stderr)
-            out = _drain(stream.stdout, bytearray())
-            assert stream.stdin is not None
-            writer = io.BufferedWriter(stream.stdin, 256 * 1024)
-            with tarfile.open(fileobj=writer, mode="w|") as tar:
-                tar.add(source, arcname=base, recursive=True)
-            writer.close()  # flushes, then closes stdin: tar in the container sees the end
-            _finish(stream, stderr, drained, f"cp {source} {pod.name}:{dest}")
-            if out is not None:
-                out.join(5)
-        return remote
+            broken: tarfile.TarError | None = None
+            try:
+                is_dir = _unpack(io.BufferedReader(stream.stdout, 256 * 1024), prefix,
+                                 staged)
+            except tarfile.TarError as e:  # tar's own complaint, if any, says more
+                broken = e
+            _finish(stream, stderr, drained, f"cp {pod.name}:{src}")
+            if broken is not None:
+                raise InvalidArgumentError(f"cp {pod.name}:{src}: the container sent a "
+                                           f"broken tar archive: {broken}") from broken
+        if not is_dir and not (staged / "item").exists() and not (staged / "item").is_symlink():
+            raise InvalidArgumentError(f"cp {pod.name}:{src}: the container sent no such "
+                                       "file")
+        _place(staged, target, is_dir)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return target
+
+
+def copy_to(handle: _Handle, name: str, src: str | os.PathLike[str], dest: str, *,
+            container: str | None = None, namespace: str | None = None) -> str:
+    """``Resource.copy_to``: the local ``src`` to ``dest`` in the container."""
+    dest = _remote_path(dest)
+    source = Path(src)
+    if not source.exists():
+        raise InvalidArgumentError(f"{source} doesn't exist in local filesystem")
+    pod = stream_pod(handle, name, namespace, "cp")
+    remote = dest.rstrip("/") or "/"
+    probe = run_command(handle, pod, ["test", "-d", remote], container)
+    if probe.exit_code == 0:  # into an existing directory, as kubectl does
+        remote = posixpath.join(remote, source.resolve().name)
+    directory, base = posixpath.split(remote)
+    command = ["tar", "-xmf", "-"] + (["-C", directory] if directory else [])
+    import tarfile
+
+    stream = start_stream(handle, pod, command, container, stdin=True)
+    with stream:
+        stderr = bytearray()
+        drained = _drain(stream.stderr, stderr)
+        out = _drain(stream.stdout, bytearray())
+        assert stream.stdin is not None
+        writer = io.BufferedWriter(stream.stdin, 256 * 1024)
+        with tarfile.open(fileobj=writer, mode="w|") as tar:
+            tar.add(source, arcname=base, recursive=True)
+        writer.close()  # flushes, then closes stdin: tar in the container sees the end
+        _finish(stream, stderr, drained, f"cp {source} {pod.name}:{dest}")
+        if out is not None:
+            out.join(5)
+    return remote

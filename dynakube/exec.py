@@ -39,7 +39,7 @@ from .errors import InvalidArgumentError, TransportError, UnsupportedError
 from .logs import _SELECTOR_KINDS, PodChoice
 from .request import ApiRequest, check_name, resource_path
 
-__all__ = ["ExecMixin", "ExecResult", "ExecStream", "StreamPipe", "Stdin", "open_stream",
+__all__ = ["ExecResult", "ExecStream", "StreamPipe", "Stdin", "open_stream",
            "stream_pod", "start_stream", "run_command", "PIPE_LIMIT", "CHUNK"]
 
 #: At most this many bytes wait in one output pipe; the connection is not read meanwhile.
@@ -336,39 +336,6 @@ def _stdin_source(stdin: Any) -> bytes | IO[bytes] | None:
         return stdin
     raise InvalidArgumentError(f"stdin must be bytes, str or a binary file, got "
                                f"{type(stdin).__name__}")
-
-
-class ExecMixin:
-    """``exec()``, ``attach()`` and ``stream()`` of a resource handle (mixed into
-    :class:`~dynakube.resource.Resource`)."""
-
-    def exec(self: _Handle, name: str, command: Sequence[str], container: str | None = None,
-             stdin: bytes | str | IO[bytes] | None = None, tty: bool = False,
-             timeout: float | None = None, namespace: str | None = None) -> ExecResult:
-        """Run ``command`` in a container to its end: the exit code, stdout and stderr.
-
-        ``stdin`` (bytes, text or a binary file) is sent, then closed. A non-zero exit code
-        is a result (``result.exit_code``), not an error; a command the runtime cannot run
-        raises the server's error. ``timeout`` (seconds) hangs up on a command that runs
-        longer, raising ``TimeoutError``.
-        """
-        pod = stream_pod(self, name, namespace, "exec")
-        return run_command(self, pod, _command(command), container, stdin, tty, timeout)
-
-    def attach(self: _Handle, name: str, container: str | None = None,
-               stdin: bytes | str | IO[bytes] | None = None, tty: bool = False,
-               timeout: float | None = None, namespace: str | None = None) -> ExecResult:
-        """Attach to a container's main process until it ends (``exec`` without command)."""
-        pod = stream_pod(self, name, namespace, "attach")
-        return run_command(self, pod, None, container, stdin, tty, timeout)
-
-    def stream(self: _Handle, name: str, command: Sequence[str] | None = None,
-               container: str | None = None, *, stdin: bool = False, stderr: bool = True,
-               tty: bool = False, namespace: str | None = None) -> ExecStream:
-        """Start ``command`` (attach when None) and stream it: an :class:`ExecStream`."""
-        check = _command(command) if command is not None else None
-        pod = stream_pod(self, name, namespace, "exec" if check is not None else "attach")
-        return start_stream(self, pod, check, container, stdin=stdin, stderr=stderr, tty=tty)
 
 
 def _command(command: Sequence[str]) -> list[str]:

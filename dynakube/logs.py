@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol, overload
+from typing import Any, Protocol
 
 from .discovery.registry import ResourceInfo
 from .errors import (
@@ -27,7 +27,7 @@ from .errors import (
 )
 from .request import ApiRequest, Sender, check_name, query_pairs, resource_path
 
-__all__ = ["LogStream", "LogsMixin", "PodChoice", "MAX_LINE", "log_query", "choose_pod",
+__all__ = ["LogStream", "read_logs", "log_pod", "PodChoice", "MAX_LINE", "log_query", "choose_pod",
            "selector_of"]
 
 #: A longer line is handed out in pieces of this many bytes, so memory stays bounded.
@@ -258,7 +258,8 @@ class _Handle(Protocol):
             resource_version: str | None = None) -> dict[str, Any]: ...
 
 
-def _log_pod(handle: _Handle, name: str, namespace: str | None) -> PodChoice:
+def log_pod(handle: _Handle, name: str, namespace: str | None = None) -> PodChoice:
+    """``Resource.log_pod``: ``name`` on pods, else the Pod kubectl picks of a workload."""
     namespace = handle.namespace_of(None, namespace)
     info = handle.info
     if (info.group, info.kind) == ("", "Pod"):
@@ -282,68 +283,31 @@ def _log_pod(handle: _Handle, name: str, namespace: str | None) -> PodChoice:
     return PodChoice(str(pod["metadata"]["name"]), str(namespace), len(items))
 
 
-class LogsMixin:
-    """``logs()`` and ``log_pod()`` of a resource handle (mixed into
-    :class:`~dynakube.resource.Resource`, which keeps every other verb)."""
-
-    def log_pod(self: _Handle, name: str, namespace: str | None = None) -> PodChoice:
-        """The Pod whose logs :meth:`logs` reads: ``name`` itself for pods, else the one
-        kubectl picks among the workload's (a ``NotFoundError`` when it has none)."""
-        return _log_pod(self, name, namespace)
-
-    @overload
-    def logs(self: _Handle, name: str, namespace: str | None = None, *,
-             container: str | None = None, follow: Literal[False] = False,
-             tail_lines: int | None = None, since_seconds: float | timedelta | None = None,
-             since_time: datetime | str | None = None, timestamps: bool = False,
-             previous: bool = False, limit_bytes: int | None = None) -> str: ...
-
-    @overload
-    def logs(self: _Handle, name: str, namespace: str | None = None, *,
-             container: str | None = None, follow: Literal[True],
-             tail_lines: int | None = None, since_seconds: float | timedelta | None = None,
-             since_time: datetime | str | None = None, timestamps: bool = False,
-             previous: bool = False, limit_bytes: int | None = None) -> LogStream: ...
-
-    @overload
-    def logs(self: _Handle, name: str, namespace: str | None = None, *,
-             container: str | None = None, follow: bool,
-             tail_lines: int | None = None, since_seconds: float | timedelta | None = None,
-             since_time: datetime | str | None = None, timestamps: bool = False,
-             previous: bool = False, limit_bytes: int | None = None) -> str | LogStream: ...
-
-    def logs(self: _Handle, name: str, namespace: str | None = None, *,
-             container: str | None = None, follow: bool = False,
-             tail_lines: int | None = None, since_seconds: float | timedelta | None = None,
-             since_time: datetime | str | None = None, timestamps: bool = False,
-             previous: bool = False, limit_bytes: int | None = None) -> str | LogStream:
-        """A Pod's log: the text (``str``), or with ``follow`` a :class:`LogStream` of lines.
-
-        On a workload handle, the log of the Pod :meth:`log_pod` picks. ``since_seconds`` /
-        ``since_time`` (a timezone-aware datetime or RFC 3339 text; the server takes whole
-        seconds) start later; ``tail_lines`` keeps the last lines; ``limit_bytes`` stops
-        after that many bytes; ``timestamps`` prefixes each line with the kubelet's
-        RFC 3339 time; ``previous`` reads the container's last terminated instance.
-        """
-        if self.subresource_name:
-            raise InvalidArgumentError("logs() is called on the resource, not a subresource")
-        query = log_query(container=container, follow=follow, tail_lines=tail_lines,
-                          since_seconds=since_seconds, since_time=since_time,
-                          timestamps=timestamps, previous=previous, limit_bytes=limit_bytes)
-        pod = _log_pod(self, name, namespace)
-        path = resource_path("", "v1", "pods", namespace=pod.namespace, name=pod.name,
-                             subresource="log")
-        request = ApiRequest("GET", path, query, _ACCEPT)
-        transport: Sender = self.client.transport
-        try:
-            if not follow:
-                return transport.send(request).content.decode("utf-8", "replace")
-            # a followed log may stay silent for hours: no read timeout, close() ends it
-            return LogStream(transport.send(request, stream=True, read_timeout=math.inf), path)
-        except BadRequestError as e:
-            if container and e.message.startswith(f"container {container} is not valid"):
-                _name_containers(transport, pod, e)
-            raise
+def read_logs(handle: _Handle, name: str, namespace: str | None = None, *,
+              container: str | None = None, follow: bool = False,
+              tail_lines: int | None = None, since_seconds: float | timedelta | None = None,
+              since_time: datetime | str | None = None, timestamps: bool = False,
+              previous: bool = False, limit_bytes: int | None = None) -> str | LogStream:
+    """``Resource.logs``: the text, or with ``follow`` a :class:`LogStream` of lines."""
+    if handle.subresource_name:
+        raise InvalidArgumentError("logs() is called on the resource, not a subresource")
+    query = log_query(container=container, follow=follow, tail_lines=tail_lines,
+                      since_seconds=since_seconds, since_time=since_time,
+                      timestamps=timestamps, previous=previous, limit_bytes=limit_bytes)
+    pod = log_pod(handle, name, namespace)
+    path = resource_path("", "v1", "pods", namespace=pod.namespace, name=pod.name,
+                         subresource="log")
+    request = ApiRequest("GET", path, query, _ACCEPT)
+    transport: Sender = handle.client.transport
+    try:
+        if not follow:
+            return transport.send(request).content.decode("utf-8", "replace")
+        # a followed log may stay silent for hours: no read timeout, close() ends it
+        return LogStream(transport.send(request, stream=True, read_timeout=math.inf), path)
+    except BadRequestError as e:
+        if container and e.message.startswith(f"container {container} is not valid"):
+            _name_containers(transport, pod, e)
+        raise
 
 
 def _name_containers(transport: Sender, pod: PodChoice, error: BadRequestError) -> None:

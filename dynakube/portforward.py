@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from .channels import PORT_FORWARD_PROTOCOLS, port_forward_query
 from .errors import InvalidArgumentError
-from .exec import _Handle, open_stream, stream_pod
+from .exec import _Handle, open_stream
 from .logs import PodChoice
 
 if TYPE_CHECKING:
     from .transport.forwarding import ForwardError, PortStream
 
-__all__ = ["PortForward", "PortForwardMixin", "parse_port_pairs", "connect_port"]
+__all__ = ["PortForward", "parse_port_pairs", "connect_port"]
 
 
 def parse_port_pairs(ports: Mapping[int, int] | Iterable[int | str]) -> list[tuple[int, int]]:
@@ -119,18 +119,3 @@ def connect_port(handle: _Handle, pod: PodChoice, port: int) -> PortStream:
     socket = open_stream(handle, pod, "portforward", port_forward_query([port]),
                          PORT_FORWARD_PROTOCOLS)
     return PortStream(socket, port)
-
-
-class PortForwardMixin:
-    """``port_forward()`` of a resource handle (mixed into
-    :class:`~dynakube.resource.Resource`)."""
-
-    def port_forward(self: _Handle, name: str,
-                     ports: Mapping[int, int] | Iterable[int | str],
-                     namespace: str | None = None, *, address: str = "127.0.0.1",
-                     on_error: Callable[[ForwardError], None] | None = None) -> PortForward:
-        """Listen on local ports and forward them to a Pod's: ``{8080: 80}`` (local:
-        remote; local 0 picks a free port), ``[80]`` or ``["8080:80", ":443"]``."""
-        pairs = parse_port_pairs(ports)
-        pod = stream_pod(self, name, namespace, "port-forward")
-        return PortForward(self, pod, pairs, address=address, on_error=on_error)

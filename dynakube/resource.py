@@ -11,7 +11,6 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .cp import CopyMixin
 from .discovery.registry import BUILTIN_GROUPS, ResourceInfo
 from .errors import (
     InvalidArgumentError,
@@ -20,10 +19,8 @@ from .errors import (
     ValidationError,
     ValidationWarning,
 )
-from .exec import ExecMixin
-from .logs import LogsMixin
 from .meta import object_metadata
-from .portforward import PortForwardMixin
+from .podverbs import PodVerbs
 from .request import (
     JSON,
     PATCH_CONTENT_TYPES,
@@ -110,11 +107,10 @@ class ResourceClient(Protocol):
     def warn(self, text: str, *, stacklevel: int = 6) -> None: ...
 
 
-class Resource(LogsMixin, ExecMixin, PortForwardMixin, CopyMixin):
-    """A handle on one resource (or one subresource of it) of one server (``logs()`` from
-    :class:`~dynakube.logs.LogsMixin`; ``exec()``, ``port_forward()`` and ``copy_from()`` /
-    ``copy_to()`` from the mixins of :mod:`~dynakube.exec`, :mod:`~dynakube.portforward`
-    and :mod:`~dynakube.cp`)."""
+class Resource(PodVerbs):
+    """A handle on one resource (or one subresource of it) of one server (``logs()``,
+    ``exec()``, ``port_forward()``, ``copy_from()`` and the other Pod verbs from
+    :class:`~dynakube.podverbs.PodVerbs`)."""
 
     def __init__(self, client: ResourceClient, info: ResourceInfo,
                  subresource: str | None = None):
@@ -433,10 +429,7 @@ class Resource(LogsMixin, ExecMixin, PortForwardMixin, CopyMixin):
         except UnsupportedMediaTypeError as e:
             if patch_type != "apply":
                 raise
-            status = dict(e.status, message=(
-                "this server does not support server-side apply (it needs Kubernetes 1.22 "
-                f"or newer): {e.message}; use create/replace or a merge patch instead"))
-            raise UnsupportedMediaTypeError(e.code, status, text=e.text) from e
+            raise apply_unsupported(e) from e
 
     def apply(self, obj: Mapping[str, Any], namespace: str | None = None, *,
               field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False,
@@ -525,6 +518,23 @@ class Resource(LogsMixin, ExecMixin, PortForwardMixin, CopyMixin):
         query = self._list_query(label_selector, field_selector)
         path = self._collection_path(self._collection_namespace(namespace, False))
         return self._send("DELETE", path, query, body=body)
+
+
+def apply_unsupported(error: UnsupportedMediaTypeError) -> UnsupportedMediaTypeError:
+    """The server's 415 to an apply patch, saying what it means: no server-side apply."""
+    status = dict(error.status, message=(
+        "this server does not support server-side apply (it needs Kubernetes 1.22 "
+        f"or newer): {error.message}; use create/replace or a merge patch instead"))
+    return UnsupportedMediaTypeError(error.code, status, text=error.text)
+
+
+def check_text(value: Any, what: str, example: str, *, optional: bool = False) -> None:
+    """Refuse a non-string where a name goes: it would fail deep inside a lookup."""
+    if optional and value is None:
+        return
+    if not isinstance(value, str) or not value:
+        raise InvalidArgumentError(
+            f"{what} must be a non-empty string such as {example!r}, got {value!r}")
 
 
 def _without_directives(value: Any) -> Any:
