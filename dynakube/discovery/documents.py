@@ -341,6 +341,7 @@ def parse_documents(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
     groups = [*core, *rest]
     for g in groups:
         for version in g.versions:
-            preferred = version == g.preferred
-            items += [replace(r, preferred=preferred) for r in g.resources[version]]
+            # parsed as preferred (the default): only the other versions' entries are copied
+            items += g.resources[version] if version == g.preferred else \
+                [replace(r, preferred=False) for r in g.resources[version]]
     return ParsedDiscovery(tuple(items), tuple(g.name for g in groups), problems)
