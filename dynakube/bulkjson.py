@@ -22,10 +22,10 @@ LARGE = 64 * 1024
 pause is not worth its two calls."""
 
 
-def loads(data: bytes | str) -> Any:
-    """``json.loads(data)``; for a document of :data:`LARGE` bytes or more, with the cyclic
+def loads(data: bytes | str, *, large: int = LARGE) -> Any:
+    """``json.loads(data)``; for a document of ``large`` bytes or more, with the cyclic
     collector paused while it runs. Raises ``ValueError`` as ``json.loads`` does."""
-    if len(data) < LARGE or not gc.isenabled():
+    if len(data) < large or not gc.isenabled():
         return json.loads(data)
     gc.disable()
     try:

@@ -107,11 +107,12 @@ def decode_added_batch(lines: list[bytes]) -> Iterable[WatchEvent]:
 
     Line by line, lazily: the events before a bad line are delivered, then the bad line is
     reported exactly as :func:`decode_event` does.
-    A large batch is decoded with the cyclic collector paused (:mod:`dynakube.bulkjson`).
+    The batch is decoded with the cyclic collector paused (:mod:`dynakube.bulkjson`): its
+    objects go to a growing cache, however few arrived together.
     """
     if len(lines) > 1:
         try:
-            data = bulkjson.loads(b"[" + b",".join(lines) + b"]")
+            data = bulkjson.loads(b"[" + b",".join(lines) + b"]", large=0)
         except ValueError:
             data = None
         if type(data) is list and len(data) == len(lines):  # one value per line, no more

@@ -66,3 +66,9 @@ def test_bad_json_raises_value_error_and_enables_the_collector_again() -> None:
     with pytest.raises(ValueError):
         bulkjson.loads(b"[" + b"1," * bulkjson.LARGE)
     assert gc.isenabled()
+
+
+def test_a_caller_may_pause_for_any_size(collections: list[str]) -> None:
+    data = _document(300)
+    bulkjson.loads(data, large=0)
+    assert collections == []
