@@ -49,6 +49,7 @@ def test_a_large_document_is_decoded_without_a_collection(collections: list[str]
 def test_a_small_document_leaves_the_collector_running(collections: list[str]) -> None:
     data = _document(300)
     assert len(data) < bulkjson.LARGE
+    collections.clear()
     bulkjson.loads(data)
     assert collections  # 300 dicts at a threshold of 50: the collector ran
 
@@ -70,5 +71,6 @@ def test_bad_json_raises_value_error_and_enables_the_collector_again() -> None:
 
 def test_a_caller_may_pause_for_any_size(collections: list[str]) -> None:
     data = _document(300)
+    collections.clear()
     bulkjson.loads(data, large=0)
     assert collections == []
