@@ -131,9 +131,16 @@ def test_crd_lifecycle_in_discovery_and_openapi(kube_server: ApiServer) -> None:
     s = session(kube_server)
     created = s.post(kube_server.url + CRDS, json=GADGET_CRD)
     assert created.status_code == 201
-    conditions = {c["type"]: c["status"] for c in created.json()["status"]["conditions"]}
+    # answered with the strategy's empty status; the controllers establish it right after
+    assert created.json()["status"] == {"acceptedNames": {"kind": "", "plural": ""},
+                                        "conditions": None, "storedVersions": ["v1"]}
+    stored = s.get(kube_server.url + CRDS + "/" + GADGET_CRD["metadata"]["name"]).json()
+    conditions = {c["type"]: c["status"] for c in stored["status"]["conditions"]}
     assert conditions["Established"] == "True"
-    assert created.json()["status"]["storedVersions"] == ["v1"]
+    assert stored["status"]["storedVersions"] == ["v1"]
+    assert stored["status"]["acceptedNames"]["plural"] == GADGET_CRD["spec"]["names"]["plural"]
+    assert int(stored["metadata"]["resourceVersion"]) > int(
+        created.json()["metadata"]["resourceVersion"])
     agg = s.get(kube_server.url + "/apis", headers={"Accept": V2}).json()
     group = next(g for g in agg["items"] if g["metadata"]["name"] == "test.dynakube.io")
     assert [v["version"] for v in group["versions"]] == ["v1", "v1alpha1"]

@@ -131,6 +131,18 @@ def test_other_pem_blocks_and_the_recorded_refusal(kube: RawKube,
         "PEM block type must be CERTIFICATE REQUEST"
 
 
+def test_the_request_records_who_asked(kube: RawKube, requests_by_key: dict[str, bytes],
+                                       kube_server: ApiServer) -> None:
+    """The server fills in the requesting user, as the CSR strategy does on create."""
+    answer = kube("POST", CSRS, _csr(requests_by_key["p256"]), dryRun="All")
+    assert answer.status_code == 201, answer.text
+    spec = answer.json()["spec"]
+    assert (spec["username"], spec["uid"]) == ("admin", "admin-uid")
+    assert spec["groups"] == ["system:masters", "system:authenticated"]
+    readonly = RawKube(kube_server, kube_server.forbidden_token)
+    assert readonly("POST", CSRS, _csr(requests_by_key["p256"]), dryRun="All").status_code == 403
+
+
 def test_the_recorded_request_verifies(shared_api: Path, kube: RawKube) -> None:
     """The request every recorded CSR carries (an ECDSA P-256 one) is accepted."""
     import json

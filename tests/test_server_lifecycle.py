@@ -157,7 +157,8 @@ def test_every_namespace_gets_what_controllers_make(k: RawKube, kube_server: Api
     root = k.get(NS + "/fresh/configmaps/kube-root-ca.crt").json()
     assert root["data"]["ca.crt"].startswith("-----BEGIN CERTIFICATE-----")
     service = k.get(NS + "/default/services/kubernetes").json()
-    assert service["spec"]["clusterIP"] == "10.96.0.1"
+    # the first address of kube-apiserver's default service range, 10.0.0.0/24
+    assert service["spec"]["clusterIP"] == "10.0.0.1"
     assert service["spec"]["ports"][0]["port"] == 443
     assert service["spec"]["ports"][0]["targetPort"] == kube_server.port
     endpoints = k.get(NS + "/default/endpoints/kubernetes").json()
@@ -194,11 +195,48 @@ def test_deleted_default_objects_are_made_again(k: RawKube) -> None:
     assert gone(k, NS + "/fresh")
 
 
+def test_defaults_are_not_made_again_in_a_terminating_namespace(k: RawKube) -> None:
+    """While a namespace terminates (held by a finalizer), the namespace controller's deletes
+    of its ``default`` ServiceAccount and ``kube-root-ca.crt`` stand."""
+    k.create(NS, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ending"}})
+    held = configmap("held")
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    k.create(NS + "/ending/configmaps", held)
+    assert k("DELETE", NS + "/ending").status_code == 200
+    for path in (NS + "/ending/serviceaccounts/default",
+                 NS + "/ending/configmaps/kube-root-ca.crt"):
+        assert gone(k, path), path
+    assert k.get(NS + "/ending").json()["status"]["phase"] == "Terminating"
+    assert k.names(NS + "/ending/serviceaccounts") == []
+    assert k.names(NS + "/ending/configmaps") == ["held"]
+    released = k("PATCH", NS + "/ending/configmaps/held", {"metadata": {"finalizers": None}},
+                 ctype=MERGE)
+    assert released.status_code == 200, released.text
+    assert gone(k, NS + "/ending")
+
+
+def test_without_those_controllers_deleted_defaults_stay_deleted(
+        k: RawKube, kube_server: ApiServer) -> None:
+    assert kube_server.restores_defaults is True
+    kube_server.restores_defaults = False
+    k.create(NS, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bare"}})
+    assert k.names(NS + "/bare/serviceaccounts") == ["default"]  # a new namespace still has it
+    for path in (NS + "/bare/serviceaccounts/default", NS + "/bare/configmaps/kube-root-ca.crt"):
+        assert k("DELETE", path).status_code == 200
+        assert k.get(path).status_code == 404, path
+    assert k.names(NS + "/bare/configmaps") == []
+    kube_server.restores_defaults = True  # switched back, the next delete is undone again
+    k.create(NS + "/bare/serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                           "metadata": {"name": "default"}})
+    assert k("DELETE", NS + "/bare/serviceaccounts/default").status_code == 200
+    assert k.get(NS + "/bare/serviceaccounts/default").status_code == 200
+
+
 def test_a_pod_needs_its_namespace_default_service_account(k: RawKube,
                                                            kube_server: ApiServer) -> None:
     """The ServiceAccount admission plugin refuses a Pod whose ``default`` account is gone
     (on a server whose controllers do not make it again, as in the recording)."""
-    kube_server.api.restores_defaults = False
+    kube_server.restores_defaults = False
     k.create(NS, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kinds"}})
     assert k("DELETE", NS + "/kinds/serviceaccounts/default").status_code == 200
     entry = kinds_entry("lifecycle/Pod/create-before-default-serviceaccount-exists")

@@ -19,7 +19,7 @@ def k(kube_server: ApiServer) -> RawKube:
     k = RawKube(kube_server)
     # these tests count ConfigMaps: start without the one every namespace gets, and keep
     # the root-ca-cert-publisher from putting it back
-    kube_server.api.restores_defaults = False
+    kube_server.restores_defaults = False
     assert k("DELETE", CM + "/kube-root-ca.crt").status_code == 200
     for i in range(6):
         k.create(CM, {"metadata": {"name": f"cm-{i}", "labels": {
@@ -67,6 +67,14 @@ def test_field_selectors(k: RawKube) -> None:
         [f"cm-{i}" for i in range(6)]
     assert k.names("/api/v1/configmaps", fieldSelector="metadata.namespace=kube-system") == [
         "kube-root-ca.crt"]
+
+
+def test_any_version_is_served_whole(k: RawKube) -> None:
+    """``resourceVersion=0`` is served from the watch cache, which ignores ``limit``."""
+    whole = k.get(CM, resourceVersion="0", limit=2).json()
+    assert len(whole["items"]) == 6 and set(whole["metadata"]) == {"resourceVersion"}
+    paged = k.get(CM, limit=2).json()
+    assert len(paged["items"]) == 2 and paged["metadata"]["remainingItemCount"] == 4
 
 
 def test_pages_read_one_snapshot(k: RawKube) -> None:
@@ -192,7 +200,7 @@ def test_many_objects_page_without_copying(kube_server: ApiServer) -> None:
         body = json.dumps({"metadata": {"name": f"m-{i:05d}"}}).encode()
         kube_server.api.create(Call("POST", spec, "default", None, None, {}, {}, body, "t"))
     k = RawKube(kube_server)
-    kube_server.api.restores_defaults = False  # count only these
+    kube_server.restores_defaults = False  # count only these
     assert k("DELETE", CM + "/kube-root-ca.crt").status_code == 200
     seen, token = 0, None
     while True:

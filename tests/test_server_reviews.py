@@ -69,6 +69,7 @@ def test_token_review_audiences(k: RawKube, kube_server: ApiServer) -> None:
 
     assert status(None)["audiences"] == [AUDIENCE]
     assert status(["https://elsewhere.example", AUDIENCE])["audiences"] == [AUDIENCE]
+    assert status([AUDIENCE, AUDIENCE])["audiences"] == [AUDIENCE]  # an intersection: once
     assert status(["https://elsewhere.example"]) == {"error": "invalid bearer token",
                                                      "user": {}}
 

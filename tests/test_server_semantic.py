@@ -41,11 +41,13 @@ SKIPPED: dict[str, str] = {
     "invalid/Namespace/update-name-in-body-mismatch": _NOT_SEMANTIC + " (400)",
     "invalid/Pod/namespace-in-body-mismatch": _NOT_SEMANTIC + " (400)",
     "invalid/Secret/data-not-base64": _NOT_SEMANTIC + " (400, base64 decoding)",
-    "invalid/Service/clusterIP-outside-range": "needs the cluster IP allocator and its range",
-    "invalid/Service/nodePort-already-allocated-real-create":
-        "needs cluster state: the node ports other Services hold",
+    "invalid/Service/clusterIP-outside-range": _NOT_SEMANTIC + " (the cluster-IP allocator: "
+        "test_server_kinds_replay and test_server_fidelity_kinds match it)",
+    "invalid/Service/nodePort-already-allocated-real-create": _NOT_SEMANTIC + " (the node-port "
+        "allocator, with the ports other Services hold: test_server_kinds_replay matches it)",
     "invalid/Job/selector-without-manualSelector":
-        "the message holds the uid the dry run generated; the update twin is matched",
+        "the message holds the uid the dry run generated; test_server_kinds_replay matches it "
+        "with uids made neutral, and here the update twin is matched",
 }
 # The recording changed some objects before it tried these updates: the object they met is
 # the answer of the named earlier entry, not the create's.

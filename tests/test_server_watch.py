@@ -19,7 +19,7 @@ def k(kube_server: ApiServer) -> RawKube:
     k = RawKube(kube_server)
     # these tests count ConfigMap events: start without the one every namespace gets, and
     # keep the root-ca-cert-publisher from putting it back
-    kube_server.api.restores_defaults = False
+    kube_server.restores_defaults = False
     assert k("DELETE", CM + "/kube-root-ca.crt").status_code == 200
     return k
 

@@ -21,7 +21,15 @@ from .status import bad_request
 from .storage.resources import ResourceTable
 from .storage.store import ObjectStore, storage_key
 
-__all__ = ["ApiState", "Call", "Options", "PodStopper", "Reply"]
+__all__ = ["ApiState", "Call", "Options", "PodStopper", "Reply", "USERS"]
+
+USERS: dict[str, dict[str, Any]] = {
+    "admin": {"groups": ["system:masters", "system:authenticated"], "uid": "admin-uid",
+              "username": "admin"},
+    "readonly": {"groups": ["system:authenticated"], "uid": "readonly-uid",
+                 "username": "readonly"},
+}
+"""Who the server's tokens authenticate as (``Call.user`` names one), as a review answers."""
 
 _INT = re.compile(r"[+-]?[0-9]+")
 
@@ -32,7 +40,10 @@ class Options:
 
     ``resource_version_wait``: how long a list, or a watch with ``sendInitialEvents=true``,
     from a resourceVersion the store has not reached waits for it before the ``504 Too large
-    resource version`` (kube-apiserver's watch cache waits 3 s).
+    resource version`` (kube-apiserver's watch cache waits 3 s). ``stream_creation_timeout``:
+    how long the kubelet stand-in waits for a client to open both streams of a SPDY
+    port-forward connection before it gives up on them (the kubelet's
+    ``streamCreationTimeout``, 30 s by default).
     """
 
     aggregated_discovery: str | None = "v2"
@@ -41,6 +52,7 @@ class Options:
     server_side_apply: bool = True
     bookmark_interval: float = 60.0
     resource_version_wait: float = 3.0
+    stream_creation_timeout: float = 30.0
 
 
 @dataclass
@@ -120,6 +132,8 @@ class ApiState(Protocol):
     options: Options
     write_lock: threading.RLock
     ca_pem: str
+    restores_defaults: bool
+    """Whether the controllers that make a namespace's defaults put deleted ones back."""
 
     @property
     def kubelet(self) -> PodStopper:

@@ -43,8 +43,26 @@ __all__ = [
 Obj = dict[str, Any]
 
 _GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
-_GENERATION_KINDS = {("apps", "Deployment"), ("", "Pod"),
-                     ("apiextensions.k8s.io", "CustomResourceDefinition")}
+_GENERATION_KINDS = {
+    ("", "Pod"), ("", "PodTemplate"), ("", "ReplicationController"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apps", "DaemonSet"), ("apps", "Deployment"), ("apps", "ReplicaSet"),
+    ("apps", "StatefulSet"), ("batch", "CronJob"), ("batch", "Job"),
+    ("discovery.k8s.io", "EndpointSlice"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("networking.k8s.io", "Ingress"), ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "NetworkPolicy"), ("policy", "PodDisruptionBudget"),
+    ("resource.k8s.io", "DeviceClass"), ("resource.k8s.io", "ResourceSlice"),
+    ("scheduling.k8s.io", "PriorityClass"),
+}
+"""The built-in kinds whose strategies keep ``metadata.generation`` (as the recordings show)."""
 
 
 def now_rfc3339(at: float | None = None) -> str:
@@ -357,8 +375,15 @@ def has_status_subresource(spec: KindSpec) -> bool:
     return spec.subresource("status") is not None
 
 
+_GENERATION_FIXED = {("scheduling.k8s.io", "PriorityClass")}  # set on create, never bumped
+
+
 def spec_changed(old: Obj, new: Obj) -> bool:
-    """Whether anything but ``metadata`` and ``status`` differs (what bumps ``generation``)."""
+    """Whether anything but ``metadata`` and ``status`` differs (what bumps ``generation``;
+    a PriorityClass keeps its first one)."""
+    group, _, _ = str(new.get("apiVersion") or "").rpartition("/")
+    if (group, new.get("kind")) in _GENERATION_FIXED:
+        return False
     keys = (set(old) | set(new)) - {"metadata", "status", "apiVersion", "kind"}
     return any(old.get(k) != new.get(k) for k in keys)
 

@@ -94,13 +94,18 @@ class ApiServer:
     ``openapi_v3=False`` (no ``/openapi/v3``), ``watch_list=False`` (``sendInitialEvents``
     refused), ``server_side_apply=False`` (apply patches get ``415``). ``options`` holds them
     and the timings, e.g. ``options.resource_version_wait`` (how long a read from a
-    resourceVersion not reached yet waits for it, 3 s as in kube-apiserver).
+    resourceVersion not reached yet waits for it, 3 s as in kube-apiserver) and
+    ``options.stream_creation_timeout`` (how long a SPDY port-forward's half-open stream pair
+    is waited for, the kubelet's 30 s).
 
     It behaves as a whole cluster for what tests meet: each namespace gets its ``default``
     ServiceAccount and ``kube-root-ca.crt``, ``default/kubernetes`` points at the server, a
     deleted namespace terminates as the namespace controller does it, and ``pods`` (the
     kubelet stand-in, :class:`Kubelet`) finishes graceful Pod deletes:
     ``server.pods.ignore_sigterm(namespace, name)`` makes one take its whole grace period.
+    A deleted ``default`` ServiceAccount or ``kube-root-ca.crt`` is made again (a new uid) as
+    those controllers do; a test that counts ConfigMaps or ServiceAccounts after deleting
+    them sets ``server.restores_defaults = False`` first.
     """
 
     def __init__(self, *, tls: bool = False, token: str | None = None, port: int = 0,
@@ -135,6 +140,17 @@ class ApiServer:
         self.kubeconfig_path = ""
         self.url = ""
         self._bootstrap()
+
+    @property
+    def restores_defaults(self) -> bool:
+        """Whether a deleted ``default`` ServiceAccount or ``kube-root-ca.crt`` ConfigMap is
+        made again, as the serviceaccount controller and the root-ca-cert-publisher do
+        (``True``); ``False`` keeps it deleted, as a bare kube-apiserver does."""
+        return self.api.restores_defaults
+
+    @restores_defaults.setter
+    def restores_defaults(self, value: bool) -> None:
+        self.api.restores_defaults = bool(value)
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -380,6 +380,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 return review(api, call)
             if sub == "binding":
                 return api.bind(call)
+            if (r.spec.group, r.spec.plural) == ("", "bindings"):
+                return api.bind_named(call)
             return api.create(call)
         if verb == "update":
             if sub == "finalize":

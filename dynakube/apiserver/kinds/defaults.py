@@ -17,6 +17,7 @@ the cluster-IP and node-port allocators) comes from a :class:`DefaultingState`.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +32,9 @@ from dynakube.apiserver.kinds.podspec_defaults import AdmissionRefused, Defaulti
 from dynakube.apiserver.kinds.workload_defaults import WORKLOAD_DEFAULTERS
 
 __all__ = [
+    "NODE_PORTS",
     "PROTECTION_FINALIZERS",
+    "SERVICE_NETWORKS",
     "AdmissionRefused",
     "DefaultingState",
     "StoredState",
@@ -41,10 +44,13 @@ __all__ = [
 
 _GROUPS = {"serviceaccounts": "", "limitranges": "", "services": "",
            "priorityclasses": "scheduling.k8s.io"}
-_SERVICE_NETWORKS = {"IPv4": ipaddress.ip_network("10.96.0.0/12"),
-                     "IPv6": ipaddress.ip_network("fd00:10:96::/108")}
-_FIRST_HOST = 10  # below it: the kubernetes Service (.1) and the cluster DNS (.10) of kubeadm
-_NODE_PORTS = range(30000, 32768)
+SERVICE_NETWORKS = {"IPv4": ipaddress.ip_network("10.0.0.0/24"),
+                    "IPv6": ipaddress.ip_network("fd00:10:96::/108")}
+"""The service CIDRs: kube-apiserver's own default ``--service-cluster-ip-range`` (what the
+recordings' server used) for IPv4; the kubernetes Service holds the first address."""
+NODE_PORTS = range(30000, 32768)
+"""The default ``--service-node-port-range``."""
+_DRY_RUN_NODE_PORT = 32768  # a dry run's node ports count up from here (they are not allocated)
 
 
 def apply_defaults(obj: dict[str, Any], *, old: dict[str, Any] | None = None,
@@ -80,12 +86,17 @@ class StoredState:
     ``all_of(plural, group)`` lists the stored objects of a built-in resource. Only stored
     ServiceAccounts count: every new namespace gets its ``default`` one (as the
     service-account controller makes it), so a Pod is refused, as on a real server, only
-    where that one was deleted. Addresses come from
-    10.96.0.0/12 (IPv6: fd00:10:96::/108) and node ports from 30000-32767, lowest free first.
+    where that one was deleted. Addresses come from :data:`SERVICE_NETWORKS`, lowest free
+    first in the upper part of the range, then in the lower part kube-apiserver keeps for
+    static addresses (KEP-3070); node ports from 30000-32767, lowest free first. A dry run
+    allocates nothing, as the real allocators do then: a Service gets the network's own
+    address and node ports counting up past 32768 (or past the highest one it names).
     """
 
-    def __init__(self, all_of: Callable[[str, str], Sequence[Mapping[str, Any]]]):
+    def __init__(self, all_of: Callable[[str, str], Sequence[Mapping[str, Any]]], *,
+                 dry_run: bool = False):
         self._all_of = all_of
+        self._dry_run = dry_run
 
     def list_objects(self, resource: str, namespace: str | None) -> list[Mapping[str, Any]]:
         found = self._all_of(resource, _GROUPS.get(resource, ""))
@@ -104,22 +115,29 @@ class StoredState:
         return [o.get("spec") or {} for o in self._all_of("services", "")]
 
     def allocate_cluster_ip(self, family: str) -> str:
-        network = _SERVICE_NETWORKS.get(family, _SERVICE_NETWORKS["IPv4"])
+        network = SERVICE_NETWORKS.get(family, SERVICE_NETWORKS["IPv4"])
+        if self._dry_run:
+            return str(network.network_address)
         taken = {ip for spec in self._services()
                  for ip in [spec.get("clusterIP"), *(spec.get("clusterIPs") or [])]}
-        for offset in range(_FIRST_HOST, network.num_addresses - 1):
+        size = network.num_addresses
+        last = size - (1 if network.version == 4 else 0)  # IPv4 keeps its broadcast address
+        static = 0 if size < 16 else min(max(16, size // 16), 256)  # kept for static addresses
+        for offset in itertools.chain(range(1 + static, last), range(1, 1 + static)):
             candidate = str(network[offset])
             if candidate not in taken:
                 return candidate
         raise AdmissionRefused(f"failed to allocate a serviceIP: range is full ({network})")
 
     def allocate_node_port(self, exclude: Collection[int]) -> int:
+        if self._dry_run:
+            return max(exclude, default=_DRY_RUN_NODE_PORT) + 1
         taken: set[Any] = set(exclude)
         for spec in self._services():
             taken.update(p.get("nodePort") for p in spec.get("ports") or []
                          if isinstance(p, dict))
             taken.add(spec.get("healthCheckNodePort"))
-        for port in _NODE_PORTS:
+        for port in NODE_PORTS:
             if port not in taken:
                 return port
         raise AdmissionRefused("failed to allocate a nodePort: range is full")

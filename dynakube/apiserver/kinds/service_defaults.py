@@ -90,6 +90,9 @@ def _drop_type_dependent(spec: Obj, old: Obj, status: Obj | None) -> None:
             spec.pop("allocateLoadBalancerNodePorts", None)
         if spec.get("loadBalancerClass") == old.get("loadBalancerClass"):
             spec.pop("loadBalancerClass", None)
+    if _needs_cluster_ip(old) and not _needs_cluster_ip(spec):  # internalTrafficPolicy too
+        if spec.get("internalTrafficPolicy") == old.get("internalTrafficPolicy"):
+            spec.pop("internalTrafficPolicy", None)
     if _externally_accessible(old) and not _externally_accessible(spec):
         if spec.get("externalTrafficPolicy") == old.get("externalTrafficPolicy"):
             spec.pop("externalTrafficPolicy", None)

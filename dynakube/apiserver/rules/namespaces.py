@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..call import ApiState
+from ..kinds.defaults import SERVICE_NETWORKS
 from ..kinds.specs import KindSpec
 from ..objects import Obj, canonical, deep_copy, now_rfc3339
 from ..storage.resources import bucket_name
@@ -30,7 +31,7 @@ _ROOT_CA_NOTE = ("Contains a CA bundle that can be used to verify the kube-apise
                  "No other usage is guaranteed across distributions of Kubernetes clusters.")
 _CONTROLLERS = "kube-controller-manager"
 _APISERVER = "kube-apiserver"
-_SERVICE_IP = "10.96.0.1"
+_SERVICE_IP = str(SERVICE_NETWORKS["IPv4"][1])  # the first address of the range
 
 PLAIN_HTTP_CA = """-----BEGIN CERTIFICATE-----
 MIIBljCCATugAwIBAgIUIEmk3AzCnMuEWvk591Yt6i/mxJ4wCgYIKoZIzj0EAwIw
@@ -82,7 +83,7 @@ def restore_default(api: ApiState, spec: KindSpec, final: Obj) -> None:
     ServiceAccount or the ``kube-root-ca.crt`` ConfigMap someone deleted (a new object,
     with the same content), unless its namespace is going too."""
     namespace = str(final["metadata"].get("namespace") or "")
-    if not getattr(api, "restores_defaults", True):  # a server without those controllers
+    if not api.restores_defaults:  # a server without those controllers
         return
     if namespace and _is_default(spec, final) and _active(api, namespace):
         populate(api, namespace, api.ca_pem)

@@ -18,7 +18,7 @@ from ..kinds import decoding
 from ..kinds.specs import KindSpec
 from ..merge import fieldmanager, fieldset
 from ..merge.patching import PatchError
-from ..objects import Obj, deep_copy, has_status_subresource, now_rfc3339
+from ..objects import Obj, canonical, deep_copy, has_status_subresource, now_rfc3339
 from ..status import StatusError, bad_request, cause, forbidden, invalid
 from ..storage.resources import bucket_name
 from ..storage.store import storage_key
@@ -243,12 +243,29 @@ def before_create(obj: Obj, spec: KindSpec, api: ApiState, call: Call) -> Hook:
     if not _is_crd(spec):  # a Service's allocations are in kinds.defaults
         return None
     _check_crd(obj)
-    _crd_status(obj)
-    return lambda: _serve_crd(api, obj)
+    return lambda: _establish_crd(api, spec, obj)
 
 
 def _serve_crd(api: ApiState, obj: Obj) -> None:
     api.table.set_crd(obj)
+
+
+def _establish_crd(api: ApiState, spec: KindSpec, obj: Obj) -> None:
+    """A new CRD is answered with the empty status the strategy gives it; then the naming
+    and establishing controllers (in-process in kube-apiserver) accept its names and mark
+    it ``Established``: a second write, which a watch sees as ``MODIFIED``."""
+    bucket, key = api.bucket(spec), storage_key(None, str(obj["metadata"]["name"]))
+    stored = api.store.get(bucket, key)
+    if stored is None:
+        return
+    established = deep_copy(stored)
+    kept = list((stored.get("status") or {}).get("storedVersions") or [])
+    _crd_status(established)
+    established["status"]["storedVersions"] = kept or established["status"]["storedVersions"]
+    established["metadata"]["resourceVersion"] = str(api.store.next_rv())
+    established = canonical(established)
+    api.store.put(bucket, key, established)
+    _serve_crd(api, established)
 
 
 def before_update(new: Obj, old: Obj, spec: KindSpec, api: ApiState, call: Call) -> Hook:

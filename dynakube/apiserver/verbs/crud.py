@@ -8,15 +8,18 @@ parsing lives in :mod:`..http.handler`; lists and watches in :mod:`.lists` and :
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from typing import Any
 
-from ..call import Call, Options, Reply
+from ..call import USERS, Call, Options, Reply
 from ..kinds.conversions import to_storage
 from ..kinds.defaults import (
+    SERVICE_NETWORKS,
     AdmissionRefused,
     StoredState,
+    UserInfo,
     apply_defaults,
 )
 from ..kinds.specs import BUILTIN_KINDS, KindSpec
@@ -397,6 +400,16 @@ class Api:
                                               "metadata": {}, "status": "Success",
                                               "code": 201}))
 
+    def bind_named(self, call: Call) -> Reply:
+        """``POST .../namespaces/{ns}/bindings``: the older form of a binding, which names
+        its Pod in ``metadata.name``; answered as ``pods/{name}/binding`` is."""
+        binding = decode_body(call.body, call.spec)
+        name = str((binding.get("metadata") or {}).get("name") or "")
+        pods = self.table.lookup("", "v1", "pods")
+        assert pods is not None
+        return self.bind(dataclasses.replace(call, spec=pods, name=name,
+                                             subresource="binding"))
+
     def make(self, group: str, plural: str, namespace: str | None, obj: Obj,
              manager: str) -> None:
         """Create ``obj`` as a controller does; one that exists already is left alone."""
@@ -424,9 +437,18 @@ class Api:
 
 
 def _default(api: Api, call: Call, obj: Obj, old: Obj | None) -> None:
-    """kube-apiserver's defaults and defaulting admission, on every write of a built-in."""
+    """kube-apiserver's defaults and defaulting admission, on every write of a built-in; a
+    Service's addresses and ports are allocated then (and refused: ``422``)."""
+    if (call.spec.group, call.spec.kind) == ("", "Service"):
+        uid = (old or obj)["metadata"].get("uid")
+        others = [o for o in api.all_of("services", "") if o["metadata"].get("uid") != uid]
+        semantic.check_allocation(obj, old, call.spec, others, SERVICE_NETWORKS,
+                                  dry_run=call.dry_run)
+    known = USERS.get(call.user or "")
+    user = UserInfo(known["username"], known["uid"], tuple(known["groups"])) if known else None
     try:
-        apply_defaults(obj, old=old, state=StoredState(api.all_of))
+        apply_defaults(obj, old=old, state=StoredState(api.all_of, dry_run=call.dry_run),
+                       user=user)
     except AdmissionRefused as exc:
         name = obj["metadata"].get("name", "")
         raise forbidden(f'{qualified_resource(call.spec)} "{name}" is forbidden: {exc.message}',

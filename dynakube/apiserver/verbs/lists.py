@@ -191,6 +191,8 @@ def list_objects(api: Api, call: Call) -> tuple[list[Obj], dict[str, Any]]:
     if limit is not None and limit <= 0:
         limit = None
     rv = _list_rv(api, call, bool(token))
+    if call.query.get("resourceVersion") == "0" and not token:
+        limit = None  # "any version" is served whole from the watch cache: no pages
     prefix = f"/{call.namespace}" if spec.namespaced and call.namespace else ""
     name_pin = sel.fields.value_for("metadata.name")
     start: str | None = None

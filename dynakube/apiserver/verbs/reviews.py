@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..call import Call, Reply
+from ..call import USERS, Call, Reply
 from ..objects import Obj, canonical, check_type_meta, decode_body, deep_copy, now_rfc3339
 from ..rules import validating
 from ..status import bad_request, cause, invalid
@@ -20,12 +20,6 @@ from .crud import Api
 __all__ = ["AUDIENCE", "USERS", "review", "allowed"]
 
 AUDIENCE = "https://kubernetes.default.svc.cluster.local"
-USERS: dict[str, dict[str, Any]] = {
-    "admin": {"groups": ["system:masters", "system:authenticated"], "uid": "admin-uid",
-              "username": "admin"},
-    "readonly": {"groups": ["system:authenticated"], "uid": "readonly-uid",
-                 "username": "readonly"},
-}
 _READ_VERBS = ("get", "list", "watch")
 _SELF_RULES = [
     {"apiGroups": ["authorization.k8s.io"],
@@ -104,10 +98,11 @@ def review(api: Api, call: Call) -> Reply:
         if not token:
             raise bad_request("token is required for TokenReview in authentication")
         user = call.authenticate(str(token)) if call.authenticate else None
-        # the server's tokens are audience-agnostic: they are good for the server's own
-        # audience, so the answer names the asked audiences that are that one
+        # the server's tokens are audience-agnostic: good for the server's own audiences
+        # only, so the answer names their intersection with the asked ones (in the server's
+        # order, once each); none in common is an unauthenticated token
         asked = body.get("audiences") or [AUDIENCE]
-        audiences = [a for a in asked if a == AUDIENCE] if isinstance(asked, list) else []
+        audiences = [AUDIENCE] if isinstance(asked, list) and AUDIENCE in asked else []
         status = {"authenticated": True, "user": deep_copy(USERS[user]),
                   "audiences": audiences} if user in USERS and audiences else \
             {"error": "invalid bearer token", "user": {}}

@@ -2,7 +2,11 @@
 
 kubectl opens two streams per forwarded connection, both with the headers ``streamType``
 (``error`` or ``data``), ``port`` and ``requestID``; the pair of one ``requestID`` is one TCP
-connection into the Pod (kubelet ``portforward/httpstream.go``). Once both streams are in,
+connection into the Pod (kubelet ``portforward/httpstream.go``). A pair whose second stream
+does not come within the kubelet's ``streamCreationTimeout`` (the server's
+``options.stream_creation_timeout``) is given up: the kubelet's ``timed out waiting for
+streams`` goes on its error stream, which then ends, and a lone data stream is reset. Once
+both streams are in,
 the port is dialled (:func:`~.portforward.open_pod_port`); when that fails, the kubelet's
 error text goes on the error stream. Bytes are pumped both ways, kubectl → Pod through a
 bounded buffer (a full buffer holds the reader, which is TCP backpressure for kubectl), and
@@ -106,6 +110,7 @@ class _Pair:
     data_stream: int | None = None
     inbound: _Inbound = field(default_factory=_Inbound)
     conn: PodConnection | None = None
+    timer: threading.Timer | None = None
 
 
 def _check(headers: dict[str, list[str]]) -> tuple[str, int]:
@@ -166,6 +171,13 @@ class PortForwardSession:
             complete = pair.error_stream is not None and pair.data_stream is not None
             if complete and not duplicate:
                 del self._pairs[request_id]
+                if pair.timer is not None:
+                    pair.timer.cancel()
+            elif pair.timer is None and not self._closed:
+                pair.timer = threading.Timer(self._api.options.stream_creation_timeout,
+                                             self._give_up, args=(pair,))
+                pair.timer.daemon = True
+                pair.timer.start()
         if duplicate:
             if pair.error_stream is not None:
                 self._send(pair.error_stream, f"error processing stream for request "
@@ -202,10 +214,33 @@ class PortForwardSession:
         with self._lock:
             self._closed = True
             pairs = list(self._streams.values())
+            waiting = list(self._pairs.values())
+        for pair in waiting:
+            if pair.timer is not None:
+                pair.timer.cancel()
         for pair in pairs:
             pair.inbound.abort()
             if pair.conn is not None:
                 pair.conn.close()
+
+    def _give_up(self, pair: _Pair) -> None:
+        """The kubelet's ``monitorStreamPair`` timing out: the half-open pair is dropped."""
+        with self._lock:
+            if self._closed or self._pairs.get(pair.request_id) is not pair:
+                return
+            del self._pairs[pair.request_id]
+            for stream in (pair.error_stream, pair.data_stream):
+                if stream is not None:
+                    self._streams.pop(stream, None)
+        if pair.error_stream is not None:
+            self._send(pair.error_stream, f"(conn=0x{id(self):x}, request={pair.request_id}) "
+                       "timed out waiting for streams".encode())
+            self._send(pair.error_stream, b"", fin=True)
+        if pair.data_stream is not None:
+            try:
+                self._link.reset(pair.data_stream)
+            except OSError:
+                pass  # the connection is gone already
 
     # -- one forwarded connection --------------------------------------------------------
 

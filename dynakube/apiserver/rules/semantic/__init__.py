@@ -11,7 +11,7 @@ are judged as the real server judges them once defaulted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ...status import invalid
@@ -36,7 +36,8 @@ from .immutable import custom_resource_update, pod_update
 from .metadata import configmap, finalizer, mapping, name_rule, object_meta
 from .podspec import pod_spec, pod_template
 
-__all__ = ["validate", "status_kind", "check", "check_replace", "custom_resource_update",
+__all__ = ["validate", "status_kind", "check", "check_allocation", "check_replace",
+           "custom_resource_update",
            "GroupKind", "ServedKind", "Cause"]
 
 
@@ -172,6 +173,17 @@ def check(obj: Obj, old: Obj | None, spec: ServedKind, *, dry_run: bool = False)
     if causes:
         kind, group = status_kind(spec.group, spec.kind)
         raise invalid(kind, _name(obj), causes, group)
+
+
+def check_allocation(obj: Obj, old: Obj | None, spec: ServedKind, others: Sequence[Obj],
+                     networks: Mapping[str, Any], *, dry_run: bool = False) -> None:
+    """Raise the allocators' ``422 Invalid`` for a Service (:func:`.services.allocation`):
+    they run when the object is defaulted, before :func:`check`."""
+    if (spec.group, spec.kind) != ("", "Service"):
+        return
+    causes = services.allocation(obj, old, others, networks, dry_run=dry_run)
+    if causes:
+        raise invalid("Service", _name(obj), causes, "")
 
 
 def check_replace(new: Obj, spec: ServedKind) -> None:

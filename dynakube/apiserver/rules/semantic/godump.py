@@ -11,9 +11,11 @@ value when unset; embedded structs are flattened; a few fields sit elsewhere tha
 :data:`_TYPES` lays out those structs: ``Field[=v1name] type`` where the type is ``str``,
 ``int``, ``bool`` (zero values when unset), ``*`` anything (``null`` when unset), ``[]T``,
 ``map`` (keys sorted), ``any`` (the ``v1`` value as it is: quantities, int-or-strings,
-lists of strings), a struct name, or ``...Struct`` (embedded). ``^name`` reads the field
-from the enclosing ``v1`` object. Types marked ``!`` carry JSON tags (``metav1`` ones):
-their fields are ``v1`` names, and ``?`` marks ``omitempty``. A struct this table does not
+lists of strings), a struct name, or ``...Struct`` (embedded; ``...Struct=name`` when the
+``v1`` object holds it under ``name``, as ``metadata``). ``^name`` reads the field from the
+enclosing ``v1`` object. Types marked ``!`` carry JSON tags (``metav1`` ones): their fields
+are ``v1`` names, and ``?`` marks ``omitempty`` (or ``omitzero``: an unset
+``creationTimestamp`` is left out since 1.34). A struct this table does not
 lay out is shown as its ``v1`` JSON.
 """
 
@@ -29,9 +31,9 @@ from typing import Any
 __all__ = ["GoDump", "go_struct", "go_json", "go_diff"]
 
 _TYPES = """
-PodTemplateSpec: ...!ObjectMeta; Spec PodSpec
+PodTemplateSpec: ...!ObjectMeta=metadata; Spec PodSpec
 !ObjectMeta: name? str; generateName? str; namespace? str; selfLink? str; uid? str;
- resourceVersion? str; generation? int; creationTimestamp *any; deletionTimestamp? *any;
+ resourceVersion? str; generation? int; creationTimestamp? *any; deletionTimestamp? *any;
  deletionGracePeriodSeconds? *int; labels? map; annotations? map; ownerReferences? []any;
  finalizers? []any; managedFields? []any
 !LabelSelector: matchLabels? map; matchExpressions? []!LabelSelectorRequirement
@@ -177,6 +179,8 @@ PersistentVolumeClaimSpec: AccessModes []any; Selector *!LabelSelector;
 VolumeResourceRequirements: Limits map; Requests map
 TypedLocalObjectReference: APIGroup *str; Kind str; Name str
 TypedObjectReference: APIGroup *str; Kind str; Name str; Namespace *str
+StatefulSetUpdateStrategy: Type str; RollingUpdate *RollingUpdateStatefulSetStrategy
+RollingUpdateStatefulSetStrategy: Partition int; MaxUnavailable *any
 """
 _ZERO = {"str": "", "int": 0, "bool": False}
 _LEADING_CAPS = re.compile(r"^[A-Z]+(?=[A-Z][a-z]|$)|^[A-Z]")
@@ -205,7 +209,8 @@ def _parse(text: str) -> dict[str, tuple[_Field, ...]]:
         for spec in body.split("; "):
             label, _, kind = spec.partition(" ")
             if label.startswith("..."):
-                fields.append(_Field("", "", label))
+                embedded, _, inside = label.partition("=")
+                fields.append(_Field("", inside, embedded))
                 continue
             omit = label.endswith("?")
             label = label.rstrip("?")
@@ -222,6 +227,10 @@ _LAYOUTS = _parse(_TYPES)
 
 class GoDump(str):
     """A rendered Go value: ``field.Error`` prints it as it is (see ``fields.go_value``)."""
+
+
+def _mapping_of(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _empty(value: Any) -> bool:
@@ -253,7 +262,8 @@ def _struct(layout: tuple[_Field, ...], obj: Mapping[str, Any],
     out: dict[str, Any] = {}
     for f in layout:
         if f.kind.startswith("..."):
-            out.update(_struct(_LAYOUTS[f.kind[3:]], obj, parent))
+            inner = _mapping_of(obj.get(f.source)) if f.source else obj
+            out.update(_struct(_LAYOUTS[f.kind[3:]], inner, parent))
             continue
         raw = (parent if f.from_parent else obj).get(f.source)
         rendered = _value(f.kind, raw, obj)

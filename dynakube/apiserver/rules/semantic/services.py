@@ -9,7 +9,8 @@ except to or from ``ExternalName`` (whose strategy drops the type-dependent fiel
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import names
@@ -27,7 +28,7 @@ from .fields import (
 from .metadata import label_map, mapping
 from .podspec import PROTOCOLS
 
-__all__ = ["service", "NODE_PORT_RANGE"]
+__all__ = ["service", "allocation", "NODE_PORT_RANGE"]
 
 NODE_PORT_RANGE = (30000, 32767)
 _TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
@@ -154,4 +155,64 @@ def service(obj: Mapping[str, Any], old: Mapping[str, Any] | None, *,
     out += _create_rules(spec, switching)
     if not dry_run and (spec.get("type") or "ClusterIP") in ("NodePort", "LoadBalancer"):
         out += _node_ports(spec)
+    return out
+
+
+def _in_range(ip: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """Whether the allocator may hand out ``ip``: inside the network, not its own address
+    and, for IPv4, not its broadcast address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return True  # not an address: validation words that refusal
+    if address.version != network.version or address not in network:
+        return False
+    return address != network.network_address and not (
+        network.version == 4 and address == network.broadcast_address)
+
+
+def allocation(obj: Mapping[str, Any], old: Mapping[str, Any] | None,
+               others: Iterable[Mapping[str, Any]],
+               networks: Mapping[str, ipaddress.IPv4Network | ipaddress.IPv6Network], *,
+               dry_run: bool = False) -> list[Cause]:
+    """What the cluster-IP and node-port allocators refuse, before validation runs (the
+    service registry allocates first): an address outside the service CIDR, an address
+    another Service holds (not checked by a dry run), a node port another Service holds (a
+    dry run checks that one, but not the node-port range). ``others`` are the stored
+    Services other than this one; only values new to this write are allocated."""
+    spec = mapping(obj.get("spec"))
+    old_spec = mapping(old.get("spec")) if old is not None else {}
+    if (spec.get("type") or "ClusterIP") == "ExternalName":
+        return []
+    held_ips: set[str] = set()
+    held_ports: set[Any] = set()
+    for other in others:
+        other_spec = mapping(other.get("spec"))
+        held_ips.update(str(ip) for ip in _cluster_ips(other_spec))
+        held_ports.update(as_int(p.get("nodePort")) for p in _ports(other_spec))
+        held_ports.add(as_int(other_spec.get("healthCheckNodePort")))
+    ips, old_ips = _cluster_ips(spec), set(_cluster_ips(old_spec))
+    for ip in ips:
+        if ip == "None" or ip in old_ips or not names.is_ip(ip):
+            continue
+        family = "IPv6" if ":" in ip else "IPv4"
+        network = networks[family]
+        if not _in_range(ip, network):
+            return [invalid("spec.clusterIPs", ips, f"failed to allocate IP {ip}: the provided "
+                            f"IP ({ip}) is not in the valid range. The range of valid IPs is "
+                            f"{network}")]
+        if not dry_run and ip in held_ips:
+            return [invalid("spec.clusterIPs", ips,
+                            f"failed to allocate IP {ip}: provided IP is already allocated")]
+    out: list[Cause] = []
+    old_ports = {as_int(p.get("nodePort")) for p in _ports(old_spec)}
+    for i, port in enumerate(_ports(spec)):
+        node_port = as_int(port.get("nodePort"))
+        if node_port and node_port not in old_ports and node_port in held_ports:
+            out.append(invalid(child(index("spec.ports", i), "nodePort"), node_port,
+                               "provided port is already allocated"))
+    check = as_int(spec.get("healthCheckNodePort"))
+    if check and check != as_int(old_spec.get("healthCheckNodePort")) and check in held_ports:
+        out.append(invalid("spec.healthCheckNodePort", check, "failed to allocate requested "
+                           f"HealthCheck NodePort {check}: provided port is already allocated"))
     return out

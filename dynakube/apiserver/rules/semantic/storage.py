@@ -58,24 +58,34 @@ def pvc_spec(spec: Any, path: str) -> list[Cause]:
     return out
 
 
-def _immutable_spec(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
-    """Whether a claim's spec changed beyond what a bound claim may change."""
-    def frozen(spec: Mapping[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in spec.items() if k != "volumeAttributesClassName"}
-        res = dict(mapping(out.get("resources")))
-        res.pop("requests", None)
-        out["resources"] = res
-        return out
-    return frozen(mapping(new.get("spec"))) != frozen(mapping(old.get("spec")))
+def _resized_back(new: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
+    """The new claim's spec as it is compared with the old one: a bound claim may change its
+    storage request (a resize), so that one is put back; nothing else is."""
+    spec = dict(mapping(new.get("spec")))
+    requests = mapping(spec.get("resources")).get("requests")
+    if mapping(new.get("status")).get("phase") != "Bound" or not isinstance(requests, Mapping):
+        return spec
+    requests = dict(requests)
+    old_storage = mapping(mapping(mapping(old.get("spec")).get("resources")).get(
+        "requests")).get("storage")
+    if old_storage is None:
+        requests.pop("storage", None)
+    else:
+        requests["storage"] = old_storage
+    spec["resources"] = dict(mapping(spec.get("resources")), requests=requests)
+    return spec
 
 
 def pvc(obj: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[Cause]:
     out = pvc_spec(obj.get("spec"), "spec")
-    if old is not None and _immutable_spec(obj, old):
-        diff = go_diff("PersistentVolumeClaimSpec", mapping(old.get("spec")),
-                       mapping(obj.get("spec")))
-        out.append(forbidden("spec", "spec is immutable after creation except resources.requests"
-                             " and volumeAttributesClassName for bound claims\n" + diff))
+    if old is not None:
+        compared, old_spec = _resized_back(obj, old), mapping(old.get("spec"))
+        if {k: v for k, v in compared.items() if k != "volumeAttributesClassName"} != {
+                k: v for k, v in old_spec.items() if k != "volumeAttributesClassName"}:
+            out.append(forbidden("spec", "spec is immutable after creation except "
+                                 "resources.requests and volumeAttributesClassName for bound "
+                                 "claims\n" + go_diff("PersistentVolumeClaimSpec", old_spec,
+                                                      compared)))
     return out
 
 

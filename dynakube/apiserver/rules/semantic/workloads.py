@@ -22,6 +22,7 @@ from .fields import (
     required,
     sorted_map,
 )
+from .godump import go_json
 from .metadata import mapping
 from .podspec import pod_template, restart_policy
 from .selectors import converts, is_empty, matches, render, validate_selector
@@ -230,10 +231,12 @@ def stateful_set(obj: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[
     strategy = mapping(spec.get("updateStrategy"))
     kind = strategy.get("type") or "RollingUpdate"
     if kind not in ("RollingUpdate", "OnDelete"):
-        shown = {"Type": kind, "RollingUpdate": strategy.get("rollingUpdate")}
+        shown = go_json("StatefulSetUpdateStrategy", dict(strategy, type=kind))
         out.append(invalid("spec.updateStrategy", shown, "must be 'RollingUpdate' or 'OnDelete'"))
     elif kind == "OnDelete" and strategy.get("rollingUpdate") is not None:
-        out.append(invalid("spec.updateStrategy.rollingUpdate", strategy.get("rollingUpdate"),
+        out.append(invalid("spec.updateStrategy.rollingUpdate",
+                           go_json("RollingUpdateStatefulSetStrategy",
+                                   mapping(strategy.get("rollingUpdate"))),
                            "only allowed for updateStrategy 'RollingUpdate'"))
     out += nonnegative("spec.replicas", spec.get("replicas"))
     out += nonnegative("spec.minReadySeconds", spec.get("minReadySeconds"))
