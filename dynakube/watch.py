@@ -22,7 +22,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, Protocol
 
 from .backoff import Backoff
@@ -70,6 +70,26 @@ WATCH_LIST_REFUSED = (400, 403, 405, 415, 422)
 (422 Forbidden without the ``WatchList`` feature; older servers and proxies answer 400-415)."""
 
 _LIST_PAGE = 500
+
+# The steps the watch's machine asks its driver for (see Watch._machine), as tuples:
+# (SEND, request, stream, read_timeout) -> the response; (NEXT_LINE, lines) -> the next line
+# of a stream or None at its end; (SLEEP, seconds) -> False when the watch should end.
+SEND, NEXT_LINE, SLEEP = "send", "next-line", "sleep"
+
+#: The machine: yields events for the caller and step tuples for its driver.
+_Machine = Generator[Any, Any, None]
+
+
+class _Initial:
+    """What the initial-events phase remembers across restarts of its stream."""
+
+    __slots__ = ("yielded", "seen", "restarted", "received")
+
+    def __init__(self) -> None:
+        self.yielded: dict[str, dict[str, Any]] = {}  # key -> object, until the end bookmark
+        self.seen: set[str] = set()  # keys delivered again since a restart
+        self.restarted = False
+        self.received = False  # the current stream delivered something
 
 
 class _StreamResponse(Protocol):
@@ -245,23 +265,77 @@ class Watch:
             ("timeoutSeconds", seconds),
         ])
 
-    def _current_resource_version(self) -> str:
+    # -- the step machine ----------------------------------------------------------------
+    # Everything a watch decides is in :meth:`_machine`, a generator that does no I/O: it
+    # yields the events for the caller and, when it must wait, a step (a tuple) that its
+    # driver performs and answers (a failure is thrown back in). :meth:`_run` drives it
+    # with the sync transport; ``dynakube.aio.AsyncWatch`` drives the same machine on a loop.
+
+    def _run(self) -> Iterator[WatchEvent]:
+        machine = self._machine()
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    item = machine.throw(error) if error is not None else machine.send(value)
+                except StopIteration:
+                    return
+                value = error = None
+                if type(item) is not tuple:
+                    yield item
+                    continue
+                try:
+                    value = self._perform(item)
+                except Exception as e:  # the machine decides what a failure means
+                    error = e
+        finally:
+            machine.close()
+            if self._timer is not None:
+                self._timer.cancel()
+
+    def _perform(self, step: tuple[Any, ...]) -> Any:
+        """Do one step of the machine with the sync transport."""
+        kind = step[0]
+        if kind is NEXT_LINE:
+            return next(step[1], None)
+        if kind is SEND:
+            if step[2]:
+                return self.transport.send(step[1], stream=True, read_timeout=step[3])
+            return self.transport.send(step[1])
+        return self._sleep(step[1])
+
+    def _machine(self) -> _Machine:
+        while True:
+            if self._list_pending:
+                yield from self._listed()
+            try:
+                yield from self._events()
+                return
+            except ApiError as e:
+                if not self._refused_watch_list(e):
+                    raise
+                log.info("watch %s: watch-list refused (%s); listing instead", self.path, e)
+                self._initial_pending, self._list_pending = False, True
+
+    def _current_resource_version(self) -> Generator[Any, Any, str]:
         request = ApiRequest("GET", self.path, query_pairs([("limit", 1)]))
-        body = self.transport.send(request).json()
+        body = (yield (SEND, request, False, None)).json()
         meta = body.get("metadata") if isinstance(body, dict) else None
         rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
         if not rv:
             raise TransportError(f"the list of {self.path} has no metadata.resourceVersion")
         return str(rv)
 
-    def _open(self) -> _StreamResponse | None:
+    def _open(self) -> Generator[Any, Any, Any]:
         """Start one watch request; None when stopped or out of time. Retries what is worth it."""
         while not self._stopped.is_set() and not self._expired():
             try:
                 if self.resource_version is None and not self._initial_pending:
-                    self.resource_version = self._start_rv = self._current_resource_version()
+                    self.resource_version = self._start_rv = \
+                        yield from self._current_resource_version()
                 elif self._verify and not self._initial_pending:
-                    self._check_not_behind()
+                    yield from self._check_not_behind()
                 low, high = self.server_timeout
                 seconds = random.uniform(low, high)
                 remaining = self._remaining()
@@ -274,8 +348,7 @@ class Watch:
                     read_timeout = min(read_timeout, remaining + 1.0)
                 self._floor = None if self._initial_pending else _number(self.resource_version)
                 self.requests += 1
-                response: _StreamResponse = self.transport.send(
-                    request, stream=True, read_timeout=read_timeout)
+                response = yield (SEND, request, True, read_timeout)
                 self.alive_at = time.monotonic()
                 return response
             except _RETRYABLE as e:
@@ -283,18 +356,18 @@ class Watch:
                 self._verify = self._verify or isinstance(e, TransportError)
                 delay = self.backoff.next()
                 log.info("watch %s: %s; retrying in %.2fs", self.path, e, delay)
-                if not self._sleep(delay):
+                if not (yield (SLEEP, delay)):
                     return None
         return None
 
-    def _check_not_behind(self) -> None:
+    def _check_not_behind(self) -> Generator[Any, Any, None]:
         """After a broken connection: is the server still at or past our resourceVersion?
 
         A server restarted empty or restored from a backup accepts a watch from a version it
         has not reached and stays silent until it gets there, so the watch would miss all it
         does meanwhile. One small list (``limit=1``, a consistent read) tells.
         """
-        current = _number(self._current_resource_version())
+        current = _number((yield from self._current_resource_version()))
         ours = _number(self.resource_version)
         self._verify = False
         if current is not None and ours is not None and current < ours:
@@ -326,29 +399,12 @@ class Watch:
                                     "message": "Too large resource version"}]}})
         return error
 
-    def _run(self) -> Iterator[WatchEvent]:
-        try:
-            while True:
-                if self._list_pending:
-                    yield from self._listed()
-                try:
-                    yield from self._events()
-                    return
-                except ApiError as e:
-                    if not self._refused_watch_list(e):
-                        raise
-                    log.info("watch %s: watch-list refused (%s); listing instead", self.path, e)
-                    self._initial_pending, self._list_pending = False, True
-        finally:
-            if self._timer is not None:
-                self._timer.cancel()
-
     def _refused_watch_list(self, error: ApiError) -> bool:
         """An ``include_existing`` watch whose watch-list the server refused outright."""
         return (self.include_existing and self._initial_pending and not self._heard_initial
                 and error.code in WATCH_LIST_REFUSED and not isinstance(error, GoneError))
 
-    def _listed(self) -> Iterator[WatchEvent]:
+    def _listed(self) -> _Machine:
         """The current objects as ADDED events (a paginated list, retried like a watch
         request), then the watch goes on from the list's resourceVersion."""
         items: list[dict[str, Any]] = []
@@ -358,10 +414,10 @@ class Watch:
                                  ("fieldSelector", self.field_selector),
                                  ("limit", _LIST_PAGE), ("continue", token)])
             try:
-                page = self.transport.send(ApiRequest("GET", self.path, query)).json()
+                page = (yield (SEND, ApiRequest("GET", self.path, query), False, None)).json()
             except _RETRYABLE as e:
                 self.last_error = e
-                if not self._sleep(self.backoff.next()):
+                if not (yield (SLEEP, self.backoff.next())):
                     return
                 continue
             except GoneError:  # the continue token expired: list again from the start
@@ -392,16 +448,14 @@ class Watch:
                                           "metadata": {"resourceVersion": rv, "annotations": {
                                               INITIAL_EVENTS_END: "true"}}})
 
-    def _events(self) -> Iterator[WatchEvent]:
+    def _events(self) -> _Machine:
         # Objects yielded during the initial events (key -> object), kept only until the
         # end bookmark: a restart of that phase must not re-deliver nor lose anything.
-        yielded: dict[str, dict[str, Any]] = {}
-        seen: set[str] = set()
-        restarted = False
+        phase = _Initial()
         broken_initial = 0
         quick = True  # the first reconnect after a healthy stream (or at the start) is at once
         while not self._stopped.is_set() and not self._expired():
-            response = self._open()
+            response = yield from self._open()
             if response is None:
                 return
             with self._lock:
@@ -412,37 +466,10 @@ class Watch:
                 response.close()
                 return
             started, failure = time.monotonic(), None
-            received = False
+            phase.received = False
             try:
-                for group in self._groups(response):
-                    decoded = decode_added_batch(group) if self._initial_pending else \
-                        map(decode_event, group)
-                    for event in decoded:
-                        error = event.as_error()
-                        if error is not None:
-                            raise error
-                        if not received:
-                            received, self.last_error = True, None
-                            self._heard_initial = self._heard_initial or self._initial_pending
-                        if self._initial_pending:
-                            if event.type == "ADDED":  # the bulk of a sync: keep it lean
-                                key = _key(event.object)
-                                if key not in yielded:
-                                    if restarted:
-                                        seen.add(key)
-                                    yielded[key] = event.object
-                                    yield event
-                                    continue
-                            yield from self._initial_event(event, yielded, seen, restarted)
-                            if not self._initial_pending:
-                                yielded, seen, restarted = {}, set(), False
-                                self._floor = _number(self.resource_version)
-                        else:
-                            self._advance(event)
-                            if event.type != "BOOKMARK" or self.bookmarks:
-                                yield event
-                    if self._stopped.is_set() or self._expired():
-                        return
+                if (yield from self._read(response, phase)):
+                    return  # stopped or out of time
             except GoneError as e:  # ResourceVersionTooLargeError too: only a relist helps
                 self.last_error = e
                 raise
@@ -459,7 +486,7 @@ class Watch:
                 response.close()
             # The stream broke, or the server ended it (its timeoutSeconds, a restart): resume.
             if self._initial_pending:
-                restarted, seen = True, set()
+                phase.restarted, phase.seen = True, set()
                 broken_initial += 1
                 if self.initial_attempts is not None and broken_initial >= self.initial_attempts:
                     raise TransportError(
@@ -480,38 +507,85 @@ class Watch:
             delay = self.backoff.next()
             log.info("watch %s at rv %s ended after %.1fs (%s); resuming in %.2fs", self.path,
                      self.resource_version, lived, failure or "closed by the server", delay)
-            if not self._sleep(delay):
+            if not (yield (SLEEP, delay)):
                 return
 
-    def _groups(self, response: _StreamResponse) -> Iterator[list[bytes]]:
-        """The stream's lines in order: the initial ADDED events in batches, the rest singly.
-
-        A batch ends at ``BATCH_SIZE`` lines or at the first other line (the end bookmark comes
-        right after the initial objects, so nothing waits long); it is decoded by one
-        ``json.loads``, whose key memo then shares every key string among its objects.
-        Lines that arrived whole before the stream broke are delivered before the failure.
-        """
-        batch: list[bytes] = []
+    def _read(self, response: Any, phase: _Initial) -> Generator[Any, Any, bool]:
+        """One stream's lines in order, the initial ADDED events decoded in batches (of
+        ``BATCH_SIZE`` lines, or up to the first other line: the end bookmark comes right after
+        the initial objects, so nothing waits long) by one ``json.loads`` each, whose key memo
+        then shares every key string among its objects. Lines that arrived whole before the
+        stream broke are delivered before the failure. True when the watch should end."""
+        lines = response.iter_lines()
         try:
-            for line in response.iter_lines():
-                self.alive_at = time.monotonic()
-                if self._initial_pending and line.startswith(ADDED_PREFIXES):
-                    batch.append(line)
-                    if len(batch) >= BATCH_SIZE:
-                        yield batch
-                        batch = []
-                    continue
+            return (yield from self._read_lines(lines, phase))
+        finally:
+            # a sync stream's line generator ends here, on this thread, as a for loop would
+            # end it (a stored error's traceback would otherwise keep it for the GC)
+            close = getattr(lines, "close", None)
+            if close is not None:
+                close()
+
+    def _read_lines(self, lines: Any, phase: _Initial) -> Generator[Any, Any, bool]:
+        batch: list[bytes] = []
+        while True:
+            try:
+                line = yield (NEXT_LINE, lines)
+            except Exception:
                 if batch:
-                    yield batch
-                    batch = []
-                if line.strip():
-                    yield [line]
-        except Exception:
+                    yield from self._deliver(batch, phase)
+                raise
+            if line is None:
+                if batch:
+                    yield from self._deliver(batch, phase)
+                return self._stopped.is_set() or self._expired()
+            self.alive_at = time.monotonic()
+            if self._initial_pending and line.startswith(ADDED_PREFIXES):
+                batch.append(line)
+                if len(batch) < BATCH_SIZE:
+                    continue
+            elif batch:
+                yield from self._deliver(batch, phase)
+                if self._stopped.is_set() or self._expired():
+                    return True
+                batch = [line] if line.strip() else []
+            elif line.strip():
+                batch = [line]
             if batch:
-                yield batch
-            raise
-        if batch:
-            yield batch
+                yield from self._deliver(batch, phase)
+                batch = []
+                if self._stopped.is_set() or self._expired():
+                    return True
+
+    def _deliver(self, group: list[bytes], phase: _Initial) -> Iterator[WatchEvent]:
+        """The events of one group of lines, as the caller is to see them."""
+        decoded = decode_added_batch(group) if self._initial_pending else \
+            map(decode_event, group)
+        for event in decoded:
+            error = event.as_error()
+            if error is not None:
+                raise error
+            if not phase.received:
+                phase.received, self.last_error = True, None
+                self._heard_initial = self._heard_initial or self._initial_pending
+            if self._initial_pending:
+                if event.type == "ADDED":  # the bulk of a sync: keep it lean
+                    key = _key(event.object)
+                    if key not in phase.yielded:
+                        if phase.restarted:
+                            phase.seen.add(key)
+                        phase.yielded[key] = event.object
+                        yield event
+                        continue
+                yield from self._initial_event(event, phase.yielded, phase.seen,
+                                               phase.restarted)
+                if not self._initial_pending:
+                    phase.yielded, phase.seen, phase.restarted = {}, set(), False
+                    self._floor = _number(self.resource_version)
+            else:
+                self._advance(event)
+                if event.type != "BOOKMARK" or self.bookmarks:
+                    yield event
 
     def _initial_event(self, event: WatchEvent, yielded: dict[str, dict[str, Any]],
                        seen: set[str], restarted: bool) -> Iterator[WatchEvent]:

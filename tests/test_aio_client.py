@@ -152,7 +152,7 @@ async def test_pod_logs_as_text_and_followed(async_kube: AsyncClient) -> None:
     lines: list[str] = []
 
     async def follow() -> None:
-        async for line in pods.follow_logs("p"):
+        async for line in await pods.logs("p", follow=True):
             lines.append(line)
 
     task = asyncio.create_task(follow())

@@ -224,7 +224,8 @@ async def test_many_watches_share_one_thread(aio: AsyncClient) -> None:
     before = client_threads()
     watches = [cms.watch(NS, resource_version=start) for _ in range(50)]
     tasks = [asyncio.create_task(collect(w, [])) for w in watches]
-    assert await until(lambda: all(w.requests >= 1 for w in watches))
+    # alive_at is set once the server answered (requests counts attempts, before connecting)
+    assert await until(lambda: all(w.alive_at is not None for w in watches))
     assert aio.transport.open_connections >= 50  # type: ignore[attr-defined]
     assert client_threads() - before <= {"asyncio_0"}  # at most the loop's resolver thread
     for w in watches:

@@ -1,5 +1,6 @@
 """One contract, two transports: every TLS, auth, proxy, retry and error case of
-``test_transport.py`` runs against the ``requests`` transport and the asyncio one.
+``test_transport.py`` (and the WebSocket upgrade cases of ``test_channels.py``) runs against
+the ``requests`` transport and the asyncio one.
 
 The asyncio transport is driven on a loop of its own behind a small sync face, so each case
 reads the same for both; the servers and helpers are ``test_transport``'s own.
@@ -37,8 +38,10 @@ from test_transport import (
 )
 
 from dynakube import errors
+from dynakube.channels import EXEC_PROTOCOLS, exec_query
 from dynakube.config import ClusterConfig, ExecConfig
 from dynakube.request import ApiRequest
+from dynakube.testing import ApiServer
 from dynakube.transport import USER_AGENT, Transport
 from dynakube.transport.asynchttp import AsyncResponse, AsyncTransport
 
@@ -87,6 +90,9 @@ class _AsyncFace:
     def send(self, request: ApiRequest, **options: Any) -> _Answer:
         response = self._loop.run_until_complete(self.transport.send(request, **options))
         return _Answer(response, self._loop)
+
+    def open_websocket(self, request: ApiRequest, protocols: Any) -> Any:
+        return self._loop.run_until_complete(self.transport.open_websocket(request, protocols))
 
     def close(self) -> None:
         self._loop.run_until_complete(self.transport.aclose())
@@ -541,3 +547,87 @@ def test_cancelling_a_stream_closes_its_connection(http: ScriptedServer) -> None
         assert asyncio.run(main()) == (1, 0)
     finally:
         release.set()
+
+
+# -- WebSocket upgrades (exec, attach, port-forward) ------------------------------------------
+# test_channels' cases for the sync transport, for both: each stops at the server's answer
+# (a refusal, or pods not upgrading), so the TLS, proxy and credentials before it are judged.
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[ApiServer]:
+    with ApiServer(tls=True) as server:
+        yield server
+
+
+PODS = ApiRequest("GET", "/api/v1/namespaces/default/pods")
+
+
+def test_upgrade_refusals_map_to_their_errors(make: Make, tls_server: ApiServer) -> None:
+    with make(tls_server.config()) as t, \
+            pytest.raises(errors.UnsupportedError, match="instead of switching to a WebSocket"):
+        t.open_websocket(PODS, EXEC_PROTOCOLS)
+    missing = ApiRequest("GET", "/api/v1/namespaces/default/pods/nosuch/exec",
+                         exec_query(["ls"], container=None, stdin=False))
+    with make(tls_server.config()) as t, pytest.raises(errors.NotFoundError, match="nosuch"):
+        t.open_websocket(missing, EXEC_PROTOCOLS)
+    with make(tls_server.config(token="wrong")) as t, pytest.raises(errors.UnauthorizedError):
+        t.open_websocket(missing, EXEC_PROTOCOLS)
+
+
+def test_upgrade_tls_ca_and_server_name(make: Make, tls_server: ApiServer,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    with make(tls_server.config()) as t, pytest.raises(errors.UnsupportedError):
+        t.open_websocket(PODS, EXEC_PROTOCOLS)  # the kubeconfig's CA won
+    unknown = replace(tls_server.config(), certificate_authority=None)
+    with make(unknown) as t, pytest.raises(errors.TransportError,
+                                           match="certificate verify failed"):
+        t.open_websocket(PODS, EXEC_PROTOCOLS)
+    wrong = replace(tls_server.config(), tls_server_name="other.test")
+    with make(wrong) as t, pytest.raises(errors.TransportError, match="TLS"):
+        t.open_websocket(PODS, EXEC_PROTOCOLS)
+    right = replace(tls_server.config(), tls_server_name="kubernetes.test")
+    with make(right) as t, pytest.raises(errors.UnsupportedError):
+        t.open_websocket(PODS, EXEC_PROTOCOLS)
+
+
+def test_upgrades_go_through_the_kubeconfig_and_environment_proxy(
+        make: Make, tls_server: ApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    tunnels: list[str] = []
+    target = tls_server.url.removeprefix("https://")
+    for proxy in _connect_proxy(tunnels):
+        with make(replace(tls_server.config(), proxy_url=proxy)) as t, \
+                pytest.raises(errors.UnsupportedError):
+            t.open_websocket(PODS, EXEC_PROTOCOLS)
+        assert tunnels == [target]
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+        with make(tls_server.config()) as t, pytest.raises(errors.UnsupportedError):
+            t.open_websocket(PODS, EXEC_PROTOCOLS)
+        assert tunnels == [target] * 2
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        with make(tls_server.config()) as t, pytest.raises(errors.UnsupportedError):
+            t.open_websocket(PODS, EXEC_PROTOCOLS)
+        assert tunnels == [target] * 2
+
+
+def test_upgrade_rereads_a_rotated_token_after_a_401_and_sends_the_user_agent(
+        make: Make, tls_server: ApiServer, tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("stale")
+    config = replace(tls_server.config(), token=None, token_file=str(token))
+    with make(config, user_agent="stream-test/2") as t:
+        with pytest.raises(errors.UnauthorizedError):
+            t.open_websocket(PODS, EXEC_PROTOCOLS)
+        token.write_text(tls_server.token)
+        with pytest.raises(errors.UnsupportedError):
+            t.open_websocket(PODS, EXEC_PROTOCOLS)
+    assert [r.user_agent for r in tls_server.requests if r.path.endswith("/pods")][-1] == \
+        "stream-test/2"
+
+
+def test_upgrade_with_nothing_listening_is_a_transport_error(make: Make) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        port = sock.getsockname()[1]
+    with make(ClusterConfig(server=f"http://127.0.0.1:{port}", token="t")) as t, \
+            pytest.raises(errors.TransportError, match="cannot connect"):
+        t.open_websocket(PODS, EXEC_PROTOCOLS)

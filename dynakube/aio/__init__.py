@@ -11,18 +11,24 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import AsyncClient
+    from .exec import AsyncExecStream
     from .informer import AsyncInformer
     from .leaderelection import AsyncLeaderElector
+    from .logs import AsyncLogStream
+    from .portforward import AsyncPortForward, AsyncPortStream
     from .resource import AsyncResource
     from .watch import AsyncWatch
     from .workqueue import AsyncWorkQueue
 
 __all__ = ["AsyncClient", "AsyncResource", "AsyncWatch", "AsyncInformer", "AsyncWorkQueue",
-           "AsyncLeaderElector"]
+           "AsyncLeaderElector", "AsyncLogStream", "AsyncExecStream", "AsyncPortForward",
+           "AsyncPortStream"]
 
 _LAZY = {"AsyncClient": "client", "AsyncResource": "resource", "AsyncWatch": "watch",
          "AsyncInformer": "informer", "AsyncWorkQueue": "workqueue",
-         "AsyncLeaderElector": "leaderelection"}
+         "AsyncLeaderElector": "leaderelection", "AsyncLogStream": "logs",
+         "AsyncExecStream": "exec", "AsyncPortForward": "portforward",
+         "AsyncPortStream": "portforward"}
 
 
 def __getattr__(name: str) -> Any:

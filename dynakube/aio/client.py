@@ -17,14 +17,12 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..apply import apply_order, crd_kinds, load_documents
 from ..cache import DiskCache
 from ..config.cluster import ClusterConfig
 from ..config.load import load_config
 from ..discovery.loader import Discovery
 from ..discovery.registry import ResourceInfo
 from ..errors import (
-    ApplyError,
     DynakubeError,
     InvalidArgumentError,
     NotFoundError,
@@ -35,6 +33,7 @@ from ..errors import (
 from ..meta import object_metadata
 from ..request import ApiRequest
 from ..resource import DEFAULT_FIELD_MANAGER, Selector
+from ..resource import check_text as _check_text
 from ..schema.store import SchemaStore
 from ..transport.asynchttp import DEFAULT_MAX_CONNECTIONS, AsyncTransport
 from ..transport.steps import AsyncSender, Steps, run_async
@@ -126,6 +125,12 @@ class AsyncClient:
         _check_text(api_version, "api_version", "apps/v1", optional=True)
         info = await self.run(self.discovery.resolve_steps(name, api_version))
         return AsyncResource(self, info)
+
+    async def resources_in_category(self, category: str) -> list[ResourceInfo]:
+        """The resources in a category (``all``, ``api-extensions``...), as kubectl finds them."""
+        registry = await self.run(self.discovery.registry_steps())
+        result: list[ResourceInfo] = registry.in_category(category)
+        return result
 
     async def version(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.run(self.discovery.version_steps())
@@ -271,72 +276,26 @@ class AsyncClient:
                                   all_namespaces=all_namespaces, include_object=include_object)
 
     async def apply(self, source: Any, *, field_manager: str = DEFAULT_FIELD_MANAGER,
-                    force: bool = False, dry_run: bool = False,
+                    force: bool = False, dry_run: bool = False, server_side: bool = True,
                     field_validation: str | None = None, validate: bool | None = None,
                     stop_on_error: bool = False, namespace: str | None = None,
-                    crd_timeout: float = 30.0) -> list[dict[str, Any]]:
-        """Server-side apply a dict, a list of dicts, YAML text or a file/directory path.
+                    crd_timeout: float = 30.0,
+                    progress: Callable[[int, int, str], None] | None = None
+                    ) -> list[dict[str, Any]]:
+        """Apply a dict, a list of dicts, YAML text or a file/directory path, in order.
 
         As :meth:`dynakube.Client.apply`: every document is read and checked before any is
-        sent, namespaces and CRDs go first, and objects of a CRD in the batch wait until
-        discovery serves their kind.
+        sent, namespaces and CRDs go first, objects of a CRD in the batch wait until
+        discovery serves their kind; ``server_side=False`` applies as ``kubectl apply``
+        does (the last-applied annotation and a three-way patch).
         """
-        docs, failures = load_documents(source)
-        docs = apply_order(docs)
-        pending = crd_kinds(docs)
-        resolved: dict[int, AsyncResource] = {}
-        for i, doc in enumerate(docs):
-            api_version, kind = str(doc.obj["apiVersion"]), str(doc.obj["kind"])
-            if (api_version.rpartition("/")[0], kind) in pending:
-                continue  # resolved and checked once its CRD is served
-            try:
-                resolved[i] = await self.resource_for(doc.obj)
-                await resolved[i].check(doc.obj, validate=validate,
-                                        field_validation=field_validation, partial=True)
-            except DynakubeError as e:
-                resolved.pop(i, None)
-                failures.append((doc.source, e))
-        if failures and stop_on_error:
-            raise ApplyError(failures)
-        failed = {s for s, _ in failures}
-        results: list[dict[str, Any]] = []
-        for i, doc in enumerate(docs):
-            if doc.source in failed:
-                continue
-            try:
-                handle = resolved.get(i)
-                if handle is None:
-                    if dry_run:
-                        raise InvalidArgumentError(
-                            f"{doc.obj['kind']} is defined by a CustomResourceDefinition in "
-                            "this batch, which a dry run does not create")
-                    handle = await self._wait_for_kind(doc.obj, crd_timeout)
-                    await handle.check(doc.obj, validate=validate,
-                                       field_validation=field_validation, partial=True)
-                ns = handle.namespace_of(doc.obj, namespace)
-                results.append(await handle.apply(
-                    doc.obj, ns, field_manager=field_manager, force=force, dry_run=dry_run,
-                    field_validation=field_validation, validate=False))
-            except DynakubeError as e:
-                failures.append((doc.source, e))
-                if stop_on_error:
-                    raise ApplyError(failures, results) from e
-        if failures:
-            raise ApplyError(failures, results)
-        return results
+        from .apply import apply_documents
 
-    async def _wait_for_kind(self, obj: Mapping[str, Any], timeout: float) -> AsyncResource:
-        deadline = asyncio.get_running_loop().time() + timeout
-        delay = 0.05
-        while True:
-            self.discovery.invalidate()
-            try:
-                return await self.resource_for(obj)
-            except DynakubeError:
-                if asyncio.get_running_loop().time() >= deadline:
-                    raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+        return await apply_documents(
+            self, source, field_manager=field_manager, force=force, dry_run=dry_run,
+            server_side=server_side, field_validation=field_validation, validate=validate,
+            stop_on_error=stop_on_error, namespace=namespace, crd_timeout=crd_timeout,
+            progress=progress)
 
     async def informer(self, resource: str | AsyncResource, namespace: Any = None, *,
                        label_selector: Selector = None, field_selector: Selector = None,
@@ -357,11 +316,3 @@ class AsyncClient:
                              indexers=dict(indexers) if indexers else None,
                              watch_list=watch_list)
 
-
-def _check_text(value: Any, what: str, example: str, *, optional: bool = False) -> None:
-    """Refuse a non-string where a name goes: it would fail deep inside a lookup."""
-    if optional and value is None:
-        return
-    if not isinstance(value, str) or not value:
-        raise InvalidArgumentError(
-            f"{what} must be a non-empty string such as {example!r}, got {value!r}")

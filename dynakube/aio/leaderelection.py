@@ -13,7 +13,7 @@ import asyncio
 import inspect
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..controller.leaderelection import LeaderElector, LeaseRecord
@@ -25,26 +25,89 @@ log = logging.getLogger("dynakube.controller.leaderelection")
 _JITTER = 1.2  # as the sync elector (client-go's JitterFactor)
 
 
-class AsyncLeaderElector(LeaderElector):
+class AsyncLeaderElector:
     """Campaign for a Lease and call back when leadership starts and stops.
 
     ``on_started_leading(stop_event)`` runs as its own task once the lease is acquired (an
     :class:`asyncio.Event` set when leadership ends); ``on_stopped_leading()`` and
     ``on_new_leader(identity)`` as the sync elector's. ``start()`` runs :meth:`run` as a
     task; ``await stop()`` ends it and releases the lease (``release_on_stop``).
-    """
 
-    leases: Any
+    It holds a sync :class:`~dynakube.controller.leaderelection.LeaderElector` for what is
+    pure (the timings and their checks, the observed record, its clock and callbacks) and
+    never calls its blocking methods; so none is overridden by a coroutine.
+    """
 
     def __init__(self, leases: Any, name: str, namespace: str, identity: str,
                  **options: Any):
-        super().__init__(leases, name, namespace, identity, **options)
+        self._callbacks: set[asyncio.Task[None]] = set()
+        heard = options.get("on_new_leader")
+        if heard is not None:  # the core calls it from _observe: run it as a task
+            options["on_new_leader"] = lambda holder: self._spawn(_call(heard, holder))
+        self._core = LeaderElector(leases, name, namespace, identity, **options)
+        self.leases = leases
+        self.name, self.namespace, self.identity = name, namespace, identity
         self._astop = asyncio.Event()
         self._over = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._work: asyncio.Task[Any] | None = None
 
-    async def try_acquire_or_renew(self) -> bool:  # type: ignore[override]
+    def __repr__(self) -> str:
+        return f"<AsyncLeaderElector {self.namespace}/{self.name} {self.identity}>"
+
+    # -- what the core holds ------------------------------------------------------------
+    @property
+    def lease_duration(self) -> float:
+        return self._core.lease_duration
+
+    @property
+    def renew_deadline(self) -> float:
+        return self._core.renew_deadline
+
+    @property
+    def retry_period(self) -> float:
+        return self._core.retry_period
+
+    @property
+    def release_on_stop(self) -> bool:
+        return self._core.release_on_stop
+
+    @property
+    def on_started_leading(self) -> Callable[..., Any] | None:
+        return self._core.on_started_leading
+
+    @property
+    def on_stopped_leading(self) -> Callable[..., Any] | None:
+        return self._core.on_stopped_leading
+
+    @property
+    def is_leader(self) -> bool:
+        return self._core.is_leader
+
+    @property
+    def leader(self) -> str | None:
+        """The holder identity last observed ("" or None when nobody holds the lease)."""
+        return self._core.leader
+
+    @property
+    def _observed(self) -> LeaseRecord | None:
+        return self._core._observed
+
+    def _clock(self) -> float:
+        return self._core._clock()
+
+    def _observe(self, lease: dict[str, Any], now: float) -> None:
+        self._core._observe(lease, now)
+
+    def _duration_seconds(self) -> int:
+        return self._core._duration_seconds()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._callbacks.add(task)
+        task.add_done_callback(self._callbacks.discard)
+
+    async def try_acquire_or_renew(self) -> bool:
         """One attempt to take or keep the lease; True when we hold it afterwards."""
         now = self._clock()
         try:
@@ -64,7 +127,7 @@ class AsyncLeaderElector(LeaderElector):
         current = self._observed
         assert current is not None
         if (current.holder_identity and current.holder_identity != self.identity
-                and self._observed_at + self.lease_duration > now):
+                and self._core._observed_at + self.lease_duration > now):
             return False
         mine = current.holder_identity == self.identity
         record = LeaseRecord(self.identity, self._duration_seconds(),
@@ -78,9 +141,9 @@ class AsyncLeaderElector(LeaderElector):
         self._observe(result, now)
         return True
 
-    async def release(self) -> bool:  # type: ignore[override]
+    async def release(self) -> bool:
         """Give the lease up if we hold it (holder cleared, duration 1s); True on success."""
-        raw, observed = self._observed_raw, self._observed
+        raw, observed = self._core._observed_raw, self._observed
         if raw is None or observed is None or observed.holder_identity != self.identity:
             return False
         now = self._clock()
@@ -94,11 +157,11 @@ class AsyncLeaderElector(LeaderElector):
         self._observe(result, now)
         return True
 
-    async def run(self) -> None:  # type: ignore[override]
+    async def run(self) -> None:
         """Acquire, lead until the lease cannot be renewed or :meth:`stop`, then return."""
         if not await self._acquire_async():
             return
-        self._leading.set()
+        self._core._leading.set()
         self._over.clear()
         log.info("%s became leader of lease %s/%s", self.identity, self.namespace, self.name)
         if self.on_started_leading is not None:
@@ -107,7 +170,7 @@ class AsyncLeaderElector(LeaderElector):
         try:
             await self._renew_async()
         finally:
-            self._leading.clear()
+            self._core._leading.clear()
             self._over.set()
             if self._astop.is_set() and self.release_on_stop:
                 await self.release()
@@ -156,7 +219,7 @@ class AsyncLeaderElector(LeaderElector):
         self._task = asyncio.create_task(self.run(), name=f"elector-{self.name}")
         return self
 
-    async def stop(self, timeout: float | None = 10.0) -> None:  # type: ignore[override]
+    async def stop(self, timeout: float | None = 10.0) -> None:
         """Stop campaigning or leading; releases the lease if held (``release_on_stop``)."""
         self._astop.set()
         if self._task is not None:

@@ -5,13 +5,20 @@ A :class:`_Planned` resource is the sync handle with its one send (``_send``) re
 awaitable instead of an answer, so names, namespaces, selectors, options and bodies are
 checked and encoded by the same code for both clients; :class:`AsyncResource` awaits it.
 Validation before a write fetches the schema on the loop first, then runs the pure check.
+The verbs that wait or stream live beside it, each over the sync side's pure pieces:
+:mod:`~dynakube.aio.wait` (``wait``, ``delete(wait=True)``), :mod:`~dynakube.aio.logs`,
+:mod:`~dynakube.aio.exec` (``exec``, ``attach``, ``stream``),
+:mod:`~dynakube.aio.portforward` and :mod:`~dynakube.aio.cp`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+import builtins
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from ..discovery.registry import ResourceInfo
 from ..errors import (
@@ -20,20 +27,27 @@ from ..errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from ..logs import log_query
-from ..request import JSON, ApiRequest, encode_body, query_pairs, resource_path
+from ..exec import ExecResult
+from ..logs import PodChoice, log_query
+from ..meta import object_metadata
+from ..request import JSON, ApiRequest, encode_body, query_pairs
 from ..resource import (
     ALL,
     DEFAULT_FIELD_MANAGER,
     Resource,
     Selector,
+    apply_unsupported,
     field_selector_param,
     label_selector_param,
 )
+from .exec import AsyncExecStream, command_of, run_command, start_stream, target_pod
+from .logs import AsyncLogStream, log_pod, read_logs
 
 if TYPE_CHECKING:
     from ..errors import Problem
+    from ..transport.forwarding import ForwardError
     from ..transport.steps import AsyncSender
+    from .portforward import AsyncPortForward
     from .watch import AsyncWatch
 
 
@@ -56,8 +70,6 @@ class AsyncClient(Protocol):
     async def schema_changed(self, obj: Any) -> bool: ...
 
 __all__ = ["AsyncResource", "ALL"]
-
-_LOG_ACCEPT = (("Accept", "text/plain, */*"),)
 
 
 class _SyncFace:
@@ -195,9 +207,10 @@ class AsyncResource:
               label_selector: Selector = None, field_selector: Selector = None,
               send_initial_events: bool | None = None, bookmarks: bool = False,
               timeout: float | None = None, all_namespaces: bool = False,
-              read_timeout: float = 75.0) -> AsyncWatch:
+              read_timeout: float = 75.0, include_existing: bool = False) -> AsyncWatch:
         """An :class:`~dynakube.aio.watch.AsyncWatch` that resumes by itself: ``async for``
-        it (as :meth:`Resource.watch`)."""
+        it (as :meth:`Resource.watch`; ``include_existing`` yields the current objects
+        first, on every server)."""
         from .watch import AsyncWatch
 
         self._plan._verb("watch")
@@ -207,46 +220,106 @@ class AsyncResource:
                           label_selector=label_selector_param(label_selector),
                           field_selector=field_selector_param(field_selector),
                           send_initial_events=send_initial_events, bookmarks=bookmarks,
-                          timeout=timeout, read_timeout=read_timeout)
+                          timeout=timeout, read_timeout=read_timeout,
+                          include_existing=include_existing)
+
+    # -- logs and streams --------------------------------------------------------------------
+    async def log_pod(self, name: str, namespace: str | None = None) -> PodChoice:
+        """The Pod whose logs :meth:`logs` reads (see :meth:`Resource.log_pod`)."""
+        return await log_pod(self, name, namespace)
+
+    @overload
+    async def logs(self, name: str, namespace: str | None = None, *,
+                   container: str | None = None, follow: Literal[False] = False,
+                   tail_lines: int | None = None,
+                   since_seconds: float | timedelta | None = None,
+                   since_time: datetime | str | None = None, timestamps: bool = False,
+                   previous: bool = False, limit_bytes: int | None = None) -> str: ...
+
+    @overload
+    async def logs(self, name: str, namespace: str | None = None, *,
+                   container: str | None = None, follow: Literal[True],
+                   tail_lines: int | None = None,
+                   since_seconds: float | timedelta | None = None,
+                   since_time: datetime | str | None = None, timestamps: bool = False,
+                   previous: bool = False, limit_bytes: int | None = None
+                   ) -> AsyncLogStream: ...
 
     async def logs(self, name: str, namespace: str | None = None, *,
-                   container: str | None = None, tail_lines: int | None = None,
-                   since_seconds: float | None = None, timestamps: bool = False,
-                   previous: bool = False, limit_bytes: int | None = None) -> str:
-        """A Pod's log as text (the query as :meth:`Resource.logs` builds it)."""
-        request = self._log_request(name, namespace, log_query(
-            container=container, tail_lines=tail_lines, since_seconds=since_seconds,
-            timestamps=timestamps, previous=previous, limit_bytes=limit_bytes))
-        response = await self.client.transport.send(request)
-        return str(response.content.decode("utf-8", "replace"))
+                   container: str | None = None, follow: bool = False,
+                   tail_lines: int | None = None,
+                   since_seconds: float | timedelta | None = None,
+                   since_time: datetime | str | None = None, timestamps: bool = False,
+                   previous: bool = False,
+                   limit_bytes: int | None = None) -> str | AsyncLogStream:
+        """A Pod's (or a workload's Pod's) log: the text, or with ``follow`` an
+        :class:`~dynakube.aio.logs.AsyncLogStream` of lines (``async for``; leave it, cancel
+        its task or ``aclose()`` it to stop). Options as :meth:`Resource.logs`."""
+        query = log_query(container=container, follow=follow, tail_lines=tail_lines,
+                          since_seconds=since_seconds, since_time=since_time,
+                          timestamps=timestamps, previous=previous, limit_bytes=limit_bytes)
+        return await read_logs(self, name, namespace, query, follow=follow,
+                               container=container)
 
-    async def follow_logs(self, name: str, namespace: str | None = None, *,
-                          container: str | None = None, tail_lines: int | None = None,
-                          since_seconds: float | None = None,
-                          timestamps: bool = False) -> AsyncIterator[str]:
-        """A Pod's log line by line as it grows (``follow``); cancel or leave the loop to
-        stop, which closes its connection."""
-        request = self._log_request(name, namespace, log_query(
-            container=container, follow=True, tail_lines=tail_lines,
-            since_seconds=since_seconds, timestamps=timestamps))
-        # a followed log may stay silent for hours: no read timeout
-        response = await self.client.transport.send(request, stream=True,
-                                                    read_timeout=math.inf)
-        try:
-            async for line in response.iter_lines():
-                yield line.decode("utf-8", "replace")
-        finally:
-            await response.aclose()
+    async def exec(self, name: str, command: Sequence[str], container: str | None = None,
+                   stdin: bytes | str | IO[bytes] | None = None, tty: bool = False,
+                   timeout: float | None = None, namespace: str | None = None) -> ExecResult:
+        """Run ``command`` in a container to its end: exit code, stdout and stderr (as
+        :meth:`Resource.exec`)."""
+        check = command_of(command)
+        pod = await target_pod(self, name, namespace, "exec")
+        return await run_command(self, pod, check, container, stdin, tty, timeout)
 
-    def _log_request(self, name: str, namespace: str | None,
-                     query: tuple[tuple[str, str], ...]) -> ApiRequest:
-        if self.info.group or self.info.plural != "pods" or self.subresource_name:
-            raise InvalidArgumentError(
-                f"logs are read from pods; {self.info.qualified} is not one (pick a pod of "
-                "it, e.g. by its selector)")
-        path = resource_path("", "v1", "pods", namespace=self._plan.namespace_of(
-            None, namespace), name=name, subresource="log")
-        return ApiRequest("GET", path, query, _LOG_ACCEPT)
+    async def attach(self, name: str, container: str | None = None,
+                     stdin: bytes | str | IO[bytes] | None = None, tty: bool = False,
+                     timeout: float | None = None,
+                     namespace: str | None = None) -> ExecResult:
+        """Attach to a container's main process until it ends (``exec`` without command)."""
+        pod = await target_pod(self, name, namespace, "attach")
+        return await run_command(self, pod, None, container, stdin, tty, timeout)
+
+    async def stream(self, name: str, command: Sequence[str] | None = None,
+                     container: str | None = None, *, stdin: bool = False,
+                     stderr: bool = True, tty: bool = False,
+                     namespace: str | None = None) -> AsyncExecStream:
+        """Start ``command`` (attach when None) and stream it: an
+        :class:`~dynakube.aio.exec.AsyncExecStream` (``async with`` it)."""
+        check = command_of(command)
+        pod = await target_pod(self, name, namespace,
+                               "exec" if check is not None else "attach")
+        return await start_stream(self, pod, check, container, stdin=stdin, stderr=stderr,
+                                  tty=tty)
+
+    async def port_forward(self, name: str, ports: Mapping[int, int] | Iterable[int | str],
+                           namespace: str | None = None, *, address: str = "127.0.0.1",
+                           on_error: Callable[[ForwardError], None] | None = None
+                           ) -> AsyncPortForward:
+        """Listen on local ports and forward them to a Pod's (as
+        :meth:`Resource.port_forward`): ``async with await pods.port_forward("web",
+        {0: 80}) as fwd:``; ``fwd.ports`` maps remote to local, ``await fwd.connect(80)``
+        is one connection without a listener."""
+        from ..portforward import parse_port_pairs
+        from .portforward import port_forward
+
+        pairs = parse_port_pairs(ports)
+        pod = await target_pod(self, name, namespace, "port-forward")
+        return await port_forward(self, pod, pairs, address=address, on_error=on_error)
+
+    async def copy_from(self, name: str, src: str, dest: str | os.PathLike[str], *,
+                        container: str | None = None, namespace: str | None = None) -> Path:
+        """``kubectl cp POD:SRC DEST`` (as :meth:`Resource.copy_from`): the local path."""
+        from .cp import copy_from
+
+        return await copy_from(self, name, src, dest, container=container,
+                               namespace=namespace)
+
+    async def copy_to(self, name: str, src: str | os.PathLike[str], dest: str, *,
+                      container: str | None = None, namespace: str | None = None) -> str:
+        """``kubectl cp SRC POD:DEST`` (as :meth:`Resource.copy_to`): the path written."""
+        from .cp import copy_to
+
+        return await copy_to(self, name, src, dest, container=container,
+                             namespace=namespace)
 
     # -- writes ------------------------------------------------------------------------------
     async def check(self, obj: Mapping[str, Any], *, validate: bool | None = None,
@@ -286,10 +359,7 @@ class AsyncResource:
         except UnsupportedMediaTypeError as e:
             if patch_type != "apply":
                 raise
-            status = dict(e.status, message=(
-                "this server does not support server-side apply (it needs Kubernetes 1.22 "
-                f"or newer): {e.message}; use create/replace or a merge patch instead"))
-            raise UnsupportedMediaTypeError(e.code, status, text=e.text) from e
+            raise apply_unsupported(e) from e
 
     async def apply(self, obj: Mapping[str, Any], namespace: str | None = None, *,
                     field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False,
@@ -301,21 +371,38 @@ class AsyncResource:
                 obj, namespace, field_manager=field_manager, force=force, dry_run=dry_run,
                 field_validation=field_validation, validate=validate))
         except UnsupportedMediaTypeError as e:
-            status = dict(e.status, message=(
-                "this server does not support server-side apply (it needs Kubernetes 1.22 "
-                f"or newer): {e.message}; use create/replace or a merge patch instead"))
-            raise UnsupportedMediaTypeError(e.code, status, text=e.text) from e
+            raise apply_unsupported(e) from e
 
     async def delete(self, name: str, namespace: str | None = None, *,
                      propagation_policy: str | None = None,
                      grace_period_seconds: int | None = None,
                      preconditions: Mapping[str, str] | None = None,
-                     dry_run: bool = False) -> dict[str, Any]:
-        """Delete one object; returns the object (still finalizing) or the server's Status."""
-        return await _wait(self._plan.delete(
+                     dry_run: bool = False, wait: bool = False,
+                     timeout: float = 60.0) -> dict[str, Any]:
+        """Delete one object; returns the object (still finalizing) or the server's Status.
+
+        ``wait``: return only once it is gone, finalizers included (as
+        :meth:`Resource.delete`; a ``WaitTimeoutError`` after ``timeout``).
+        """
+        result: dict[str, Any] = await _wait(self._plan.delete(
             name, namespace, propagation_policy=propagation_policy,
             grace_period_seconds=grace_period_seconds, preconditions=preconditions,
             dry_run=dry_run))
+        if wait and not dry_run and result.get("kind") != "Status":
+            from .wait import wait_deleted
+
+            await wait_deleted(self, name, self._plan.namespace_of(None, namespace),
+                               object_metadata(result).get("uid"), timeout=timeout)
+        return result
+
+    async def wait(self, name: str | None = None, namespace: Any = None, *, for_: str,
+                   timeout: float = 30.0, label_selector: Selector = None,
+                   all: bool = False) -> builtins.list[dict[str, Any]]:
+        """``kubectl wait`` (as :meth:`Resource.wait`): until ``for_`` holds, on a watch."""
+        from .wait import wait
+
+        return await wait(self, name, namespace, for_=for_, timeout=timeout,
+                          label_selector=label_selector, all_=all)
 
     async def delete_collection(self, namespace: Any = None, *,
                                 label_selector: Selector = None,

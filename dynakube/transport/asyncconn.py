@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import ssl
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import h11
 
-from ..errors import InvalidArgumentError, TransportError
-from .proxy import Proxy, connect_request, parse_connect_reply
+from ..errors import InvalidArgumentError, TransportError, UnsupportedError
+from .proxy import Proxy, check_connect_reply, connect_request, parse_connect_reply
 from .rules import USER_AGENT, root_cause, tls_reason
 
-__all__ = ["Connection", "Pool", "connect"]
+__all__ = ["Connection", "Pool", "connect", "AsyncWebSocket", "upgrade"]
 
 _READ = 65536
 
@@ -108,6 +110,10 @@ class Connection:
         if not self.closed:
             self.closed = True
             self._writer.transport.abort()
+
+    def streams(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """The connection's streams, for a protocol other than HTTP (a WebSocket)."""
+        return self._reader, self._writer
 
 
 class Pool:
@@ -202,12 +208,7 @@ async def _tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ho
                                  f"instead of answering CONNECT {host}:{port}")
         data += chunk
     code, reason, _ = reply
-    if code == 407:
-        raise TransportError(f"the proxy {proxy.host}:{proxy.port} wants credentials (407 "
-                             f"{reason}): put user:password in the proxy URL")
-    if not 200 <= code < 300:
-        raise TransportError(f"the proxy {proxy.host}:{proxy.port} refused CONNECT "
-                             f"{host}:{port}: {code} {reason}")
+    check_connect_reply(code, reason, proxy, host, port)
 
 
 async def _socks5(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str,
@@ -231,3 +232,173 @@ async def _socks5(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ho
         await reader.readexactly(size + 2)
     except asyncio.IncompleteReadError as e:
         raise TransportError("the SOCKS5 proxy closed the connection mid-handshake") from e
+
+
+class AsyncWebSocket:
+    """One open WebSocket on the loop: whole binary messages out (:meth:`send`) and in
+    (:meth:`recv`), as the sync :class:`~dynakube.transport.websocket.WebSocket`."""
+
+    def __init__(self, conn: Connection, ws: Any, subprotocol: str, path: str,
+                 forget: Callable[[Connection], None] | None = None):
+        self._conn = conn
+        self._forget = forget
+        self._reader, self._writer = conn.streams()
+        self._ws = ws
+        self.subprotocol = subprotocol
+        self.path = path
+        self._message = bytearray()
+        self._events: deque[Any] = deque(ws.events())  # what came with the handshake
+        self._closed = False
+        self._aborted = False
+        self.close_code: int | None = None
+
+    async def send(self, message: bytes) -> None:
+        """Send one binary message; a broken connection raises ``TransportError``."""
+        from wsproto.events import Message
+
+        await self._send_events(Message(data=message))
+
+    async def _send_events(self, *events: Any) -> None:
+        from wsproto.utilities import LocalProtocolError
+
+        try:
+            data = b"".join(self._ws.send(e) for e in events)
+        except LocalProtocolError:  # closed meanwhile (by either side)
+            raise TransportError(f"the stream {self.path} has ended") from None
+        try:
+            self._writer.write(data)
+            await self._writer.drain()
+        except OSError as e:
+            raise self._broken(e) from e
+
+    async def recv(self) -> bytes | None:
+        """The next binary message, or None once the server closed the WebSocket cleanly."""
+        from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+
+        while True:
+            while self._events:
+                event = self._events.popleft()
+                if isinstance(event, BytesMessage | TextMessage):
+                    data = event.data
+                    self._message += data.encode() if isinstance(data, str) else data
+                    if event.message_finished:
+                        message, self._message = bytes(self._message), bytearray()
+                        return message
+                elif isinstance(event, Ping):
+                    await self._send_events(event.response())
+                elif isinstance(event, CloseConnection):
+                    await self._closed_by_peer(event)
+                    return None
+            if self._closed:
+                return None
+            try:
+                data = await self._reader.read(_READ)
+            except OSError as e:
+                raise self._broken(e) from e
+            self._ws.receive_data(data or None)
+            self._events.extend(self._ws.events())
+
+    async def _closed_by_peer(self, event: Any) -> None:
+        from wsproto.connection import ConnectionState
+
+        self.close_code = event.code
+        if event.code == 1006:  # the connection went without a close frame
+            raise self._broken(None)
+        answer = self._ws.send(event.response()) \
+            if self._ws.state is ConnectionState.REMOTE_CLOSING else b""
+        self._closed = True
+        if answer:
+            try:
+                self._writer.write(answer)
+                await self._writer.drain()
+            except OSError:
+                pass
+        self._drop()
+
+    def _drop(self) -> None:
+        self._conn.abort()
+        if self._forget is not None:
+            self._forget(self._conn)
+
+    def _broken(self, error: BaseException | None) -> TransportError:
+        if self._aborted:
+            return TransportError(f"the stream {self.path} was closed")
+        reason = f": {error}" if error else ""
+        return TransportError(f"the connection of {self.path} broke mid-stream{reason}")
+
+    async def close(self, code: int = 1000) -> None:
+        """Say goodbye (a close frame) and drop the connection."""
+        from wsproto.connection import ConnectionState
+        from wsproto.events import CloseConnection
+
+        if not self._closed:
+            self._closed = True
+            try:
+                if self._ws.state is ConnectionState.OPEN:
+                    self._writer.write(self._ws.send(CloseConnection(code=code)))
+                    await self._writer.drain()
+            except (OSError, TransportError):
+                pass
+        self._drop()
+
+    def abort(self) -> None:
+        """Drop the connection at once: a waiting :meth:`recv` ends with TransportError."""
+        self._aborted = self._closed = True
+        self._drop()
+
+    def __repr__(self) -> str:
+        return f"<AsyncWebSocket {self.path} {self.subprotocol}>"
+
+
+async def upgrade(conn: Connection, server: str, target: str, path: str,
+                  protocols: Sequence[str], headers: list[tuple[str, str]],
+                  timeout: float, forget: Callable[[Connection], None] | None = None
+                  ) -> AsyncWebSocket | tuple[int, bytes]:
+    """The WebSocket handshake on ``conn``: the socket, or ``(status, body)`` of a refusal
+    (the caller maps it as the sync transport does)."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, RejectConnection, RejectData
+    from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+
+    from .websocket import MAX_REFUSAL_BODY, _request_event
+
+    reader, writer = conn.streams()
+    ws = WSConnection(ConnectionType.CLIENT)
+    try:
+        async with asyncio.timeout(timeout):
+            writer.write(ws.send(_request_event(server, target, protocols, headers)))
+            await writer.drain()
+            code, body = 0, bytearray()
+            while True:
+                for event in ws.events():
+                    if isinstance(event, AcceptConnection):
+                        if event.subprotocol not in protocols:
+                            raise UnsupportedError(
+                                f"{server} upgraded {path} to a WebSocket but agreed on "
+                                f"none of {', '.join(protocols)} (it chose "
+                                f"{event.subprotocol or 'none'}): it is too old for this "
+                                "stream")
+                        return AsyncWebSocket(conn, ws, str(event.subprotocol), path, forget)
+                    if isinstance(event, RejectConnection):
+                        code = event.status_code
+                        if not event.has_body:
+                            return code, bytes(body)
+                    elif isinstance(event, RejectData):
+                        body += event.data[:MAX_REFUSAL_BODY - len(body)]
+                        if event.body_finished or len(body) >= MAX_REFUSAL_BODY:
+                            return code, bytes(body)
+                data = await reader.read(_READ)
+                ws.receive_data(data or None)
+                if not data and code:
+                    return code, bytes(body)
+                if not data:
+                    raise TransportError(f"{server} closed the connection before answering "
+                                         f"the WebSocket upgrade of {path}")
+    except (RemoteProtocolError, LocalProtocolError) as e:
+        raise TransportError(f"{server} answered the WebSocket upgrade of {path} with a "
+                             f"broken handshake: {e}") from e
+    except TimeoutError as e:
+        raise TransportError(f"{server} did not answer the WebSocket upgrade of {path} "
+                             f"within {timeout:g}s") from e
+    except OSError as e:
+        raise TransportError(f"the WebSocket upgrade of {path} failed: {e}") from e

@@ -13,7 +13,6 @@ Cancelling the task that waits on a request or reads a stream closes its connect
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import os
@@ -21,16 +20,23 @@ import ssl
 import time
 import warnings
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import h11
 
+from .. import bulkjson
 from ..config.cluster import ClusterConfig
-from ..errors import ConfigError, InsecureTLSWarning, TransportError, error_from_response
+from ..errors import (
+    ConfigError,
+    InsecureTLSWarning,
+    TransportError,
+    UnsupportedError,
+    error_from_response,
+)
 from ..request import ApiRequest
-from .asyncconn import Connection, Pool, connect
+from .asyncconn import AsyncWebSocket, Connection, Pool, connect, upgrade
 from .auth import Credentials, CredentialSource, ExecPlugin, credential_source
 from .proxy import choose_proxy
 from .ratelimit import TokenBucket
@@ -85,7 +91,7 @@ class AsyncResponse:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.content)
+            return bulkjson.loads(self.content)  # a large list decodes with the GC paused
         except ValueError as e:
             raise TransportError(
                 f"the server answered {self.request.method} {self.request.path} with a body "
@@ -104,12 +110,12 @@ class AsyncResponse:
                     if limit is not None and size >= limit:
                         break
             finally:
-                await chunks.aclose()  # type: ignore[attr-defined]
+                await chunks.aclose()
             self._body = b"".join(parts)[:limit]
             await self.aclose()
         return self._body
 
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
+    async def iter_chunks(self) -> AsyncGenerator[bytes, None]:
         """The body in pieces as they arrive (at most 64 KiB read at a time); a drop or a read
         timeout is TransportError, and leaving early or being cancelled closes the
         connection."""
@@ -387,6 +393,51 @@ class AsyncTransport:
             socks=self._socks, timeout=self.connect_timeout, server=self.server)
         self._pool.opened(conn)
         return conn
+
+    async def open_websocket(self, request: ApiRequest,
+                             protocols: Sequence[str]) -> AsyncWebSocket:
+        """Upgrade a GET (exec, attach, port-forward) to a WebSocket speaking one of
+        ``protocols``: this transport's TLS, credentials (re-run once after a 401), headers,
+        proxy and rate limit, on a connection of its own (outside the pool's limit)."""
+        reauthenticated = False
+        while True:
+            if self._limiter is not None:
+                delay = self._limiter.reserve()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            creds = await self._credentials_now()
+            if creds.cert is not None and self._tls is not None:
+                self._tls.use_client_certificate(creds.cert)
+            headers = [(k, v) for k, v in self._request_headers(request, creds)
+                       if k.lower() != "accept"]
+            conn = await connect(
+                self._host, self._port, context=self._ssl_context(),
+                server_name=self.config.tls_server_name or self._host,
+                proxy=self._proxy, socks=self._socks, timeout=self.connect_timeout,
+                server=self.server)
+            self._pool.opened(conn)
+            try:
+                result = await upgrade(conn, self.server, self._base_path + request.target,
+                                       request.path, protocols, headers, self.connect_timeout,
+                                       self._pool.forget)
+            except BaseException:
+                self._pool.forget(conn)
+                raise
+            if isinstance(result, AsyncWebSocket):
+                return result
+            self._pool.forget(conn)
+            code, body = result
+            if code == 401 and not reauthenticated and self._credentials is not None:
+                reauthenticated = True
+                if await self._unauthorized():
+                    continue
+            if code >= 400:
+                raise error_from_response(code, body)
+            raise UnsupportedError(
+                f"{self.server} answered {request.method} {request.path} with {code} instead "
+                "of switching to a WebSocket: it does not serve this over WebSockets "
+                "(kube-apiserver does since 1.30 for exec/attach and 1.31 for port-forward), "
+                "or a proxy on the way drops the upgrade")
 
     def _release(self, conn: Connection, reusable: bool) -> None:
         self._pool.put_back(conn, reusable)
