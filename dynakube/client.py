@@ -34,6 +34,7 @@ from .resource import (
     field_selector_param,
     label_selector_param,
 )
+from .resource import check_text as _check_text
 from .transport.http import Transport
 
 if TYPE_CHECKING:
@@ -272,12 +273,3 @@ class Client:
                         field_selector=field_selector_param(field_selector),
                         resync_period=resync_period,
                         indexers=dict(indexers) if indexers else None, watch_list=watch_list)
-
-
-def _check_text(value: Any, what: str, example: str, *, optional: bool = False) -> None:
-    """Refuse a non-string where a name goes: it would fail deep inside a lookup."""
-    if optional and value is None:
-        return
-    if not isinstance(value, str) or not value:
-        raise InvalidArgumentError(
-            f"{what} must be a non-empty string such as {example!r}, got {value!r}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -35,9 +36,47 @@ from .wait import add_wait_command
 
 __all__ = ["main", "build_parser"]
 
+#: the command line being parsed, for flag errors that name the form typed (``-o``)
+_ARGV: list[str] = []
+
+#: the trailing list positionals that take words found after a flag (``get deploy -n x NAME``)
+_TRAILING = ("names", "words", "ports")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _flag_error(message, self.prog)
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        """Positionals anywhere among the flags, as cobra takes them.
+
+        argparse fills ``resource`` and ``names`` from the first run of positionals only, so
+        ``get deploy -n shop api`` would leave ``api`` over; it joins ``names`` here.
+        """
+        rest = [a for a in self._actions
+                if not a.option_strings and a.nargs == argparse.REMAINDER]
+        if rest and args is not None and "--" in args:  # `exec POD -n x -- ls -l`
+            head, tail = list(args[:list(args).index("--")]), list(args)[
+                list(args).index("--") + 1:]
+            rest[0].nargs = "*"  # flags before `--` are the command's own, as in kubectl
+            try:
+                parsed, extra = self.parse_known_args(head, namespace)
+            finally:
+                rest[0].nargs = argparse.REMAINDER
+            setattr(parsed, rest[0].dest, [*getattr(parsed, rest[0].dest), "--", *tail])
+            return parsed, extra
+        parsed, extra = super().parse_known_args(args, namespace)
+        trailing = [a.dest for a in self._actions
+                    if not a.option_strings and a.nargs == "*" and a.dest in _TRAILING]
+        if not trailing or not extra:
+            return parsed, extra
+        words = [w for w in extra if not w.startswith("-")]
+        if "--" in extra or not words:
+            return parsed, extra
+        setattr(parsed, trailing[-1], [*getattr(parsed, trailing[-1]), *words])
+        return parsed, [w for w in extra if w.startswith("-")]
 
 
 def _flag_error(message: str, prog: str) -> UsageError:
@@ -50,12 +89,22 @@ def _flag_error(message: str, prog: str) -> UsageError:
             return UsageError(f"unknown flag: {flags[0].split('=', 1)[0]}", hint=hint,
                               label="Error")
         return UsageError(f"unexpected arguments: {' '.join(extra)}", hint=hint)
+    bad = re.fullmatch(r"argument (\S+): (invalid int value:|expected true or false, not) "
+                       r"'(.*)'", message)
+    if bad:  # pflag's words for a value that does not parse
+        flag, text = bad.group(1).split("/")[-1], bad.group(3)
+        parser = "ParseInt" if bad.group(2).startswith("invalid int") else "ParseBool"
+        return UsageError(f'invalid argument "{text}" for "{flag}" flag: strconv.{parser}: '
+                          f'parsing "{text}": invalid syntax', hint=hint, label="Error")
     if message.startswith("argument COMMAND: invalid choice: "):
         name = message.split(": ")[2].split(" (")[0].strip("'")
         return UsageError(f'unknown command "{name}" for "{prog}"',
                           hint=f"Run '{prog} --help' for usage.")
     if message.endswith(": expected one argument"):
-        flag = message.split()[1].split("/")[-1]
+        forms = message.split()[1].split("/")
+        flag = forms[-1]
+        if len(forms) > 1 and forms[0] in _ARGV and flag not in _ARGV:  # cobra: `-o`
+            flag = f"'{forms[0].lstrip('-')}' in {forms[0]}"
         return UsageError(f"flag needs an argument: {flag}", hint=hint, label="Error")
     if message.startswith("the following arguments are required: "):
         names = message.split(": ", 1)[1].split(", ")
@@ -158,7 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--filename", metavar="PATH", action="append")
     p.add_argument("-l", "--selector", metavar="SEL")
     p.add_argument("--all", action="store_true", help="every object of the type")
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("-A", "--all-namespaces", action="store_true",
+                   help="with -l or --all: in every namespace")
+    p.add_argument("--dry-run", nargs="?", const="server", default="none",
+                   metavar="none|server|client", help="server: the server checks, deletes "
+                   "nothing (the default with no value); client: only print")
     p.add_argument("--ignore-not-found", action="store_true")
     p.add_argument("--cascade", nargs="?", const="background", default="background",
                    help="background (default), foreground or orphan")
@@ -284,6 +337,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None,
     """Run one command; returns the exit code: 0, or 1 for any failure (kubectl's codes)."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    _ARGV[:] = sys.argv[1:] if argv is None else list(argv)
     try:
         args, extra = build_parser().parse_known_args(argv)
         if extra:  # reported here, where the subcommand is known: "See 'dynakube get --help'"

@@ -65,7 +65,7 @@ def add_object_commands(command: Callable[[str, str], argparse.ArgumentParser]) 
                    help="only scale if the replicas are N now")
 
     p = command("edit", "edit an object in $KUBE_EDITOR, $EDITOR or vi, then save it")
-    p.add_argument("resource", metavar="TYPE[/NAME]")
+    p.add_argument("resource", nargs="?", metavar="TYPE[/NAME]")
     p.add_argument("names", nargs="*", metavar="NAME", default=[])
     p.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml",
                    help="the format to edit in (default yaml)")
@@ -82,7 +82,7 @@ def add_object_commands(command: Callable[[str, str], argparse.ArgumentParser]) 
 
     p = command("rollout", "follow the rollout of a Deployment, StatefulSet or DaemonSet")
     p.add_argument("action", choices=("status",), metavar="status")
-    p.add_argument("resource", metavar="TYPE[/NAME]")
+    p.add_argument("resource", nargs="?", metavar="TYPE[/NAME]")
     p.add_argument("names", nargs="*", metavar="NAME", default=[])
     p.add_argument("-l", "--selector", metavar="SEL", help="every object it selects")
     p.add_argument("--timeout", metavar="DURATION", default="0s",

@@ -42,7 +42,7 @@ def add_diff_command(command: Callable[[str, str], argparse.ArgumentParser]) -> 
     """Declare ``diff`` on the parser ``command`` makes subcommands with."""
     p = command("diff", "show what apply would change: live objects against a server-side "
                         "dry run (exit 0: none, 1: differences, 2: failed)")
-    p.add_argument("-f", "--filename", metavar="PATH", action="append", required=True,
+    p.add_argument("-f", "--filename", metavar="PATH", action="append",
                    help="a file, a directory of .yaml/.yml/.json files, or - for stdin")
     p.add_argument("--server-side", action="store_true", help="compare with a server-side "
                    "apply instead of a client-side one")
@@ -59,15 +59,18 @@ def file_name(obj: dict[str, Any]) -> str:
                      str(meta.get("namespace") or ""), str(meta.get("name") or "")])
 
 
-def prepared(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+def prepared(obj: dict[str, Any] | None, *, created: bool = False) -> dict[str, Any] | None:
     """An object as kubectl diff shows it: no ``managedFields``, no last-applied annotation
-    (an ``annotations: {}`` left behind stays, as in kubectl)."""
+    (an ``annotations: {}`` left behind stays, as in kubectl, except on an object the apply
+    would create: kubectl's dry-run create never had the annotation)."""
     if obj is None:
         return None
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
     if isinstance(meta.get("annotations"), dict):
-        meta["annotations"] = {k: v for k, v in meta["annotations"].items()
-                               if k != LAST_APPLIED}
+        had = meta["annotations"]
+        meta["annotations"] = {k: v for k, v in had.items() if k != LAST_APPLIED}
+        if created and not meta["annotations"] and LAST_APPLIED in had:
+            del meta["annotations"]
     return {**obj, "metadata": meta}
 
 
@@ -145,7 +148,8 @@ def diff_documents(kube: Client, docs: list[Document], *, server_side: bool = Fa
     merged_dir = Path(tempfile.mkdtemp(prefix="MERGED-"))
     try:
         for name, live, merged in pairs:
-            shown_live, shown_merged = _mask_secrets(prepared(live), prepared(merged))
+            shown_live, shown_merged = _mask_secrets(prepared(live),
+                                                     prepared(merged, created=live is None))
             (live_dir / name).write_text(printing.to_yaml(shown_live) if shown_live else "",
                                          encoding="utf-8")
             (merged_dir / name).write_text(printing.to_yaml(shown_merged), encoding="utf-8")
@@ -161,9 +165,12 @@ def cmd_diff(session: Session) -> int:
     from .manifest import check_documents, read_documents
 
     args = session.args
-    docs, failures = read_documents(session, args.filename)
-    kube = session.client
+    if not args.filename:
+        session.stderr.write("error: must specify one of -f and -k\n")
+        return FAILED
     try:
+        docs, failures = read_documents(session, args.filename)
+        kube = session.client
         if not failures:
             failures = check_documents(kube, docs, "Strict", partial=True).failures
         if failures:

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ApiError, DynakubeError, InvalidError
+from ..errors import ApiError, DynakubeError, InvalidError, ValidationError
 from .output import without_managed_fields
 from .printing import to_json, to_yaml
 from .session import Session, UsageError
@@ -84,6 +84,10 @@ def _reasons(error: BaseException, target: Target) -> str:
         causes = [f"{c.get('field') or '<nil>'}: {c.get('message')}" for c in error.causes]
         lines = [f"# {head}:" if causes else f"# {head}"] + [f"# * {c}" for c in causes]
         return "\n".join(lines) + "\n#\n"
+    if isinstance(error, ValidationError):
+        head = f"{target.resource.info.qualified} \"{target.name}\" was not valid"
+        return "\n".join([f"# {head}:", *(f"# * {p}" for p in error.problems
+                                           if p.severity == "error")]) + "\n#\n"
     text = str(error.message if isinstance(error, ApiError) else error).replace("\n", "\n# ")
     return f"# {text}\n#\n"
 
@@ -97,16 +101,54 @@ def _parse(text: str, fmt: str) -> Any:
         raise EditError(f"The edited file had a syntax error: {e}") from e
 
 
-def _edit_one(session: Session, target: Target) -> str:
-    """Edit and save one object; returns kubectl's result line."""
+def _key(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return (str(obj.get("kind") or ""), str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""))
+
+
+def _save(targets: list[Target], shown: list[dict[str, Any]], new: Any,
+          listed: bool) -> list[str]:
+    """Patch what changed; returns the result lines (empty: nothing changed)."""
+    if not listed:
+        pairs = [(targets[0], shown[0], new)]
+    else:
+        if not isinstance(new, Mapping) or not isinstance(new.get("items"), list):
+            raise EditError("the edited file must stay a List with its items")
+        known = {_key(obj): i for i, obj in enumerate(shown)}
+        pairs = []
+        for item in new["items"]:
+            if not isinstance(item, Mapping) or _key(item) not in known:
+                raise EditError("the edited List has an object that was not in it: "
+                                + "/".join(p for p in _key(item if isinstance(
+                                    item, Mapping) else {}) if p))
+            i = known[_key(item)]
+            pairs.append((targets[i], shown[i], item))
+    lines = []
+    for target, old, edited in pairs:
+        patch = merge_patch(old, edited)
+        if patch:
+            target.resource.patch(target.name, patch, target.namespace)
+            lines.append(f"{target.label()} edited")
+    return lines
+
+
+def _edit(session: Session, targets: list[Target]) -> list[str]:
+    """Edit and save the objects (several: in one file, as a List, as kubectl); returns
+    kubectl's result lines."""
     args = session.args
-    shown = target.obj if args.show_managed_fields else without_managed_fields(target.obj)
+    shown = [t.obj if args.show_managed_fields else without_managed_fields(t.obj)
+             for t in targets]
+    listed = len(targets) > 1
+    document: Any = {"apiVersion": "v1", "items": shown, "kind": "List",
+                     "metadata": {"resourceVersion": ""}} if listed else shown[0]
     render = to_json if args.output == "json" else to_yaml
-    original = render(shown)
+    original = render(document)
     body = original
     reasons = ""
     with tempfile.TemporaryDirectory(prefix="dynakube-edit-") as folder:
-        path = os.path.join(folder, f"{target.name}.{args.output}")
+        name = "list" if listed else targets[0].name
+        path = os.path.join(folder, f"{name}.{args.output}")
         while True:
             written = HEADER + reasons + body
             with open(path, "w", encoding="utf-8") as f:
@@ -116,22 +158,18 @@ def _edit_one(session: Session, target: Target) -> str:
                 edited = f.read()
             content = _strip_comments(edited)
             if not content.strip():
-                return "Edit cancelled, saved file was empty."
+                return ["Edit cancelled, saved file was empty."]
             if reasons and content == body:  # a failure, then no new edit: give up
-                return _abandon(session, edited)
+                return [_abandon(session, edited)]
             if content == original:
-                return "Edit cancelled, no changes made."
+                return ["Edit cancelled, no changes made."]
             body = content
             try:
-                new = _parse(content, args.output)
-                patch = merge_patch(shown, new)
-                if not patch:
-                    return "Edit cancelled, no changes made."
-                target.resource.patch(target.name, patch, target.namespace)
-            except (EditError, ApiError) as e:
-                reasons = _reasons(e, target)
+                lines = _save(targets, shown, _parse(content, args.output), listed)
+            except DynakubeError as e:  # a syntax error, client-side validation, refusal
+                reasons = _reasons(e, targets[0])
                 continue
-            return f"{target.label()} edited"
+            return lines or ["Edit cancelled, no changes made."]
 
 
 def _abandon(session: Session, edited: str) -> str:
@@ -144,10 +182,15 @@ def _abandon(session: Session, edited: str) -> str:
 
 def cmd_edit(session: Session) -> int:
     args = session.args
+    if args.resource and "/" not in args.resource and not args.names:
+        args.all = True  # as kubectl: `edit cm` edits every ConfigMap, in one List
     failed = [False]
     targets = list(select(session, args.resource, args.names, prog="edit", failed=failed))
     if not targets and not failed[0]:
         raise UsageError("no objects to edit")
-    for target in targets:
-        session.stdout.write(_edit_one(session, target) + "\n")
+    if targets:
+        for line in _edit(session, targets):
+            # as kubectl: a cancelled edit is told on stderr, an edited object on stdout
+            (session.stderr if line.startswith("Edit cancelled") else session.stdout).write(
+                line + "\n")
     return 1 if failed[0] else 0

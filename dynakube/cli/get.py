@@ -9,6 +9,7 @@ Tables come from the server (``as=Table``), so custom resources show their print
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -289,11 +290,14 @@ class _WatchPrinter:
         """Learn the header and widths from the initial Table; returns its cell rows."""
         rows = printing.table_rows(table, wide=self.fmt.format == "wide",
                                    namespace_column=self.namespace_column, **self.labels)
-        self.header = (["EVENT"] if self.events else []) + rows[0]
+        # kubectl's EVENT column is as wide as its longest word, BOOKMARK
+        self.header = (["EVENT   "] if self.events else []) + rows[0]
         cells = [(["ADDED"] if self.events else []) + r for r in rows[1:]]
         self.widths = printing.column_widths([self.header, *cells])
-        for row, raw in zip(cells, table.get("rows") or [], strict=True):
-            self.last_rows[_row_key(raw.get("object") or {})] = row
+        if self.events:
+            self.header[0] = "EVENT"
+        for row, raw in zip(rows[1:], table.get("rows") or [], strict=True):
+            self.last_rows[_row_key(raw.get("object") or {})] = row  # without the EVENT
         return cells
 
     def row(self, cells: list[str]) -> None:
@@ -324,9 +328,19 @@ class _WatchPrinter:
                 session.stdout.write(printing.format_row(row, self.widths) + "\n")
         else:
             doc = _with_type(self.resource, obj)
-            if self.events:
-                doc = {"type": "ADDED" if kind == "INITIAL" else kind, "object": doc}
-            _print_document(session, fmt, doc, self.printed)
+            if not session.args.show_managed_fields:
+                doc = output.without_managed_fields(doc)
+            if self.events and fmt.format == "json":  # kubectl: one compact line an event
+                event = json.dumps({"type": "ADDED" if kind == "INITIAL" else kind},
+                                   ensure_ascii=False)[:-1]
+                body = json.dumps(doc, sort_keys=True, ensure_ascii=False,
+                                  separators=(",", ":"))
+                session.stdout.write(f"{event},\"object\":{body}}}\n".translate(
+                    printing.GO_JSON_ESCAPES))
+            else:
+                if self.events:
+                    doc = {"type": "ADDED" if kind == "INITIAL" else kind, "object": doc}
+                _print_document(session, fmt, doc, self.printed)
         self.printed += 1
         session.stdout.flush()
 
@@ -347,8 +361,7 @@ class _WatchPrinter:
             except NotFoundError:
                 pass
         if key in self.last_rows:
-            row = self.last_rows[key]
-            return row[1:] if self.events else row
+            return self.last_rows[key]
         return ([namespace or ""] if self.namespace_column else []) + [_name_of(obj)]
 
 
@@ -371,6 +384,8 @@ def watch(session: Session, resource: Resource, names: Sequence[str],
         for cells in printer.start_table(dict(table, rows=listed)):
             if show_now:
                 printer.row(cells)
+        if not show_now:  # as kubectl: the columns fit the header and the changes only
+            printer.widths = printing.column_widths([printer.header])
         if not listed and show_now:
             session.stderr.write(no_resources_message(session, [resource]))
         rv = (table.get("metadata") or {}).get("resourceVersion")

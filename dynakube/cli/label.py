@@ -35,7 +35,8 @@ def parse_changes(words: Sequence[str], what: str) -> tuple[list[str], dict[str,
         else:
             names.append(word)
     if not sets and not removes:
-        raise UsageError(f"at least one {what} update is required")
+        raise UsageError(f"at least one {'annotation' if what == 'annotate' else what} "
+                         "update is required")
     if set(sets) & set(removes):
         one = "a label" if what == "label" else "an annotation"
         raise UsageError(f"can not both modify and remove {one} in the same command")
@@ -85,6 +86,9 @@ def _change(session: Session, target: Target, field: str, sets: Mapping[str, str
 
 def _run(session: Session, field: str, what: str) -> int:
     args = session.args
+    if not args.resource:
+        raise UsageError("one or more resources must be specified as <resource> <name> or "
+                         "<resource>/<name>")
     names, sets, removes = parse_changes(args.words, what)
     failed = [False]
     for target in select(session, args.resource, names, prog=what, failed=failed):

@@ -12,6 +12,7 @@ server publishes no schema for its kind, the validator gave up) is a failure, ne
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,8 @@ from ..errors import (
 )
 from . import printing
 from .session import Session, UsageError, report_error
-from .wait import parse_duration
+from .targets import no_resources_error, split_type_names
+from .wait import duration_flag
 
 if TYPE_CHECKING:
     from ..client import Client, Resource
@@ -65,6 +67,8 @@ def read_documents(session: Session, paths: list[str]) -> tuple[list[Document], 
             more, errs = load_documents(text if "\n" in text else text + "\n")
             docs += [Document(d.obj, _stdin_name(d.source)) for d in more]
             failures += [(_stdin_name(s), _stdin_error(e)) for s, e in errs]
+        elif not os.path.exists(path):  # kubectl's words
+            failures.append(("", InvalidArgumentError(f'the path "{path}" does not exist')))
         else:
             more, errs = load_documents(path)
             docs += more
@@ -208,6 +212,10 @@ def _source_of(source: str, docs: list[Document]) -> str:
 def cmd_apply(session: Session) -> int:
     args = session.args
     docs, failures = read_documents(session, args.filename)
+    missing: Failures = [(s, e) for s, e in failures if not s]  # a path not there
+    if missing:  # one line, and nothing read or applied
+        _report_failures(session, missing)
+        return 1
     if not docs and not failures:
         raise InvalidArgumentError("no objects passed to apply")
     kube = session.client
@@ -280,31 +288,46 @@ def _delete_targets(session: Session) -> tuple[list[tuple[str | None, Resource, 
                 report_error(e, session.stderr, doc.source)
                 failed = True
         return targets, failed
-    kind, _, first = str(args.resource).partition("/")
-    resource = kube.resource(kind)
-    names = [first, *args.names] if first else list(args.names)
-    if args.selector or args.all:
-        listed = resource.list(label_selector=args.selector or None)
-        names = [str(o["metadata"]["name"]) for o in listed.get("items") or []]
-        if not names:
-            session.stderr.write("No resources found\n")
-    return [(None, resource, n, None) for n in names], failed
+    from ..resource import ALL
+
+    out: list[tuple[str | None, Resource, str, str | None]] = []
+    selecting = bool(args.selector or args.all)
+    for kind, names in split_type_names([args.resource, *args.names], "delete"):
+        resource = kube.resource(kind)
+        if not selecting:
+            out += [(None, resource, n, None) for n in names]
+            continue
+        listed = resource.list(ALL if args.all_namespaces else None,
+                               label_selector=args.selector or None)
+        items = listed.get("items") or []
+        out += [(None, resource, str(o["metadata"]["name"]), o["metadata"].get("namespace"))
+                for o in items]
+    if selecting and not out:  # on stdout, as kubectl's delete says it
+        session.stdout.write("No resources found\n")
+    return out, failed
 
 
 def _check_delete_usage(args: Any) -> None:
-    selecting = bool(args.selector or args.all)
-    if args.filename and (args.resource or selecting):
-        raise UsageError("use either -f or a resource type with names, -l or --all, not both")
+    """kubectl's usage errors, in kubectl's words."""
+    if args.filename and args.resource:
+        raise UsageError("when paths, URLs, or stdin is provided as input, you may not "
+                         "specify resource arguments as well")
     if not args.filename and not args.resource:
-        raise UsageError("say what to delete: RESOURCE NAME..., RESOURCE -l SELECTOR, "
-                         "RESOURCE --all or -f PATH")
-    if args.resource and "/" not in args.resource and not args.names and not selecting:
-        raise UsageError(f"name the {args.resource} to delete, or use -l SELECTOR or --all")
-    if (args.names or "/" in str(args.resource or "")) and selecting:
-        raise UsageError("a name cannot be combined with -l or --all")
+        raise no_resources_error()
+    if args.all and args.selector:
+        raise UsageError("setting 'all' parameter but found a non empty selector. ")
+    words = [args.resource, *args.names] if args.resource else []
+    named = len(words) > 1 or "/" in str(args.resource or "")
+    if named and (args.selector or args.all):
+        raise UsageError("name cannot be provided when a selector is specified")
+    if args.resource and not named and not (args.selector or args.all):
+        raise UsageError("resource(s) were provided, but no name was specified")
     if args.cascade not in _CASCADE:
         raise UsageError(f'invalid cascade value ({args.cascade}). Must be "background", '
                          '"foreground", or "orphan"')
+    if args.dry_run not in ("none", "server", "client"):
+        raise UsageError(f"Invalid dry-run value ({args.dry_run}). Must be \"none\", "
+                         '"server", or "client".')
 
 
 def cmd_delete(session: Session) -> int:
@@ -314,6 +337,7 @@ def cmd_delete(session: Session) -> int:
 
     args = session.args
     _check_delete_usage(args)
+    timeout = duration_flag(args.timeout, "--timeout", "delete") or DELETE_WAIT_FOREVER
     grace = args.grace_period if args.grace_period >= 0 else None
     if args.force:
         session.warn(_FORCE_WARNING)
@@ -321,11 +345,16 @@ def cmd_delete(session: Session) -> int:
     elif grace == 0:  # as kubectl: 0 without --force would mean "now"; it means 1
         grace = 1
     targets, failed = _delete_targets(session)
-    suffix = " (server dry run)" if args.dry_run else ""
+    suffix = {"server": " (server dry run)", "client": " (dry run)"}.get(args.dry_run, "")
+    verb = "force deleted" if args.force and grace == 0 else "deleted"
     deleted: list[tuple[str | None, Resource, str, str | None, str | None]] = []
     for source, resource, name, namespace in targets:
+        what = printing.kind_group(resource.info.kind, resource.info.group)
+        if args.dry_run == "client":  # as kubectl: said, not sent
+            session.stdout.write(f'{what} "{name}" {verb}{suffix}\n')
+            continue
         try:
-            result = resource.delete(name, namespace, dry_run=args.dry_run,
+            result = resource.delete(name, namespace, dry_run=args.dry_run == "server",
                                      propagation_policy=_CASCADE[args.cascade],
                                      grace_period_seconds=grace)
         except NotFoundError as e:
@@ -337,14 +366,12 @@ def cmd_delete(session: Session) -> int:
             report_error(e, session.stderr, source)
             failed = True
             continue
-        what = printing.kind_group(resource.info.kind, resource.info.group)
-        session.stdout.write(f'{what} "{name}" deleted{suffix}\n')
+        session.stdout.write(f'{what} "{name}" {verb}{suffix}\n')
         session.stdout.flush()
         if result.get("kind") != "Status":
             uid = (result.get("metadata") or {}).get("uid")
             deleted.append((source, resource, name, namespace, uid))
-    if args.wait and not args.dry_run:
-        timeout = parse_duration(args.timeout) or DELETE_WAIT_FOREVER
+    if args.wait and args.dry_run == "none":
         for source, resource, name, namespace, uid in deleted:
             try:
                 wait_deleted(resource, name, namespace, uid, timeout=timeout)

@@ -8,7 +8,9 @@ YAML and JSON. The progress bar writes to a terminal only.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from ..discovery.registry import ResourceInfo
 
 __all__ = [
+    "GO_JSON_ESCAPES",
     "ProgressBar",
     "api_resource_rows",
     "column_widths",
@@ -178,21 +181,33 @@ def api_resource_rows(resources: Iterable[ResourceInfo], *, wide: bool = False,
 
 _DUMPER: Any = None
 
+#: what Go's YAML (1.1) reads as booleans beyond what PyYAML's resolver quotes already
+_GO_YAML_BOOLS = frozenset({"y", "Y", "n", "N"})
+#: and the floats with an exponent and no dot (``1e3``), which PyYAML reads as text
+_GO_YAML_FLOAT = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")
+
 
 def _dumper() -> Any:
-    """A SafeDumper quoting like Go's YAML (double quotes where quotes are needed)."""
+    """A SafeDumper quoting like Go's YAML."""
     global _DUMPER
     if _DUMPER is None:
         import yaml
 
         class KubeDumper(yaml.SafeDumper):
             def choose_scalar_style(self) -> Any:
+                # Go's YAML double-quotes a text that would read as another type ("yes",
+                # "1", ""), and single-quotes one that only the syntax forbids plain
                 style = super().choose_scalar_style()
-                return '"' if style == "'" else style
+                event: Any = self.event  # a ScalarEvent here
+                if style == "'" and not event.implicit[0]:
+                    return '"'
+                return style
 
         def multiline_literal(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-            # Go's YAML writes a text with line breaks as a ``|`` block (where YAML allows)
-            style = "|" if "\n" in data else None
+            # Go's YAML writes a text with line breaks as a ``|`` block (where YAML allows),
+            # and quotes y/n, which it reads as booleans
+            style = "|" if "\n" in data else '"' if data in _GO_YAML_BOOLS or \
+                _GO_YAML_FLOAT.fullmatch(data) else None
             return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
         KubeDumper.add_representer(str, multiline_literal)
@@ -200,24 +215,72 @@ def _dumper() -> Any:
     return _DUMPER
 
 
+def _go_key_less(a: str, b: str) -> bool:
+    """Go's YAML order of map keys: by character, but a run of digits by its number
+    (``k2`` before ``k10``), letters after digits where a number goes on."""
+    digits = False
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x == y:
+            digits = x.isdecimal()
+            continue
+        x_letter, y_letter = x.isalpha(), y.isalpha()
+        if x_letter and y_letter:
+            return x < y
+        if x_letter or y_letter:
+            return x_letter if digits else y_letter
+        a_num = b_num = 0
+        if x == "0" or y == "0":  # zeros after a non-zero digit count: 10 vs 1 compare
+            for c in reversed(a[:i]):
+                if not c.isdecimal():
+                    break
+                if c != "0":
+                    a_num = b_num = 1
+                    break
+        a_end, b_end = i, i
+        while a_end < len(a) and a[a_end].isdecimal():
+            a_num = a_num * 10 + ord(a[a_end]) - ord("0")
+            a_end += 1
+        while b_end < len(b) and b[b_end].isdecimal():
+            b_num = b_num * 10 + ord(b[b_end]) - ord("0")
+            b_end += 1
+        if a_num != b_num:
+            return a_num < b_num
+        if a_end != b_end:
+            return a_end < b_end
+        return x < y
+    return len(a) < len(b)
+
+
+def _go_ordered(obj: Any) -> Any:
+    """``obj`` with every mapping's keys in Go's YAML order (see :func:`_go_key_less`)."""
+    if isinstance(obj, dict):
+        order = functools.cmp_to_key(lambda a, b: -1 if _go_key_less(str(a), str(b)) else
+                                     1 if _go_key_less(str(b), str(a)) else 0)
+        return {k: _go_ordered(obj[k]) for k in sorted(obj, key=order)}
+    if isinstance(obj, list):
+        return [_go_ordered(v) for v in obj]
+    return obj
+
+
 def to_yaml(obj: Any) -> str:
-    """YAML with sorted keys, block style, double quotes, ``|`` for multi-line text: as
-    kubectl prints it."""
+    """YAML with keys in Go's order, block style, Go's quoting, ``|`` for multi-line text,
+    long plain text folded at 80 columns: as kubectl prints it."""
     import yaml
 
-    return str(yaml.dump(obj, Dumper=_dumper(), sort_keys=True, default_flow_style=False,
-                         allow_unicode=True, width=float("inf")))
+    return str(yaml.dump(_go_ordered(obj), Dumper=_dumper(), sort_keys=False,
+                         default_flow_style=False, allow_unicode=True,
+                         width=80))  # Go's YAML folds at 80 too
 
 
 #: What Go's encoding/json escapes inside strings (kubectl's -o json goes through it).
-_GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
                                   "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def to_json(obj: Any) -> str:
     """JSON indented by four, keys sorted, ``<>&`` escaped: as kubectl prints it."""
     text = json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False)
-    return text.translate(_GO_JSON_ESCAPES) + "\n"  # they occur only inside strings
+    return text.translate(GO_JSON_ESCAPES) + "\n"  # they occur only inside strings
 
 
 class ProgressBar:

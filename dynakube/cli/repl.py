@@ -7,8 +7,9 @@ discovery), and inside ``kube.resource("`` or ``kube.resources["`` TAB completes
 name the server accepts, dotted ones included. The banner says which server, context and
 namespace it talks to.
 
-Results read as kubectl shows them: an object as YAML without ``managedFields``, a list (or
-a ``kube.table(...)``) as kubectl's table, from the server's own columns. An exception is
+Results read as kubectl shows them (in IPython too, through :func:`setup_ipython`): an
+object as YAML without ``managedFields``, a list (or a ``kube.table(...)``) as kubectl's
+table, from the server's own columns. An exception is
 one line (``NotFoundError: ... (%tb: traceback)``); ``%tb`` prints the whole traceback and
 ``kube.last_error`` holds the exception.
 """
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from ..client import Client
 
 __all__ = ["Console", "ResourceCompleter", "banner", "error_line", "render", "repl_namespace",
-           "run_repl"]
+           "run_repl", "setup_ipython"]
 
 _QUOTED_NAME = re.compile(r"""resources?(\(|\[)\s*["']$""")
 
@@ -171,6 +172,27 @@ class Console(code.InteractiveConsole):
             sys.displayhook = previous
 
 
+def setup_ipython(shell: Any, kube: Client) -> None:
+    """The same display in IPython: dicts through :func:`render`, a dynakube error as one
+    line (IPython's own ``%tb`` shows the traceback), ``kube.last_error`` set."""
+    from ..errors import DynakubeError
+
+    def pretty(value: Any, printer: Any, cycle: bool) -> None:
+        text = None if cycle else render(kube, value)
+        printer.text(text.rstrip("\n") if text is not None else repr(value))
+
+    shell.display_formatter.formatters["text/plain"].for_type(dict, pretty)
+
+    def one_line(shell: Any, kind: type[BaseException], error: BaseException, tb: Any,
+                 tb_offset: int | None = None) -> list[str]:
+        # IPython prints nothing of what a handler returns when the cell itself raised
+        setattr(kube, "last_error", error)  # noqa: B010 - a console-only attribute
+        sys.stderr.write(error_line(error))
+        return []
+
+    shell.set_custom_exc((DynakubeError,), one_line)
+
+
 def _install_readline(namespace: dict[str, Any], kube: Client) -> None:
     try:
         import readline
@@ -197,7 +219,10 @@ def run_repl(kube: Client, *, plain: bool = False, stdout: IO[str] | None = None
             pass
         else:
             (stdout or sys.stdout).write(text + "\n")
-            IPython.start_ipython(argv=["--no-banner"], user_ns=namespace)
+            namespace["_dynakube_setup"] = setup_ipython
+            IPython.start_ipython(argv=["--no-banner", "--InteractiveShellApp.exec_lines="
+                                        "['_dynakube_setup(get_ipython(), kube)']"],
+                                  user_ns=namespace)
             return 0
     if interactive:
         _install_readline(namespace, kube)

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import DynakubeError
-from .logs import parse_duration
 from .session import Session, UsageError
 from .targets import select
+from .wait import duration_flag
 
 __all__ = ["RolloutError", "cmd_rollout", "rollout_status"]
 
@@ -111,10 +111,11 @@ def _statefulset(spec: Mapping[str, Any], status: Mapping[str, Any], generation:
 
 def cmd_rollout(session: Session) -> int:
     args = session.args
-    try:
-        timeout = parse_duration(args.timeout)
-    except DynakubeError as e:
-        raise UsageError(str(e).replace('"--since"', '"--timeout"')) from e
+    if not args.resource:
+        raise UsageError("required resource not specified")
+    if "/" not in args.resource and not args.names and not args.selector:
+        args.all = True  # as kubectl: `rollout status deploy` follows each in turn
+    timeout = duration_flag(args.timeout, "--timeout", "rollout status")
     failed = [False]
     targets = list(select(session, args.resource, args.names, prog="rollout status",
                           failed=failed))

@@ -17,7 +17,16 @@ from .session import Session, UsageError, report_error
 if TYPE_CHECKING:
     from ..client import Client, Resource
 
-__all__ = ["Target", "report", "resolve_targets", "select", "split_type_names"]
+__all__ = ["Target", "no_resources_error", "report", "resolve_targets", "select",
+           "split_type_names"]
+
+
+def no_resources_error() -> UsageError:
+    """kubectl's complaint when a command is given no object at all."""
+    return UsageError("You must provide one or more resources by argument or filename.",
+                      hint="Example resource specifications include:\n"
+                           "   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
+                           "   '<resource> <name>'\n   '<resource>'")
 
 
 def resolve_targets(kube: Client, text: str) -> list[Resource]:
@@ -48,8 +57,8 @@ def split_type_names(words: Sequence[str], prog: str) -> list[tuple[str, list[st
         if not sep or not kind or not name:
             raise UsageError("there is no need to specify a resource type as a separate "
                              "argument when passing arguments in resource/name form (e.g. "
-                             f"'dynakube {prog} resource/<resource_name>' instead of "
-                             f"'dynakube {prog} resource resource/<resource_name>')")
+                             "'dynakube get resource/<resource_name>' instead of "
+                             "'dynakube get resource resource/<resource_name>'")  # sic
         groups.setdefault(kind, []).append(name)
     return list(groups.items())
 
@@ -83,21 +92,23 @@ def select(session: Session, resource: str | None, names: Sequence[str], *,
     ``no objects passed to scale``) and sets ``failed[0]``, and the others still come."""
     args = session.args
     if not resource:
-        raise UsageError("you must provide one or more resources by argument or filename")
+        raise no_resources_error()
     kube = session.client
-    everything = bool(args.selector) or getattr(args, "all", False)
+    selector = getattr(args, "selector", None)  # edit takes names only
+    everything = bool(selector) or getattr(args, "all", False)
     for kind, kind_names in split_type_names([resource, *names], prog):
-        if kind_names and everything:
-            raise UsageError("name cannot be provided when a selector is specified" if
-                             args.selector else "--all cannot be combined with names")
-        if not kind_names and not everything:
+        if kind_names and selector:
+            raise UsageError("name cannot be provided when a selector is specified")
+        listing = everything and not kind_names  # as kubectl: names win over --all
+        if not kind_names and not listing:
             raise UsageError("resource(s) were provided, but no name was specified")
         target = kube.resource(kind)
-        if everything:
-            listed = target.list(label_selector=args.selector,
+        if listing:
+            listed = target.list(label_selector=selector,
                                  all_namespaces=getattr(args, "all_namespaces", False))
-            for obj in listed.get("items") or []:
-                yield Target(target, obj)
+            for obj in listed.get("items") or []:  # items of a list carry no type: add it
+                yield Target(target, {"apiVersion": target.info.api_version,
+                                      "kind": target.info.kind, **obj})
             continue
         for name in kind_names:
             try:

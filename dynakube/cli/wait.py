@@ -9,6 +9,7 @@ itself is :func:`dynakube.wait.wait`: a watch, never polling.
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import time
 from collections.abc import Callable
@@ -17,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DynakubeError, InvalidArgumentError
 from . import printing
 from .session import Session, UsageError, report_error
+from .targets import no_resources_error, split_type_names
 
 if TYPE_CHECKING:
     from ..resource import Resource
 
-__all__ = ["add_wait_command", "cmd_wait", "parse_duration"]
+__all__ = ["add_wait_command", "cmd_wait", "duration_flag", "parse_duration"]
 
 #: What a negative ``--timeout`` stands for: a week, as kubectl.
 FOREVER = 7 * 24 * 3600.0
@@ -49,13 +51,23 @@ def parse_duration(text: str) -> float:
     return sign * total
 
 
+def duration_flag(text: str, flag: str, command: str) -> float:
+    """A duration flag's value; a bad one is cobra's flag error, as kubectl prints it."""
+    try:
+        return parse_duration(text)
+    except InvalidArgumentError:
+        raise UsageError(f'invalid argument "{text}" for "{flag}" flag: time: invalid '
+                         f'duration "{text}"', label="Error",
+                         hint=f"See 'dynakube {command} --help' for usage.") from None
+
+
 def add_wait_command(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """Declare ``wait`` on the parser ``command`` makes subcommands with."""
     p = command("wait", "wait for a condition on objects: condition=TYPE[=STATUS], delete, "
                         "create or jsonpath='{...}'[=VALUE]")
     p.add_argument("resource", nargs="?", help="TYPE, TYPE/NAME or TYPE NAME...")
     p.add_argument("names", nargs="*", metavar="NAME", default=[])
-    p.add_argument("--for", dest="for_", metavar="CONDITION", required=True,
+    p.add_argument("--for", dest="for_", metavar="CONDITION", default="",
                    help="condition=Available, condition=Ready=False, delete, create, "
                         "jsonpath='{.status.phase}'=Running")
     p.add_argument("--timeout", default="30s", help="how long to wait (default 30s; 0: "
@@ -72,32 +84,35 @@ def _targets(session: Session) -> list[tuple[Resource, str | None, Any]]:
     kube = session.client
     namespace = ALL if args.all_namespaces else None
     if not args.resource:
-        raise UsageError("say what to wait for: TYPE/NAME, TYPE NAME..., TYPE -l SELECTOR, "
-                         "or TYPE --all")
-    kind, _, first = str(args.resource).partition("/")
-    names = [first, *args.names] if first else list(args.names)
+        raise no_resources_error()
     selecting = bool(args.selector or args.all)
-    if names and selecting:
-        raise UsageError("a name cannot be combined with -l or --all")
-    if not names and not selecting:
-        raise UsageError(f"name the {kind} to wait for, or use -l SELECTOR or --all")
-    resource = kube.resource(kind)
-    if names:
-        return [(resource, n, namespace) for n in names]
-    return [(resource, None, namespace)]
+    out: list[tuple[Resource, str | None, Any]] = []
+    for kind, names in split_type_names([args.resource, *args.names], "wait"):
+        if not names and not selecting:
+            raise UsageError("resource(s) were provided, but no name was specified")
+        resource = kube.resource(kind)
+        if selecting:  # as kubectl, the selector wins over names given with it
+            out.append((resource, None, namespace))
+        else:
+            out += [(resource, n, namespace) for n in names]
+    return out
 
 
 def cmd_wait(session: Session) -> int:
-    """One ``condition met`` line per object; exit 1 if any wait failed, as kubectl."""
+    """One ``condition met`` line per object; exit 1 if any wait failed, as kubectl.
+
+    The failures are told at the end, as kubectl tells them: one is an ``error:`` line,
+    several are one line each without the prefix (Go's aggregated error).
+    """
     from ..resource import ALL
     from ..wait import WaitTimeoutError, parse_condition, wait
 
     args = session.args
+    timeout = duration_flag(args.timeout, "--timeout", "wait")
     condition = parse_condition(args.for_)
-    timeout = parse_duration(args.timeout)
     timeout = FOREVER if timeout < 0 else timeout
     deadline = time.monotonic() + timeout
-    failed = False
+    errors: list[str] = []
     for resource, name, namespace in _targets(session):
         names: list[tuple[str, Any]] = [(name, namespace)] if name else []
         if name is None:  # a selector or --all: each object it picks now, one by one
@@ -105,25 +120,28 @@ def cmd_wait(session: Session) -> int:
             names = [(o["metadata"]["name"], o["metadata"].get("namespace") if
                       namespace is ALL else namespace) for o in listed.get("items") or ()]
             if not names and condition.kind != "delete":
-                session.stderr.write("error: no matching resources found\n")
-                failed = True
+                errors.append("error: no matching resources found\n")
         for one, ns in names:
             left = 0.0 if timeout == 0 else max(deadline - time.monotonic(), 0.001)
             try:
                 found = wait(resource, one, ns, for_=condition, timeout=left)
             except WaitTimeoutError:
-                what = f"{resource.info.plural}/{one}"
-                session.stderr.write(f"error: condition not met for {what}\n" if timeout == 0
-                                     else f"error: timed out waiting for the condition on "
-                                          f"{what}\n")
-                failed = True
+                what = f" on {resource.info.plural}/{one}" if condition.kind != "create" \
+                    else ""
+                errors.append(f"error: condition not met for {resource.info.plural}/{one}\n"
+                              if timeout == 0 else
+                              f"error: timed out waiting for the condition{what}\n")
                 continue
             except DynakubeError as e:
-                report_error(e, session.stderr)
-                failed = True
+                text = io.StringIO()
+                report_error(e, text)
+                errors.append(text.getvalue())
                 continue
             if found or condition.kind != "delete":
                 session.stdout.write(f"{printing.object_name(resource.info, one)} "
                                      "condition met\n")
                 session.stdout.flush()
-    return 1 if failed else 0
+    if len(errors) > 1:
+        errors = [e.removeprefix("error: ") for e in errors]
+    session.stderr.write("".join(errors))
+    return 1 if errors else 0
