@@ -68,8 +68,8 @@ _LAZY = {
     "PortForward": "portforward",
 }
 
-# Modules that moved into the layer packages in 0.2.0: their old paths keep working, with a
-# DeprecationWarning, until at least 0.3.0 (the README's deprecation policy).
+# Modules that moved into the layer packages in 1.0.0: their old paths keep working, with a
+# DeprecationWarning, through 1.1.0 at least (the README's deprecation policy).
 _MOVED = {f"dynakube.{old}": f"dynakube.{new}" for old, new in {
     "auth": "transport.auth",
     "ratelimit": "transport.ratelimit",
@@ -135,7 +135,7 @@ class _MovedModules:
             return None
         from .deprecation import moved_module_spec
 
-        return moved_module_spec(name, _MOVED[name], since="0.2.0")
+        return moved_module_spec(name, _MOVED[name], since="1.0.0")
 
 
 if not any(getattr(f, "__name__", "") == "_MovedModules" for f in sys.meta_path):

@@ -78,7 +78,7 @@ def decode_event(line: bytes | str) -> WatchEvent:
 
 
 class WatchDecoder:
-    """Deprecated since 0.2.0 (nothing in dynakube uses it): split lines, then :func:`decode_event`.
+    """Deprecated since 1.0.0 (nothing in dynakube uses it): split lines, then :func:`decode_event`.
 
     Incremental decoder for raw chunks of a watch stream, split anywhere.
     """
@@ -86,7 +86,7 @@ class WatchDecoder:
     def __init__(self) -> None:
         import warnings
 
-        warnings.warn("dynakube.watch.WatchDecoder is deprecated since dynakube 0.2.0; split "
+        warnings.warn("dynakube.watch.WatchDecoder is deprecated since dynakube 1.0.0; split "
                       "the stream into lines and use decode_event", DeprecationWarning,
                       stacklevel=2)
         self._pending = b""

@@ -238,13 +238,13 @@ class Informer:
     def replace(self, objects: list[dict[str, Any]], resource_version: str | None = None) -> None:
         """A full state from a list or watch-list: store it and queue the differences.
 
-        ``resource_version`` is deprecated since 0.2.0: it was never used.
+        ``resource_version`` is deprecated since 1.0.0: it was never used.
         """
         if resource_version is not None:
             import warnings
 
             warnings.warn("the resource_version argument of Informer.replace() is deprecated "
-                          "since dynakube 0.2.0 and ignored; leave it out", DeprecationWarning,
+                          "since dynakube 1.0.0 and ignored; leave it out", DeprecationWarning,
                           stacklevel=2)
         with self._lock:
             diff = self.store.replace(objects)
