@@ -23,6 +23,7 @@ from ..controller.informer import DeletedFinalStateUnknown, Handler
 from ..controller.store import IndexFunc, Store
 from ..errors import ApiError, DynakubeError, GoneError, TransportError
 from ..meta import object_key
+from ..watch import WATCH_LIST_REFUSED
 from ..watchevent import WatchEvent
 
 if TYPE_CHECKING:
@@ -49,8 +50,6 @@ class AsyncResource(Protocol):
 __all__ = ["AsyncInformer", "DeletedFinalStateUnknown", "Handler"]
 
 log = logging.getLogger("dynakube.controller.informer")
-
-_REFUSED = (400, 403, 405, 415, 422)  # a watch-list the server will never serve
 
 
 class AsyncInformer:
@@ -220,7 +219,7 @@ class AsyncInformer:
             except (ApiError, TransportError) as e:
                 if not self._in_initial or self._stopping:
                     raise  # the watch broke after its sync: a session like any other
-                if isinstance(e, ApiError) and (self.relists == 0 or e.code in _REFUSED):
+                if isinstance(e, ApiError) and (self.relists == 0 or e.code in WATCH_LIST_REFUSED):
                     self.watch_list = False
                 log.info("streaming watch-list failed (%s); using list + watch", e)
         resource_version = await self._list()

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from ..errors import ApiError, DynakubeError, GoneError, TransportError
 from ..meta import object_key
-from ..watch import Backoff, Watch, WatchEvent
+from ..watch import WATCH_LIST_REFUSED, Backoff, Watch, WatchEvent
 
 __all__ = ["ListerWatcher", "Reflector", "ReflectorSink"]
 
@@ -56,8 +56,6 @@ class ReflectorSink(Protocol):
     def apply(self, event: WatchEvent) -> None: ...
 
 
-# Answers that mean "this server does not do watch-list": stop asking.
-_REFUSED = (400, 403, 405, 415, 422)
 # Watch-list syncs broken off in a row (each after ``watch_list_attempts`` streams) before
 # the reflector stops trying watch-list and keeps to list + watch.
 _WATCH_LIST_GIVE_UP = 2
@@ -191,7 +189,7 @@ class Reflector:
         """A watch-list failed before its initial events ended: use list + watch (for good?)."""
         if isinstance(error, ApiError):
             # refused outright, or an ERROR event instead of the initial state
-            if self.relists == 0 or error.code in _REFUSED:
+            if self.relists == 0 or error.code in WATCH_LIST_REFUSED:
                 self.watch_list = False
         else:  # its streams kept breaking off (a flaky proxy, chunk-level faults)
             self._watch_list_failures += 1
