@@ -32,6 +32,7 @@ from .meta import object_key
 if TYPE_CHECKING:
     from .discovery.registry import ResourceInfo
     from .watch import Watch
+    from .watchevent import WatchEvent
 
 Selector = Any
 
@@ -48,7 +49,7 @@ class Resource(Protocol):
               field_selector: Selector = None, include_existing: bool = False,
               bookmarks: bool = False, timeout: float | None = None) -> Watch: ...
 
-__all__ = ["Condition", "parse_condition", "wait", "wait_deleted"]
+__all__ = ["Condition", "Waiting", "parse_condition", "wait", "wait_deleted"]
 
 
 @dataclass(frozen=True)
@@ -139,11 +140,95 @@ def _condition_met(condition: Condition) -> Callable[[dict[str, Any]], bool]:
     return matches
 
 
-def _what(resource: Resource, name: str | None, label_selector: Selector) -> str:
-    target = f"{resource.info.qualified}/{name}" if name else resource.info.qualified
-    if not name and label_selector:
-        target += f" matching {label_selector}"
-    return target
+class Waiting:
+    """One wait as values (no I/O): what it waits for, the objects seen, and when it is
+    over. :func:`wait` and ``dynakube.aio``'s wait feed it a list or a watch's events."""
+
+    def __init__(self, info: ResourceInfo, for_: str | Condition, name: str | None, *,
+                 timeout: float, label_selector: Selector, all_: bool, uid: str | None):
+        self.condition = for_ if isinstance(for_, Condition) else parse_condition(for_)
+        if timeout < 0:
+            raise InvalidArgumentError(f"timeout must be >= 0 seconds, got {timeout}")
+        if (name is None) == (not (label_selector or all_)):
+            raise InvalidArgumentError("name an object, or choose them with label_selector "
+                                       "or all_=True (not both)")
+        self.info, self.name, self.uid, self.timeout = info, name, uid, timeout
+        self.label_selector = label_selector
+        self.field_selector = {"metadata.name": name} if name else None
+        self._met = _condition_met(self.condition) \
+            if self.condition.kind in ("condition", "jsonpath") else None
+        self._state: dict[str, dict[str, Any]] = {}
+        self._found: dict[str, dict[str, Any]] | None = None  # what to wait for, once known
+
+    def look(self, listed: dict[str, Any]) -> list[dict[str, Any]]:
+        """``timeout=0`` (kubectl's ``--timeout=0``): decide on one list."""
+        self._state = {object_key(o): o for o in listed.get("items") or ()}
+        targets = self._targets()
+        done = [] if targets is None else self._done(targets)
+        if done is None:
+            raise WaitTimeoutError(f"condition not met for {self._what()}")
+        return done
+
+    def feed(self, event: WatchEvent) -> list[dict[str, Any]] | None:
+        """Take one event of a watch with ``include_existing``; the objects once the wait
+        is over, else None."""
+        state, found = self._state, self._found
+        if event.type in ("ADDED", "MODIFIED"):
+            state[object_key(event.object)] = event.object
+        elif event.type == "DELETED":
+            key = object_key(event.object)
+            if state.pop(key, None) is not None and found and key in found:
+                found[key] = event.object
+        elif event.ends_initial_events and found is None:
+            found = self._found = self._targets()
+            if found is None:
+                return []
+        if found is None or event.type == "BOOKMARK" and not event.ends_initial_events:
+            return None
+        return self._done(found)
+
+    def timed_out(self) -> WaitTimeoutError:
+        return WaitTimeoutError(f"timed out waiting for the condition {self.condition.text} "
+                                f"on {self._what()} after {self.timeout:g}s")
+
+    def _what(self) -> str:
+        target = f"{self.info.qualified}/{self.name}" if self.name else self.info.qualified
+        if not self.name and self.label_selector:
+            target += f" matching {self.label_selector}"
+        return target
+
+    def _targets(self) -> dict[str, dict[str, Any]] | None:
+        """The objects to wait for (key -> object) among those there at the start; None when
+        the wait is over already (nothing to delete). Conditions need something to hold on."""
+        targets = {k: o for k, o in self._state.items()
+                   if not (self.uid and _uid(o) != self.uid)}
+        if targets or self.condition.kind == "create":
+            return targets
+        if self.condition.kind == "delete":
+            return None
+        message = f'{self.info.qualified} "{self.name}" not found' if self.name else \
+            "no matching resources found"
+        raise NotFoundError(404, {"kind": "Status", "status": "Failure", "reason": "NotFound",
+                                  "code": 404, "message": message})
+
+    def _done(self, targets: dict[str, dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """The objects once the wait is over, else None."""
+        state, kind = self._state, self.condition.kind
+        if kind == "create":
+            return list(state.values()) if state else None
+        if kind == "delete":
+            left = [k for k, obj in targets.items()
+                    if k in state and _uid(state[k]) == _uid(obj)]
+            return list(targets.values()) if not left else None
+        assert self._met is not None
+        objects = [state.get(k) for k in targets]
+        if all(obj is not None and self._met(obj) for obj in objects):
+            return [obj for obj in objects if obj is not None]
+        return None
+
+
+def _uid(obj: dict[str, Any]) -> str | None:
+    return (obj.get("metadata") or {}).get("uid")
 
 
 def wait(resource: Resource, name: str | None = None, namespace: Any = None, *,
@@ -155,83 +240,19 @@ def wait(resource: Resource, name: str | None = None, namespace: Any = None, *,
 
     ``uid`` (for ``delete``): only that incarnation of ``name`` is waited for.
     """
-    condition = for_ if isinstance(for_, Condition) else parse_condition(for_)
-    if timeout < 0:
-        raise InvalidArgumentError(f"timeout must be >= 0 seconds, got {timeout}")
-    if (name is None) == (not (label_selector or all_)):
-        raise InvalidArgumentError("name an object, or choose them with label_selector or "
-                                   "all_=True (not both)")
-    met = _condition_met(condition) if condition.kind in ("condition", "jsonpath") else None
-    field_selector = {"metadata.name": name} if name else None
-    state: dict[str, dict[str, Any]] = {}
-    if timeout == 0:  # look once, as kubectl's --timeout=0
-        listed = resource.list(namespace, label_selector=label_selector,
-                               field_selector=field_selector)
-        state = {object_key(o): o for o in listed.get("items") or ()}
-        targets = _targets(resource, condition, name, uid, state)
-        done = [] if targets is None else _done(condition, met, state, targets)
-        if done is not None:
-            return done
-        raise WaitTimeoutError(f"condition not met for {_what(resource, name, label_selector)}")
-    found: dict[str, dict[str, Any]] | None = None  # the objects to wait for, once known
-    watch = resource.watch(namespace, label_selector=label_selector,
-                           field_selector=field_selector, include_existing=True,
-                           bookmarks=True, timeout=timeout)
-    with watch:
+    waiting = Waiting(resource.info, for_, name, timeout=timeout,
+                      label_selector=label_selector, all_=all_, uid=uid)
+    if timeout == 0:
+        return waiting.look(resource.list(namespace, label_selector=label_selector,
+                                          field_selector=waiting.field_selector))
+    with resource.watch(namespace, label_selector=label_selector,
+                        field_selector=waiting.field_selector, include_existing=True,
+                        bookmarks=True, timeout=timeout) as watch:
         for event in watch:
-            if event.type in ("ADDED", "MODIFIED"):
-                state[object_key(event.object)] = event.object
-            elif event.type == "DELETED":
-                key = object_key(event.object)
-                if state.pop(key, None) is not None and found and key in found:
-                    found[key] = event.object
-            elif event.ends_initial_events and found is None:
-                found = _targets(resource, condition, name, uid, state)
-                if found is None:
-                    return []
-            if found is None or event.type == "BOOKMARK" and not event.ends_initial_events:
-                continue
-            done = _done(condition, met, state, found)
+            done = waiting.feed(event)
             if done is not None:
                 return done
-    raise WaitTimeoutError(f"timed out waiting for the condition {condition.text} on "
-                           f"{_what(resource, name, label_selector)} after {timeout:g}s")
-
-
-def _targets(resource: Resource, condition: Condition, name: str | None, uid: str | None,
-             state: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
-    """The objects to wait for (key -> object) among those there at the start; None when the
-    wait is over already (nothing to delete). Conditions need something to hold on."""
-    targets = {k: o for k, o in state.items() if not (uid and _uid(o) != uid)}
-    if targets or condition.kind == "create":
-        return targets
-    if condition.kind == "delete":
-        return None
-    message = f'{resource.info.qualified} "{name}" not found' if name else \
-        "no matching resources found"
-    raise NotFoundError(404, {"kind": "Status", "status": "Failure", "reason": "NotFound",
-                              "code": 404, "message": message})
-
-
-def _uid(obj: dict[str, Any]) -> str | None:
-    return (obj.get("metadata") or {}).get("uid")
-
-
-def _done(condition: Condition, met: Callable[[dict[str, Any]], bool] | None,
-          state: dict[str, dict[str, Any]],
-          targets: dict[str, dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """The objects once the wait is over, else None."""
-    if condition.kind == "create":
-        return list(state.values()) if state else None
-    if condition.kind == "delete":
-        left = [k for k, obj in targets.items()
-                if k in state and _uid(state[k]) == _uid(obj)]
-        return list(targets.values()) if not left else None
-    assert met is not None
-    objects = [state.get(k) for k in targets]
-    if all(obj is not None and met(obj) for obj in objects):
-        return [obj for obj in objects if obj is not None]
-    return None
+    raise waiting.timed_out()
 
 
 def wait_deleted(resource: Resource, name: str, namespace: Any, uid: str | None, *,
