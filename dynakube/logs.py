@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .discovery.registry import ResourceInfo
 from .errors import (
@@ -27,8 +27,11 @@ from .errors import (
 )
 from .request import ApiRequest, Sender, check_name, query_pairs, resource_path
 
-__all__ = ["LogStream", "read_logs", "log_pod", "PodChoice", "MAX_LINE", "log_query", "choose_pod",
-           "selector_of"]
+if TYPE_CHECKING:
+    from .transport.steps import Steps
+
+__all__ = ["LogStream", "read_logs", "log_pod", "log_pod_steps", "container_note", "PodChoice",
+           "MAX_LINE", "log_query", "choose_pod", "selector_of"]
 
 #: A longer line is handed out in pieces of this many bytes, so memory stays bounded.
 MAX_LINE = 1024 * 1024
@@ -254,25 +257,26 @@ class _Handle(Protocol):
     def namespace_of(self, obj: Mapping[str, Any] | None = None,
                      namespace: Any = None) -> str | None: ...
 
-    def get(self, name: str, namespace: str | None = None, *,
-            resource_version: str | None = None) -> dict[str, Any]: ...
 
+def log_pod_steps(info: ResourceInfo, name: str, namespace: str | None) -> Steps[PodChoice]:
+    """The Pod whose logs a handle on ``info`` reads, as a step machine
+    (:mod:`dynakube.transport.steps`, so the sync and async clients share it): ``name`` on
+    pods, else the one of the workload's Pods ``kubectl logs TYPE/NAME`` picks."""
+    from .transport.steps import fetch
 
-def log_pod(handle: _Handle, name: str, namespace: str | None = None) -> PodChoice:
-    """``Resource.log_pod``: ``name`` on pods, else the Pod kubectl picks of a workload."""
-    namespace = handle.namespace_of(None, namespace)
-    info = handle.info
     if (info.group, info.kind) == ("", "Pod"):
         return PodChoice(check_name(name), str(namespace), 1)
     if (info.group, info.kind) not in _SELECTOR_KINDS:
         raise InvalidArgumentError(
             f"{info.qualified} have no logs: use pods or a workload (deployments, "
             "statefulsets, daemonsets, replicasets, jobs, replicationcontrollers, services)")
-    selector = selector_of(handle.get(name, namespace))
-    path = resource_path("", "v1", "pods", namespace=namespace)
-    transport: Sender = handle.client.transport
-    listed = transport.send(ApiRequest("GET", path, query_pairs(
-        {"labelSelector": selector}))).json()
+    workload = yield from fetch(ApiRequest("GET", resource_path(
+        info.group, info.version, info.plural,
+        namespace=namespace if info.namespaced else None, name=check_name(name))))
+    selector = selector_of(workload.json())
+    listed = (yield from fetch(ApiRequest("GET", resource_path(
+        "", "v1", "pods", namespace=namespace), query_pairs({"labelSelector": selector})))
+    ).json()
     items = [p for p in listed.get("items") or [] if isinstance(p, dict)]
     pod = choose_pod(items)
     if pod is None:
@@ -281,6 +285,22 @@ def log_pod(handle: _Handle, name: str, namespace: str | None = None) -> PodChoi
         raise NotFoundError(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
                                   "reason": "NotFound", "code": 404, "message": message})
     return PodChoice(str(pod["metadata"]["name"]), str(namespace), len(items))
+
+
+def log_pod(handle: _Handle, name: str, namespace: str | None = None) -> PodChoice:
+    """``Resource.log_pod``: ``name`` on pods, else the Pod kubectl picks of a workload."""
+    from .transport.steps import run
+
+    return run(log_pod_steps(handle.info, name, handle.namespace_of(None, namespace)),
+               handle.client.transport)
+
+
+def container_note(pod: PodChoice, spec: Mapping[str, Any]) -> str:
+    """The note on a wrong container's refusal (the server names none): the right ones."""
+    names = [str(c.get("name")) for c in spec.get("containers") or []]
+    names += [f"{c.get('name')} (init)" for c in spec.get("initContainers") or []]
+    names += [f"{c.get('name')} (ephem)" for c in spec.get("ephemeralContainers") or []]
+    return f"pod {pod.name} has the containers: {', '.join(names)}"
 
 
 def read_logs(handle: _Handle, name: str, namespace: str | None = None, *,
@@ -317,7 +337,4 @@ def _name_containers(transport: Sender, pod: PodChoice, error: BadRequestError) 
         spec = transport.send(ApiRequest("GET", path)).json().get("spec") or {}
     except DynakubeError:
         return  # the Pod went meanwhile: the server's message stands alone
-    names = [str(c.get("name")) for c in spec.get("containers") or []]
-    names += [f"{c.get('name')} (init)" for c in spec.get("initContainers") or []]
-    names += [f"{c.get('name')} (ephem)" for c in spec.get("ephemeralContainers") or []]
-    error.add_note(f"pod {pod.name} has the containers: {', '.join(names)}")
+    error.add_note(container_note(pod, spec))

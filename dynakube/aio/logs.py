@@ -11,9 +11,10 @@ import math
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadRequestError, DynakubeError, InvalidArgumentError, NotFoundError
-from ..logs import _SELECTOR_KINDS, MAX_LINE, PodChoice, choose_pod, selector_of
-from ..request import ApiRequest, check_name, query_pairs, resource_path
+from ..errors import BadRequestError, DynakubeError, InvalidArgumentError
+from ..logs import MAX_LINE, PodChoice, container_note, log_pod_steps
+from ..request import ApiRequest, resource_path
+from ..transport.steps import run_async
 
 if TYPE_CHECKING:
     from .handles import Handle as AsyncResource
@@ -87,27 +88,9 @@ class AsyncLogStream:
 
 async def log_pod(handle: AsyncResource, name: str, namespace: str | None) -> PodChoice:
     """The Pod whose logs a handle reads: ``name`` on pods, else the workload's Pod that
-    ``kubectl logs TYPE/NAME`` picks."""
-    namespace = handle.namespace_of(None, namespace)
-    info = handle.info
-    if (info.group, info.kind) == ("", "Pod"):
-        return PodChoice(check_name(name), str(namespace), 1)
-    if (info.group, info.kind) not in _SELECTOR_KINDS:
-        raise InvalidArgumentError(
-            f"{info.qualified} have no logs: use pods or a workload (deployments, "
-            "statefulsets, daemonsets, replicasets, jobs, replicationcontrollers, services)")
-    selector = selector_of(await handle.get(name, namespace))
-    path = resource_path("", "v1", "pods", namespace=namespace)
-    listed = (await handle.client.transport.send(ApiRequest("GET", path, query_pairs(
-        {"labelSelector": selector})))).json()
-    items = [p for p in listed.get("items") or [] if isinstance(p, dict)]
-    pod = choose_pod(items)
-    if pod is None:
-        message = (f'no pods found for {info.plural} "{name}" in namespace "{namespace}" '
-                   f"(selector {selector})")
-        raise NotFoundError(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                  "reason": "NotFound", "code": 404, "message": message})
-    return PodChoice(str(pod["metadata"]["name"]), str(namespace), len(items))
+    ``kubectl logs TYPE/NAME`` picks (the sync module's step machine, driven here)."""
+    return await run_async(log_pod_steps(handle.info, name, handle.namespace_of(None, namespace)),
+                           handle.client.transport)
 
 
 async def read_logs(handle: AsyncResource, name: str, namespace: str | None,
@@ -142,7 +125,4 @@ async def _name_containers(transport: Any, pod: PodChoice, error: BadRequestErro
             .get("spec") or {}
     except DynakubeError:
         return
-    names = [str(c.get("name")) for c in spec.get("containers") or []]
-    names += [f"{c.get('name')} (init)" for c in spec.get("initContainers") or []]
-    names += [f"{c.get('name')} (ephem)" for c in spec.get("ephemeralContainers") or []]
-    error.add_note(f"pod {pod.name} has the containers: {', '.join(names)}")
+    error.add_note(container_note(pod, spec))
