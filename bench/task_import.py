@@ -67,7 +67,7 @@ def run(ctx: Any) -> list[Row]:
             {FLOOR: ms(DEPS_ALL), DYNAKUBE: ms("import dynakube")}, target_ratio=1.2),
         Row("import", "dynakube.Client vs import requests", "ms",
             {FLOOR: ms(DEPS_CLIENT), DYNAKUBE: ms("import dynakube; dynakube.Client")},
-            target_ratio=1.2),
+            target_ratio=1.1),  # issue 19's target (issue 8 asked for 1.2)
         Row("import", "every dynakube module + deps vs all deps", "ms",
             {FLOOR: ms(DEPS_ALL), DYNAKUBE: ms(DK_ALL)}, target_ratio=1.2),
     ]
