@@ -9,6 +9,7 @@ stream through the loop; the connection itself stays on the loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import posixpath
@@ -41,6 +42,8 @@ class _PipeReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
+        if self._loop.is_closed():
+            raise BrokenPipeError("the container's stdout is gone")
         view = memoryview(buffer).cast("B")
         data = asyncio.run_coroutine_threadsafe(self._pipe.read(len(view)), self._loop).result()
         view[:len(data)] = data
@@ -53,13 +56,22 @@ class _StdinWriter(io.RawIOBase):
     def __init__(self, stream: AsyncExecStream, loop: asyncio.AbstractEventLoop):
         super().__init__()
         self._stream, self._loop = stream, loop
+        self.broken = False
+        """Set after a failed write: later writes (a buffer's flush on close) fail at once,
+        without making a coroutine that no loop will run."""
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
+        if self.broken or self._loop.is_closed():
+            raise BrokenPipeError("the container's stdin is gone")
         chunk = bytes(data)
-        asyncio.run_coroutine_threadsafe(self._stream.write(chunk), self._loop).result()
+        try:
+            asyncio.run_coroutine_threadsafe(self._stream.write(chunk), self._loop).result()
+        except BaseException:
+            self.broken = True
+            raise
         return len(chunk)
 
 
@@ -154,10 +166,17 @@ async def copy_to(handle: Handle, name: str, src: str | os.PathLike[str], dest: 
         drained = loop.create_task(stream.stdout.read())
 
         def pack() -> None:
-            writer = io.BufferedWriter(_StdinWriter(stream, loop), _BUFFER)
-            with tarfile.open(fileobj=writer, mode="w|") as tar:
-                tar.add(source, arcname=base, recursive=True)
-            writer.close()
+            raw = _StdinWriter(stream, loop)
+            writer = io.BufferedWriter(raw, _BUFFER)
+            try:
+                with tarfile.open(fileobj=writer, mode="w|") as tar:
+                    tar.add(source, arcname=base, recursive=True)
+                writer.close()
+            finally:
+                if not writer.closed:  # the stream broke: drop what is buffered
+                    raw.broken = True
+                    with contextlib.suppress(OSError):
+                        writer.close()
 
         await asyncio.to_thread(pack)
         await stream.close_stdin()  # tar in the container sees the end
