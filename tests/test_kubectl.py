@@ -153,6 +153,29 @@ def test_get_yaml_then_apply_round_trips(k: Kubectl, kind: str, tmp_path: Path) 
     assert k.jsonpath([target], field) == after
 
 
+def test_a_list_of_objects_is_validated_by_kubectl_and_round_trips(k: Kubectl,
+                                                                    tmp_path: Path) -> None:
+    """A ``kind: List`` has no path to send ``fieldValidation`` to, so kubectl validates it
+    against ``/openapi/v2`` (as protobuf) before sending anything."""
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "one"},
+         "data": {"a": "1"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "two"}}]}))
+    assert k.ok("create", "--save-config", "-f", str(listed)) == \
+        "configmap/one created\nconfigmap/two created\n"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "three"}, "bogus": 1}]}))
+    refused = k.run("create", "-f", str(bad))
+    assert refused.code == 1
+    assert 'unknown field "bogus" in io.k8s.api.core.v1.ConfigMap' in refused.err
+    saved = tmp_path / "saved.yaml"  # several objects: kubectl writes a List
+    saved.write_text(k.ok("get", "configmap", "one", "two", "-o", "yaml"))
+    assert k.ok("apply", "-f", str(saved)).splitlines() == [
+        "configmap/one configured", "configmap/two configured"]
+
+
 # -- create, edit, diff ---------------------------------------------------------------------
 
 def test_create_deployment_gets_the_servers_defaults(k: Kubectl) -> None:

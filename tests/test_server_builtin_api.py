@@ -235,10 +235,39 @@ def test_openapi_v2_is_swagger_built_from_the_same_data(raw: RawKube) -> None:
     assert again.status_code == 304
 
 
-def test_openapi_v2_as_protobuf_only_is_not_acceptable(raw: RawKube) -> None:
+def _protobuf_fields(data: bytes) -> dict[int, list[Any]]:
+    """A protobuf message's fields by number (length-delimited ones as bytes)."""
+    from dynakube.apiserver.http.protobuf import _fields
+
+    out: dict[int, list[Any]] = {}
+    for number, _, value in _fields(data):
+        out.setdefault(number, []).append(value)
+    return out
+
+
+def test_openapi_v2_as_protobuf_is_gnostics_document(raw: RawKube) -> None:
+    """kubectl asks for ``/openapi/v2`` only as protobuf (to validate a ``kind: List``)."""
     got = raw.s.get(f"{raw.url}/openapi/v2", headers={
         "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
-    assert got.status_code == 406 and got.json()["reason"] == "NotAcceptable"
+    assert got.status_code == 200 and got.headers["Content-Type"] == "application/octet-stream"
+    document = _protobuf_fields(got.content)
+    assert document[1] == [b"2.0"]  # swagger
+    definitions = [_protobuf_fields(d) for d in _protobuf_fields(document[9][0])[1]]
+    schemas = {named[1][0].decode(): _protobuf_fields(named[2][0]) for named in definitions}
+    deployment = schemas["io.k8s.api.apps.v1.Deployment"]
+    assert _protobuf_fields(deployment[22][0]) == {1: [b"object"]}  # type
+    properties = {_protobuf_fields(p)[1][0].decode(): _protobuf_fields(_protobuf_fields(p)[2][0])
+                  for p in _protobuf_fields(deployment[25][0])[1]}
+    assert properties["metadata"][1] == [b"#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1."
+                                         b"ObjectMeta"]  # $ref
+    extension = _protobuf_fields(deployment[31][0])  # a NamedAny, its value as YAML text
+    assert extension[1] == [b"x-kubernetes-group-version-kind"]
+    assert json.loads(_protobuf_fields(extension[2][0])[2][0]) == [
+        {"group": "apps", "kind": "Deployment", "version": "v1"}]
+    json_doc = raw.s.get(f"{raw.url}/openapi/v2", headers={"Accept": "application/json"}).json()
+    assert set(schemas) == set(json_doc["definitions"])
+    refused = raw.s.get(f"{raw.url}/openapi/v2", headers={"Accept": "application/xml"})
+    assert refused.status_code == 406 and refused.json()["reason"] == "NotAcceptable"
 
 
 _TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"

@@ -18,6 +18,7 @@ from ..kinds.data import load
 from ..kinds.openapi import openapi_documents
 from ..status import status_body
 from ..storage.resources import ResourceTable
+from .openapiv2proto import PROTOBUF, encode_document
 
 __all__ = ["serve_openapi_v2", "swagger_document"]
 
@@ -124,28 +125,39 @@ def swagger_document(documents: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _wants_json(accept: str) -> bool:
-    media = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    return not accept.strip() or any(m in (_JSON, "application/*", "*/*") for m in media)
+def _served_as(accept: str) -> str | None:
+    """The media type to answer with: the first of the client's that is served (JSON, or
+    gnostic's protobuf, which kubectl asks for), JSON when it names none."""
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in (_JSON, "application/*", "*/*"):
+            return _JSON
+        if media == PROTOBUF:
+            return PROTOBUF
+    return None if accept.strip() else _JSON
 
 
-def _build(table: ResourceTable) -> tuple[bytes, str]:
-    documents = openapi_documents(table.all())
-    body = json.dumps(swagger_document(documents.values()), sort_keys=True,
-                      separators=(",", ":")).encode()
+def _build(table: ResourceTable, media: str) -> tuple[bytes, str]:
+    document = swagger_document(openapi_documents(table.all()).values())
+    body = encode_document(document) if media == PROTOBUF else \
+        json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     return body, '"' + hashlib.sha512(body).hexdigest().upper() + '"'
 
 
 def serve_openapi_v2(table: ResourceTable, accept: str,
                      if_none_match: str | None) -> tuple[int, bytes, str, dict[str, str]]:
     """``(status, body, content type, headers)`` for ``GET /openapi/v2`` (rebuilt only when
-    the served kinds change); ``406`` when the client takes only protobuf."""
-    if not _wants_json(accept):
+    the served kinds change); ``406`` when the client takes neither JSON nor protobuf."""
+    media = _served_as(accept)
+    if media is None:
         refusal = status_body(406, "NotAcceptable",
-                              "only application/json is served for /openapi/v2")
+                              f"only {_JSON} and {PROTOBUF} are served for /openapi/v2")
         return 406, json.dumps(refusal).encode(), _JSON, {}
-    body, etag = table.cached("openapi-v2", lambda: _build(table))
+    body, etag = table.cached(f"openapi-v2 {media}", lambda: _build(table, media))
     headers = {"Etag": etag, "Vary": "Accept"}
+    # the protobuf goes out as kube-openapi sends it: the requested type is no valid MIME
+    # type (Go's mime parser refuses its "@")
+    content_type = _JSON if media == _JSON else "application/octet-stream"
     if if_none_match == etag:
-        return 304, b"", _JSON, headers
-    return 200, body, _JSON, headers
+        return 304, b"", content_type, headers
+    return 200, body, content_type, headers
