@@ -188,8 +188,8 @@ def test_a_killed_client_ends_the_pod_connection(server: ApiServer) -> None:
     ws.kill()
     assert ended.wait(10)
     deadline = time.monotonic() + 10
-    while any(t.name.startswith("dynakube-port") for t in threading.enumerate()):
-        assert time.monotonic() < deadline, "port-forward threads left behind"
+    while left := [t.name for t in threading.enumerate() if t.name.startswith("dynakube-port")]:
+        assert time.monotonic() < deadline, f"port-forward threads left behind: {left}"
         time.sleep(0.02)
 
 

@@ -84,3 +84,28 @@ def test_a_pair_completed_in_time_is_not_given_up(server: ApiServer) -> None:
         assert not any(isinstance(e, StreamReset) for e in kubectl.events)
     finally:
         kubectl.sock.close()
+
+
+def test_a_reset_data_stream_ends_the_connection_into_the_pod(server: ApiServer) -> None:
+    """kubectl resets the data stream when its local connection goes: the Pod's side sees the
+    end of its input (a target reading forever would otherwise keep its thread)."""
+    import threading
+
+    ended = threading.Event()
+
+    def reader(conn: Any) -> None:
+        while conn.recv(65536):
+            pass
+        ended.set()
+
+    server.pods.on_port("default", "web", 81, reader)
+    kubectl = _Kubectl(server)
+    try:
+        _, data = kubectl.pair(81, 9)
+        kubectl.spdy.send_data(data, b"no end of data follows")
+        kubectl.send()
+        kubectl.spdy.reset(data)
+        kubectl.send()
+        assert ended.wait(10)
+    finally:
+        kubectl.sock.close()

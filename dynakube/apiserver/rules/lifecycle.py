@@ -229,7 +229,9 @@ class Kubelet:
                 self._start()
 
     def close(self) -> None:
-        """Stop the thread (the server stopped); Pods still terminating stay so."""
+        """Stop the thread (the server stopped); Pods still terminating stay so, and the
+        connections forwarded into Pods end."""
+        self.streams.close_connections()
         with self._lock:
             self._closed = True
             self._lock.notify()

@@ -15,6 +15,7 @@ import hashlib
 import socket
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, Protocol
 
@@ -122,6 +123,9 @@ class PodConnection:
             pass
 
     def close(self) -> None:
+        """Shut down, then close: a thread blocked reading this socket wakes up, and the
+        other side sees the end (a bare close waits for such a read to return)."""
+        self.shutdown()
         self._sock.close()
 
     def __enter__(self) -> PodConnection:
@@ -191,6 +195,7 @@ class PodStreams:
         self._lock = threading.Lock()
         self._exec: dict[_Key, ExecHandler] = {}
         self._ports: dict[_Key, PortTarget] = {}
+        self._connections: weakref.WeakSet[PodConnection] = weakref.WeakSet()
         self.default_handler: Callable[[str, str, str], ExecHandler] = \
             lambda namespace, pod, container: command_not_found
 
@@ -269,7 +274,7 @@ class PodStreams:
             except OSError:
                 raise _refused(pod, port) from None
             sock.settimeout(None)
-            return PodConnection(sock)
+            return self._opened(PodConnection(sock))
         ours, theirs = socket.socketpair()
         serve = target
 
@@ -281,4 +286,17 @@ class PodStreams:
                     pass  # the forwarded connection went away under the target
 
         threading.Thread(target=run, name=f"dynakube-port-{port}", daemon=True).start()
-        return PodConnection(ours)
+        return self._opened(PodConnection(ours))
+
+    def _opened(self, conn: PodConnection) -> PodConnection:
+        with self._lock:
+            self._connections.add(conn)
+        return conn
+
+    def close_connections(self) -> None:
+        """End every forwarded connection still open (the server stops): the targets see
+        the end of their input, as a container's sockets do when its node goes away."""
+        with self._lock:
+            open_now = list(self._connections)
+        for conn in open_now:
+            conn.close()

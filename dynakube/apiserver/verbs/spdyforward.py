@@ -284,7 +284,8 @@ class PortForwardSession:
                 self._streams.pop(pair.error_stream, None)
 
     def _to_pod(self, pair: _Pair, conn: PodConnection) -> None:
-        """kubectl → Pod until kubectl's end of data (half-close) or a reset."""
+        """kubectl → Pod until kubectl's end of data (half-close) or a reset; after a reset
+        the connection into the Pod is dropped, as the kubelet drops it."""
         assert pair.data_stream is not None
         while (data := pair.inbound.get()) is not None:
             if not data:
@@ -296,3 +297,4 @@ class PortForwardSession:
                 pair.inbound.abort()
                 return
             self._link.consumed(pair.data_stream, len(data))
+        conn.shutdown()  # reset: the Pod sees the end, and the copy from it stops
