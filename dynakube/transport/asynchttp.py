@@ -335,8 +335,9 @@ class AsyncTransport:
                               "carry in its value; fix it in the kubeconfig")
         return merged
 
-    async def _send_once(self, request: ApiRequest, stream: bool,
-                         read_timeout: float | None) -> AsyncResponse:
+    async def _ready_to_send(self) -> Credentials:
+        """Wait out the rate limit, then the credentials for the next request (their client
+        certificate put into the TLS settings)."""
         if self._limiter is not None:
             delay = self._limiter.reserve()
             if delay > 0:
@@ -344,6 +345,11 @@ class AsyncTransport:
         creds = await self._credentials_now()
         if creds.cert is not None and self._tls is not None:
             self._tls.use_client_certificate(creds.cert)
+        return creds
+
+    async def _send_once(self, request: ApiRequest, stream: bool,
+                         read_timeout: float | None) -> AsyncResponse:
+        creds = await self._ready_to_send()
         headers = self._request_headers(request, creds)
         target = self._base_path + request.target
         if self._proxy is not None and not self._https:  # plain HTTP via a proxy: absolute URL
@@ -401,13 +407,7 @@ class AsyncTransport:
         proxy and rate limit, on a connection of its own (outside the pool's limit)."""
         reauthenticated = False
         while True:
-            if self._limiter is not None:
-                delay = self._limiter.reserve()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            creds = await self._credentials_now()
-            if creds.cert is not None and self._tls is not None:
-                self._tls.use_client_certificate(creds.cert)
+            creds = await self._ready_to_send()
             headers = [(k, v) for k, v in self._request_headers(request, creds)
                        if k.lower() != "accept"]
             conn = await connect(
