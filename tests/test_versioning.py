@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,11 @@ from dynakube.transport import USER_AGENT
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_version_comes_from_setup_cfg() -> None:
+def test_version_is_one_string_from_source_to_installed_metadata() -> None:
     parser = configparser.ConfigParser()
     parser.read(ROOT / "setup.cfg")
-    assert dynakube.__version__ == parser["metadata"]["version"]
+    assert parser["metadata"]["version"] == "attr: dynakube._version.__version__"
+    assert dynakube.__version__ == metadata.version("dynakube")
     assert USER_AGENT.startswith(f"dynakube/{dynakube.__version__} python/")
 
 
