@@ -1,7 +1,7 @@
 """The package version, in one place: setup.cfg reads it from here (``attr:``).
 
 A literal rather than an ``importlib.metadata`` lookup, which scans ``sys.path`` for the
-installed metadata and cost about 1.5 ms of every ``dynakube.Client`` import.
+installed metadata on every ``dynakube.Client`` import (2.4 ms, CHANGELOG).
 """
 
 __all__ = ["__version__"]
