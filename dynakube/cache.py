@@ -22,10 +22,10 @@ import os
 import re
 import stat
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ._record import Record
 from .errors import InvalidArgumentError
 
 __all__ = ["CacheEntry", "DiskCache", "MAX_FILE_BYTES", "default_cache_base"]
@@ -41,8 +41,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
-@dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(Record):
     """One cached document: its bytes, the server's ``Etag`` and when it was last known fresh."""
 
     body: bytes

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from ._record import Record
 
 __all__ = [
     "DynakubeError",
@@ -304,8 +305,7 @@ class AmbiguousResourceError(DynakubeError, LookupError):
         )
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Record):
     """One schema problem found client-side, with a path as people write it."""
 
     path: str
@@ -339,10 +339,11 @@ class ValidationError(DynakubeError):
         super().__init__("\n".join(lines))
 
 
-@dataclass
 class _Failure:
-    source: str
-    error: DynakubeError
+    __slots__ = ("source", "error")
+
+    def __init__(self, source: str, error: DynakubeError):
+        self.source, self.error = source, error
 
 
 class ApplyError(DynakubeError):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
+from ._record import Record
 from .errors import InvalidArgumentError
 
 __all__ = [
@@ -36,8 +36,7 @@ PATCH_CONTENT_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class ApiRequest:
+class ApiRequest(Record):
     """One HTTP request to the API server, relative to the server URL."""
 
     method: str

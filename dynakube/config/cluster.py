@@ -15,10 +15,10 @@ import logging
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+from .._record import Record, field
 from ..errors import ConfigError
 
 if TYPE_CHECKING:  # the kubeconfig reader loads only when a kubeconfig is read
@@ -46,8 +46,7 @@ INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
 _HIDDEN = "<hidden>"
 
 
-@dataclass(frozen=True)
-class ExecConfig:
+class ExecConfig(Record):
     """A client-go credential plugin (``users[].user.exec``).
 
     ``command`` is absolute when the kubeconfig gave a path relative to its own directory;
@@ -81,8 +80,7 @@ class ExecConfig:
 _SECRET_FIELDS = frozenset({"token", "password", "client_key", "client_key_data"})
 
 
-@dataclass(frozen=True)
-class ClusterConfig:
+class ClusterConfig(Record):
     """Everything needed to talk to one API server as one user. Immutable; repr hides secrets.
 
     ``server`` has a scheme and no trailing slash, and never credentials (``user:pass@`` is
@@ -127,19 +125,19 @@ class ClusterConfig:
 
     def __repr__(self) -> str:
         parts = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name != "server" and value == f.default:
+        for name in self._record.names:
+            value = getattr(self, name)
+            if name != "server" and value == self._record.specs[name].default:
                 continue
-            if f.name in _SECRET_FIELDS:
+            if name in _SECRET_FIELDS:
                 shown = _HIDDEN
             elif isinstance(value, bytes):
                 shown = f"<{len(value)} bytes>"
-            elif f.name in ("proxy_url", "server"):
+            elif name in ("proxy_url", "server"):
                 shown = repr(redact_url(value))
             else:
                 shown = repr(value)
-            parts.append(f"{f.name}={shown}")
+            parts.append(f"{name}={shown}")
         return "ClusterConfig(" + ", ".join(parts) + ")"
 
     @classmethod
@@ -327,7 +325,7 @@ def check_config(config: ClusterConfig, where: Callable[[str], str]) -> ClusterC
     ):
         raise ConfigError(f"{where('impersonate')}: as-uid, as-groups or as-user-extra "
                           "require a user to impersonate: set 'as'")
-    return replace(config, **changes)
+    return config.replace(**changes)
 
 
 def token_defect(token: str) -> str:

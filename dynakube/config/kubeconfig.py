@@ -14,9 +14,9 @@ import functools
 import os
 import stat
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from .._record import Record, field
 from ..errors import ConfigError
 from . import fields
 
@@ -88,8 +88,7 @@ class _Context:
         self.cluster, self.user, self.namespace = cluster, user, namespace
 
 
-@dataclass(frozen=True)
-class KubeconfigEntry:
+class KubeconfigEntry(Record):
     """One context resolved: the ``ClusterConfig`` field values it names, unchecked.
 
     ``values["exec"]`` is a mapping of ``ExecConfig`` fields (or None); ``where(field)``
@@ -101,8 +100,7 @@ class KubeconfigEntry:
     where: Callable[[str], str]
 
 
-@dataclass
-class Kubeconfig:
+class Kubeconfig(Record, frozen=False):
     """The merged view of kubeconfig files; :meth:`select` resolves one context."""
 
     files: tuple[str, ...] = ()  # the files read, first (highest precedence) first

@@ -15,9 +15,9 @@ Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
+from .._record import Record
 from ..errors import DiscoveryError
 
 __all__ = [
@@ -34,8 +34,7 @@ __all__ = [
 AGGREGATED_KIND = "APIGroupDiscoveryList"
 
 
-@dataclass(frozen=True)
-class SubresourceInfo:
+class SubresourceInfo(Record):
     """A subresource (``status``, ``scale``, ``log``...) of a resource, with what it returns."""
 
     name: str
@@ -45,8 +44,7 @@ class SubresourceInfo:
     verbs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ResourceInfo:
+class ResourceInfo(Record):
     """One resource in one group-version, as discovery describes it."""
 
     group: str
@@ -92,8 +90,7 @@ class ResourceInfo:
         return None
 
 
-@dataclass(frozen=True)
-class ParsedDiscovery:
+class ParsedDiscovery(Record):
     """What the documents say: resources (preferred versions marked), the server's group
     order, and the group-versions that could not be read (``gv -> why``)."""
 
@@ -180,12 +177,13 @@ def document_problem(doc: Any, kinds: Sequence[str]) -> str | None:
 
 # -- parsing -------------------------------------------------------------------------------
 
-@dataclass
 class _Group:
-    name: str
-    versions: list[str]
-    preferred: str | None
-    resources: dict[str, list[ResourceInfo]]
+    __slots__ = ("name", "versions", "preferred", "resources")
+
+    def __init__(self, name: str, versions: list[str], preferred: str | None,
+                 resources: dict[str, list[ResourceInfo]]):
+        self.name, self.versions, self.preferred = name, versions, preferred
+        self.resources = resources
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -343,5 +341,5 @@ def parse_documents(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
         for version in g.versions:
             # parsed as preferred (the default): only the other versions' entries are copied
             items += g.resources[version] if version == g.preferred else \
-                [replace(r, preferred=False) for r in g.resources[version]]
+                [r.replace(preferred=False) for r in g.resources[version]]
     return ParsedDiscovery(tuple(items), tuple(g.name for g in groups), problems)

@@ -16,7 +16,6 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..cache import DiskCache
@@ -77,11 +76,11 @@ def deprecation_from_warning(text: str) -> tuple[str, str, str] | None:
     return group, version, match["kind"]
 
 
-@dataclass
 class _Doc:
-    data: Any
-    stored_at: float
-    from_server: bool
+    __slots__ = ("data", "stored_at", "from_server")
+
+    def __init__(self, data: Any, stored_at: float, from_server: bool):
+        self.data, self.stored_at, self.from_server = data, stored_at, from_server
 
 
 class Discovery:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from ..errors import (
@@ -310,8 +309,8 @@ class Registry:
         def mark(r: ResourceInfo) -> ResourceInfo:
             for key in ((r.group, r.version, r.plural), (r.group, r.version, "*")):
                 if key in deprecations:
-                    return replace(r, deprecated=True,
-                                   deprecation_warning=deprecations[key] or r.deprecation_warning)
+                    return r.replace(deprecated=True,
+                                     deprecation_warning=deprecations[key] or r.deprecation_warning)
             return r
 
         return Registry([mark(r) for r in self._resources], group_order=self.groups(),

@@ -15,11 +15,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from .._record import Record, field
 from ..config.cluster import ClusterConfig, ExecConfig, token_defect
 from ..errors import ConfigError
 
@@ -33,8 +33,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(Record):
     """What to attach to a request: headers, and a client certificate and key (PEM) if any.
 
     The certificate is data, never a path: the transport loads it into its TLS context.

@@ -15,7 +15,6 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from .._version import __version__
@@ -96,7 +95,6 @@ class Headers(Mapping[str, str]):
         return f"Headers({dict(self._items.values())!r})"
 
 
-@dataclass
 class Retries:
     """One send's bookkeeping of the tries it made, and the rules for another one.
 
@@ -106,10 +104,13 @@ class Retries:
     again would multiply the caller's timeout).
     """
 
-    method: str
-    reauthenticated: bool = False
-    retry_after_tries: int = 0
-    connect_tries: int = 0
+    __slots__ = ("method", "reauthenticated", "retry_after_tries", "connect_tries")
+
+    def __init__(self, method: str):
+        self.method = method
+        self.reauthenticated = False
+        self.retry_after_tries = 0
+        self.connect_tries = 0
 
     def reauthenticate(self, status: int, has_credentials: bool) -> bool:
         """Whether to refresh credentials and try again after this answer (once only)."""
