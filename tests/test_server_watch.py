@@ -277,6 +277,43 @@ def test_a_watch_that_falls_too_far_behind_is_closed() -> None:
     assert slow.take(0) is None  # then the end of the stream
 
 
+def test_watchers_of_one_group_share_one_verdict_per_event() -> None:
+    """The store asks a group's first watcher whether it accepts an event, once, and hands
+    the event to every member; other groups and buckets are asked on their own."""
+    from dynakube.apiserver.storage.store import ObjectStore, storage_key
+
+    store = ObjectStore()
+    asked: list[str] = []
+
+    def accept(label: str, wanted: bool) -> Any:
+        def check(event: Any) -> bool:
+            asked.append(label)
+            return wanted
+        return check
+
+    shared = [store.watch("configmaps", None, accept("shared", True), "scope-a")[0]
+              for _ in range(5)]
+    refused, _ = store.watch("configmaps", None, accept("refused", False), "scope-b")
+    alone, _ = store.watch("configmaps", None, accept("alone", True))
+    other, _ = store.watch("secrets", None, accept("other", True), "scope-a")
+    for n in range(3):
+        store.put("configmaps", storage_key("default", f"c{n}"),
+                  {"metadata": {"name": f"c{n}", "resourceVersion": str(store.next_rv())}})
+    assert sorted(asked) == sorted(["shared", "refused", "alone"] * 3)
+    for w in [*shared, alone]:
+        taken = w.take(0)
+        assert taken is not None and [e.key for e in taken] == [
+            "/default/c0", "/default/c1", "/default/c2"]
+    assert refused.take(0) == [] and other.take(0) == []
+    for w in shared[:4]:
+        store.unwatch(w)
+    store.put("configmaps", storage_key("default", "c3"),
+              {"metadata": {"name": "c3", "resourceVersion": str(store.next_rv())}})
+    last = shared[4].take(0)
+    assert last is not None and [e.key for e in last] == ["/default/c3"]
+    assert store.close_watches() == 4 and not store.watchers
+
+
 def test_request_log_keeps_the_newest_entries() -> None:
     from dynakube.apiserver.server import LoggedRequest, RequestLog
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import collections
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,8 +46,8 @@ class Event:
     key: str
     obj: Obj
     old: Obj | None = None
-    # the object's encoded bytes per way of showing it (version, shape), filled by the first
-    # watch stream that sends it, so fifty watchers cost one serialization, not fifty
+    # the event's encoded line per way of showing it (version, shape) and type, filled by the
+    # first watch stream that sends it, so fifty watchers cost one serialization, not fifty
     wire: dict[tuple[Any, ...], bytes] = field(default_factory=dict, repr=False, compare=False)
     # how the event shows in each watch scope (namespace and selectors): ADDED, MODIFIED,
     # DELETED or None; worked out once for every watch with the same scope
@@ -91,9 +91,12 @@ class Watcher:
     the stream after releasing it, so a write never waits on a watcher's thread.
     """
 
-    def __init__(self, bucket: str, accept: Callable[[Event], bool]):
+    def __init__(self, bucket: str, accept: Callable[[Event], bool], group: Hashable = None):
         self.bucket = bucket
         self.accept = accept
+        # watchers of one group accept the same events (one scope), so the store asks the
+        # first of them only; None: a group of its own
+        self.group = group if group is not None else self
         self.pending: collections.deque[Event] = collections.deque()
         self.closed = threading.Event()
         self._ready = threading.Condition(threading.Lock())
@@ -136,6 +139,9 @@ class ObjectStore:
         self.history: collections.deque[Event] = collections.deque()
         self.buckets: dict[str, Bucket] = {}
         self.watchers: set[Watcher] = set()
+        # the open watchers again, by bucket and group (in the order they opened), so an
+        # event reaches only its bucket's watchers and each group's verdict is asked once
+        self._fanout: dict[str, dict[Hashable, list[Watcher]]] = {}
         self.owners: dict[str, set[tuple[str, str]]] = {}  # owner uid -> dependents
 
     # -- reads ---------------------------------------------------------------------------
@@ -283,7 +289,7 @@ class ObjectStore:
             self.buckets.pop(bucket, None)
             for w in [w for w in self.watchers if w.bucket == bucket]:
                 w.close()
-                self.watchers.discard(w)
+                self._remove(w)
 
     def _record(self, event: Event) -> tuple[Event, list[Watcher]]:
         """Append ``event`` to history and to each interested watcher (under ``lock``, so
@@ -293,17 +299,36 @@ class ObjectStore:
         while len(self.history) > self.history_size:
             self._forget(self.history.popleft())
         woken: list[Watcher] = []
-        for w in list(self.watchers):
-            if w.bucket == event.bucket and not w.closed.is_set() and w.accept(event):
+        behind: list[Watcher] = []
+        for group in self._fanout.get(event.bucket, {}).values():
+            if not group[0].accept(event):
+                continue
+            for w in group:
                 waiting = len(w.pending)
                 if waiting >= self.watch_buffer:
-                    self.watchers.discard(w)  # too far behind: its stream ends after the rest
-                    w.closed.set()
-                else:
-                    w.pending.append(event)
-                if not waiting or w.closed.is_set():
+                    behind.append(w)
+                    woken.append(w)
+                    continue
+                w.pending.append(event)
+                if not waiting:
                     woken.append(w)  # one with events waiting was woken already
+        for w in behind:  # too far behind: its stream ends after the events it has
+            self._remove(w)
+            w.closed.set()
         return event, woken
+
+    def _remove(self, w: Watcher) -> None:
+        """Forget an open watcher (under ``lock``)."""
+        if w not in self.watchers:
+            return
+        self.watchers.discard(w)
+        groups = self._fanout[w.bucket]
+        group = groups[w.group]
+        group.remove(w)
+        if not group:
+            del groups[w.group]
+            if not groups:
+                del self._fanout[w.bucket]
 
     @staticmethod
     def _wake(woken: list[Watcher]) -> None:
@@ -342,8 +367,10 @@ class ObjectStore:
     # -- watch ---------------------------------------------------------------------------
 
     def watch(self, bucket: str, since: int | None, accept: Callable[[Event], bool],
-              ) -> tuple[Watcher, list[Event]]:
+              group: Hashable = None) -> tuple[Watcher, list[Event]]:
         """Open a watch; returns it with the history after ``since`` (None: nothing past).
+
+        Watches that name the same ``group`` must accept the same events (their scope).
 
         Raises :class:`TooOld` when events after ``since`` were compacted away.
         """
@@ -354,8 +381,9 @@ class ObjectStore:
                 idx = self._history_index(since)
                 backlog = [e for e in list(self.history)[idx:]
                            if e.bucket == bucket and accept(e)]
-            w = Watcher(bucket, accept)
+            w = Watcher(bucket, accept, group)
             self.watchers.add(w)
+            self._fanout.setdefault(bucket, {}).setdefault(w.group, []).append(w)
             return w, backlog
 
     def wait_for_rv(self, rv: int, timeout: float) -> bool:
@@ -376,7 +404,7 @@ class ObjectStore:
 
     def unwatch(self, watcher: Watcher) -> None:
         with self.lock:
-            self.watchers.discard(watcher)
+            self._remove(watcher)
         watcher.close()
 
     def close_watches(self) -> int:
@@ -384,6 +412,7 @@ class ObjectStore:
         with self.lock:
             open_now = list(self.watchers)
             self.watchers.clear()
+            self._fanout.clear()
         for w in open_now:
             w.close()
         return len(open_now)

@@ -84,6 +84,11 @@ class WatchStream:
         self.scope = (call.spec.api_version, self.namespace,
                       call.query.get("labelSelector"), call.query.get("fieldSelector"))
         self.shape = wants(call.accept)
+        # how this watch shows an object (version and shape); an event's line is made once
+        # per way of showing it and type, and shared by every stream that sends it so
+        how = (call.spec.api_version, call.spec.kind, self.shape,
+               call.query.get("includeObject") if self.shape == "Table" else None)
+        self._line_keys = {kind: (how, kind) for kind in ("ADDED", "MODIFIED", "DELETED")}
         self.bookmarks = call.flag("allowWatchBookmarks")
         seconds = call.int_param("timeoutSeconds")
         timeout = float(seconds) if seconds else _DEFAULT_TIMEOUT  # 0 means the default too
@@ -148,7 +153,8 @@ class WatchStream:
                 # a plain watch from the future is accepted and sends only what comes after
                 # that resourceVersion, as the watch cache does (nothing until it is passed)
                 self.floor = since
-                self.watcher, self.backlog = store.watch(self.bucket, None, self._accept)
+                self.watcher, self.backlog = store.watch(self.bucket, None, self._accept,
+                                                          self.scope)
                 return
             want_state = (initial == "true") or (initial is None and rv_text in ("", "0"))
             if want_state:
@@ -159,10 +165,12 @@ class WatchStream:
                 self.initial = items
                 if initial == "true":
                     self.initial_end = snapshot
-                self.watcher, self.backlog = store.watch(self.bucket, snapshot, self._accept)
+                self.watcher, self.backlog = store.watch(self.bucket, snapshot, self._accept,
+                                                          self.scope)
                 return
             try:
-                self.watcher, self.backlog = store.watch(self.bucket, since, self._accept)
+                self.watcher, self.backlog = store.watch(self.bucket, since, self._accept,
+                                                          self.scope)
             except TooOld as exc:
                 self.error = status_body(410, "Expired", str(exc))
 
@@ -188,16 +196,26 @@ class WatchStream:
         return json.dumps({"type": kind, "object": self._shown(kind, obj)},
                           separators=(",", ":")).encode() + b"\n"
 
-    def _encode_event(self, kind: str, event: Event) -> bytes:
-        """One stored event's line, its object encoded once for every watch that shows it
-        the same way (version and shape); selectors only decide ``kind``, not the bytes."""
-        how = (self.spec.api_version, self.spec.kind, self.shape,
-               self.call.query.get("includeObject") if self.shape == "Table" else None)
-        body = event.wire.get(how)
-        if body is None:
-            body = event.wire[how] = json.dumps(self._shown(kind, event.obj),
-                                                separators=(",", ":")).encode()
-        return b'{"type":"%s","object":%s}\n' % (kind.encode(), body)
+    def _lines(self, events: list[Event]) -> list[bytes]:
+        """The lines this watch sends for stored ``events``. Each line is encoded once for
+        every watch that shows it the same way (version, shape and type; selectors only
+        decide the type), and its scope's verdict was asked once when the store took it."""
+        lines = []
+        floor, scope, keys = self.floor, self.scope, self._line_keys
+        for event in events:
+            if event.rv <= floor:
+                continue
+            kind = event.seen_as[scope] if scope in event.seen_as else self._seen_as(event)
+            if kind is None:
+                continue
+            key = keys[kind]
+            line = event.wire.get(key)
+            if line is None:
+                body = json.dumps(self._shown(kind, event.obj), separators=(",", ":"))
+                line = event.wire[key] = b'{"type":"%s","object":%s}\n' % (
+                    kind.encode(), body.encode())
+            lines.append(line)
+        return lines
 
     def _bookmark(self, rv: int, end: bool = False) -> bytes:
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
@@ -205,12 +223,6 @@ class WatchStream:
             meta["annotations"] = {"k8s.io/initial-events-end": "true"}
         return self._encode("BOOKMARK", {"kind": self.spec.kind,
                                          "apiVersion": self.spec.api_version, "metadata": meta})
-
-    def _translate(self, event: Event) -> str | None:
-        """The type this watch sends ``event`` as, or None when it is not sent."""
-        if event.rv <= self.floor:
-            return None
-        return self._seen_as(event)
 
     def __iter__(self) -> Iterator[bytes]:
         if self.error is not None:
@@ -223,10 +235,7 @@ class WatchStream:
                 yield self._encode("ADDED", obj)
             if self.initial_end is not None and self.bookmarks:
                 yield self._bookmark(self.initial_end, end=True)
-            for event in self.backlog:
-                kind = self._translate(event)
-                if kind:
-                    yield self._encode_event(kind, event)
+            yield from self._lines(self.backlog)
             interval = max(0.05, self.api.options.bookmark_interval)
             next_bookmark = time.monotonic() + interval
             while True:
@@ -248,8 +257,7 @@ class WatchStream:
                         next_bookmark = time.monotonic() + interval
                     continue
                 # everything that arrived since the last write leaves in one chunk
-                batch = [self._encode_event(kind, e) for e in events
-                         if (kind := self._translate(e))]
+                batch = self._lines(events)
                 if batch:
                     yield b"".join(batch)
                     # during a burst, let the next events gather instead of waking (and writing)
