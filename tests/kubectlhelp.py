@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
-__all__ = ["KUBECTL", "Kubectl", "Result", "needs_kubectl"]
+__all__ = ["KUBECTL", "Kubectl", "Result", "Running", "needs_kubectl"]
 
 KUBECTL = shutil.which("kubectl")
 
@@ -41,6 +41,24 @@ class Result:
                 f"--- stdout\n{self.out}--- stderr\n{self.err}")
 
 
+class Running:
+    """A kubectl run started by :meth:`Kubectl.start`."""
+
+    def __init__(self, args: tuple[str, ...], proc: subprocess.Popen[str]):
+        self.args = args
+        self.proc = proc
+
+    def result(self) -> Result:
+        """Wait for it (bounded like every call; killed past the bound) and say what it
+        printed."""
+        try:
+            out, err = self.proc.communicate(timeout=CALL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        return Result(self.args, self.proc.returncode, out, err)
+
+
 class Kubectl:
     """``kubectl --kubeconfig PATH ...`` with a private discovery cache and no outside config."""
 
@@ -53,19 +71,33 @@ class Kubectl:
         """The same kubectl, with ``-n namespace`` on every call."""
         return Kubectl(self.kubeconfig, self.cache_dir, namespace)
 
-    def run(self, *args: str, stdin: str | None = None,
-            env: Mapping[str, str] | None = None) -> Result:
-        """Run kubectl; never raises for a non-zero exit (tests assert on the code)."""
+    def _argv(self, args: Sequence[str]) -> list[str]:
         assert KUBECTL is not None, "use needs_kubectl on tests that run kubectl"
         base = ["--kubeconfig", self.kubeconfig, "--cache-dir", self.cache_dir,
                 f"--request-timeout={REQUEST_TIMEOUT}"]
         if self.namespace:
             base += ["-n", self.namespace]
+        return [KUBECTL, *base, *args]
+
+    @staticmethod
+    def _env(env: Mapping[str, str] | None) -> dict[str, str]:
         child_env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
         child_env.update(env or {})
-        proc = subprocess.run([KUBECTL, *base, *args], input=stdin, capture_output=True,
-                              text=True, timeout=CALL_TIMEOUT, env=child_env, check=False)
+        return child_env
+
+    def run(self, *args: str, stdin: str | None = None,
+            env: Mapping[str, str] | None = None) -> Result:
+        """Run kubectl; never raises for a non-zero exit (tests assert on the code)."""
+        proc = subprocess.run(self._argv(args), input=stdin, capture_output=True, text=True,
+                              timeout=CALL_TIMEOUT, env=self._env(env), check=False)
         return Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+
+    def start(self, *args: str) -> Running:
+        """Start kubectl in the background (a ``wait`` or a ``-w`` that must already be
+        running when the test acts); :meth:`Running.result` collects it."""
+        proc = subprocess.Popen(self._argv(args), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self._env(None))
+        return Running(tuple(args), proc)
 
     def ok(self, *args: str, stdin: str | None = None,
            env: Mapping[str, str] | None = None) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -324,6 +325,18 @@ def _deleted(name: str, out: str) -> bool:
     return re.fullmatch(rf'pod "{name}" deleted( from \S+ namespace)?\n', out) is not None
 
 
+def _watching_pods(server: ApiServer) -> bool:
+    with server.store.lock:
+        return any(w.bucket == "/pods" for w in server.store.watchers)
+
+
+def _until(done: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def test_delete_wait_of_a_bound_pod_returns_once_the_kubelet_stand_in_removed_it(
         k: Kubectl) -> None:
     assert k.ok("apply", "-f", "-", stdin=_yaml(_bound_pod("bound"))) == "pod/bound created\n"
@@ -341,10 +354,14 @@ def test_wait_for_delete_of_a_pod_in_its_grace_period(k: Kubectl, server: ApiSer
     assert k.jsonpath(["pod", "slow"], "{.metadata.deletionGracePeriodSeconds}") == "600"
     assert k.jsonpath(["pod", "slow"], "{.metadata.deletionTimestamp}") != ""
     assert "Terminating" in k.ok("get", "pod", "slow")
-    # a second delete shortens the grace period; wait --for=delete sees it go
+    # wait --for=delete, started while the Pod is kept, sees it go once a second delete
+    # shortens the grace period (to a second after the first delete: long past by now)
+    waiting = k.start("wait", "--for=delete", "pod/slow", "--timeout=60s")
+    _until(lambda: _watching_pods(server) or waiting.proc.poll() is not None)
     k.ok("delete", "pod", "slow", "--grace-period=1", "--wait=false")
-    assert k.ok("wait", "--for=delete", "pod/slow", "--timeout=60s") == (
-        "pod/slow condition met\n")
+    waited = waiting.result()
+    assert (waited.code, waited.out, waited.err) == (0, "pod/slow condition met\n", ""), \
+        str(waited)
     assert k.run("get", "pod", "slow").code == 1
 
 
