@@ -122,22 +122,26 @@ class Record:
             setattr(cls, attribute, value)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # fields go straight into the instance dict (the frozen __setattr__ is for users):
+        # discovery makes hundreds of ResourceInfo per load, so this is a hot path
         layout = self._record
         names = layout.names
-        if len(args) > len(names):
-            raise TypeError(f"{type(self).__name__}() takes {len(names)} positional "
-                            f"arguments but {len(args)} were given")
-        put = object.__setattr__
-        for name, value in zip(names, args, strict=False):
-            if name in kwargs:
+        values = self.__dict__
+        if args:
+            if len(args) > len(names):
+                raise TypeError(f"{type(self).__name__}() takes {len(names)} positional "
+                                f"arguments but {len(args)} were given")
+            if kwargs and not kwargs.keys().isdisjoint(names[:len(args)]):
+                twice = next(n for n in names[:len(args)] if n in kwargs)
                 raise TypeError(f"{type(self).__name__}() got multiple values for "
-                                f"argument {name!r}")
-            put(self, name, value)
-        for name, value in kwargs.items():
-            if name not in layout.specs:
+                                f"argument {twice!r}")
+            values.update(zip(names, args, strict=False))
+        if kwargs:
+            if not layout.specs.keys() >= kwargs.keys():
+                unknown = next(n for n in kwargs if n not in layout.specs)
                 raise TypeError(f"{type(self).__name__}() got an unexpected keyword "
-                                f"argument {name!r}")
-            put(self, name, value)
+                                f"argument {unknown!r}")
+            values.update(kwargs)
         if len(args) + len(kwargs) < len(names):  # fill factories, report what is missing
             for name in names[len(args):]:
                 if name in kwargs:
@@ -147,7 +151,7 @@ class Record:
                                     f"{name!r}")
                 factory = layout.factories.get(name)
                 if factory is not None:
-                    put(self, name, factory())
+                    values[name] = factory()
         if layout.post_init is not None:
             layout.post_init(self)
 

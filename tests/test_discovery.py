@@ -72,6 +72,9 @@ class FakeState:
     poison: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # these paths are answered only once all of them are in flight (else 503, after 5 s)
+    together: set[str] = field(default_factory=set)
+    barrier: threading.Barrier | None = None
 
     def count(self, path: str | None = None, prefix: str | None = None) -> int:
         with self.lock:
@@ -163,6 +166,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, state: FakeState) -> tuple[int, dict[str, str], bytes]:
         path = self.path
+        if path in state.together and state.barrier is not None:
+            try:
+                state.barrier.wait(timeout=5)
+            except threading.BrokenBarrierError:
+                return 503, {"Content-Type": "text/plain"}, b"not asked together"
         with state.lock:
             queued = state.poison.get(path)
             planted = queued.pop(0) if queued else None
@@ -247,6 +255,33 @@ def test_cold_is_two_requests_warm_is_none(fake: tuple[FakeState, str], cache_ba
     assert fresh_process.resolve("Widget").version == "v1"
     assert fresh_process.registry() == reg
     assert state.count() == 2  # disk, within the TTL
+
+
+def test_cold_asks_api_and_apis_in_one_batch(fake: tuple[FakeState, str],
+                                            cache_base: Path) -> None:
+    state, url = fake
+    steps = _discovery(url, cache_base).registry_steps()
+    first = next(steps)
+    assert [(r.method, r.path) for r in first] == [("GET", "/api"), ("GET", "/apis")]
+    steps.close()
+    # over the wire: the server answers neither until both are in flight
+    state.together, state.barrier = {"/api", "/apis"}, threading.Barrier(2)
+    assert _discovery(url, cache_base).resolve("deploy").api_version == "apps/v1"
+    assert sorted(p for _, p, _ in state.requests) == ["/api", "/apis"]
+    assert state.statuses() == [200, 200]
+
+
+def test_only_the_stale_root_document_is_asked_again(fake: tuple[FakeState, str],
+                                                     cache_base: Path) -> None:
+    state, url = fake
+    reg = _discovery(url, cache_base).registry()
+    directory = _discovery(url, cache_base).cache.directory
+    assert directory is not None
+    stale = next(p for p in directory.rglob("apis.json"))
+    os.utime(stale, (stale.stat().st_atime - 7 * 3600, stale.stat().st_mtime - 7 * 3600))
+    state.clear()
+    assert _discovery(url, cache_base).registry() == reg
+    assert [(p, h["_status"]) for _, p, h in state.requests] == [("/apis", "304")]
 
 
 def test_expired_cache_revalidates_with_304(fake: tuple[FakeState, str],

@@ -199,6 +199,7 @@ def test_empty_files_define_nothing(tmp_path: Path) -> None:
 # --- fields --------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("yaml_parser")
 def test_every_field_of_the_full_fixture() -> None:
     config = ClusterConfig.from_kubeconfig(FULL)
     assert config.context == "full"
@@ -237,6 +238,7 @@ def test_client_certificate_wins_over_exec_as_in_client_go() -> None:
     assert config.exec is None
 
 
+@pytest.mark.usefixtures("yaml_parser")
 def test_impersonation_and_number_like_names() -> None:
     config = ClusterConfig.from_kubeconfig(FULL, context="impersonating")
     assert config.cluster_name == "1.20"  # not the float 1.2
@@ -453,6 +455,26 @@ def _minimal(extension: str = "") -> str:
             "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n")
 
 
+@pytest.fixture(params=["libyaml", "pure-python"])
+def yaml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The kubeconfig reader with libyaml's parser, and without it (PyYAML built without
+    libyaml): both give the same values and the same errors."""
+    import yaml
+
+    from dynakube.config import kubeconfig
+
+    if request.param == "pure-python":
+        monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    elif not getattr(yaml, "__with_libyaml__", False):
+        pytest.skip("this PyYAML is built without libyaml")
+    kubeconfig._loader.cache_clear()
+    request.addfinalizer(kubeconfig._loader.cache_clear)
+    assert kubeconfig._loader().__mro__[1].__name__ == (
+        "CSafeLoader" if request.param == "libyaml" else "SafeLoader")
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("yaml_parser")
 def test_a_deeply_nested_kubeconfig_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "config"
     path.write_text("clusters: " + "[" * 20000 + "]" * 20000 + "\n")
@@ -470,6 +492,7 @@ def test_a_deeply_nested_kubeconfig_is_a_config_error(tmp_path: Path) -> None:
     ("      extension: {when: 2024-01-01T00:00:00Z, n: .nan}\n", None),  # strings, kept
     ("      extension: {1: one}\n", None),  # the loader keeps "1" a string key
 ])
+@pytest.mark.usefixtures("yaml_parser")
 def test_the_exec_extension_must_be_plain_json(tmp_path: Path, extension: str,
                                                message: str | None) -> None:
     path = tmp_path / "config"

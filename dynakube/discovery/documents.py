@@ -186,18 +186,24 @@ class _Group:
         self.resources = resources
 
 
+# the documents are parsed JSON, so their objects are dicts: asking ``type(v) is dict``
+# first skips the slower ABC check for all but a caller's own Mapping (a cold start parses
+# every resource the server has)
+
 def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def _items(value: Any) -> list[Mapping[str, Any]]:
     """The objects of a list (anything else reads as none)."""
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    return [v for v in value if type(v) is dict or isinstance(v, Mapping)]
 
 
 def _strings(value: Any) -> tuple[str, ...]:
     """A list of names (verbs, short names, categories); anything else reads as none."""
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+    return tuple(map(str, value)) if isinstance(value, list) else ()
 
 
 def _aggregated_groups(doc: Mapping[str, Any], failed: dict[str, str]) -> list[_Group]:
@@ -241,7 +247,7 @@ def _aggregated_resource(group: str, version: str, r: Mapping[str, Any]) -> Reso
         singular=str(r.get("singularResource") or kind.lower()), kind=kind,
         namespaced=r.get("scope") == "Namespaced", verbs=_strings(r.get("verbs")),
         short_names=_strings(r.get("shortNames")), categories=_strings(r.get("categories")),
-        subresources=tuple(sorted(subs, key=lambda s: s.name)))
+        subresources=tuple(sorted(subs, key=lambda s: s.name) if len(subs) > 1 else subs))
 
 
 def legacy_group_versions(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any]) -> list[str]:

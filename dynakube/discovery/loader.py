@@ -61,15 +61,15 @@ _APIS_KEY = "discovery/apis.json"
 _ROOT_KINDS = {"/api": (AGGREGATED_KIND, "APIVersions"),
                "/apis": (AGGREGATED_KIND, "APIGroupList")}
 _LIST_KINDS = ("APIResourceList",)
-_DEPRECATED = re.compile(
-    r"^\s*(?P<gv>[a-z0-9][a-z0-9.-]*/v\w+|v\d\w*)\s+(?P<kind>[A-Za-z][A-Za-z0-9]*)\s+"
-    r"is deprecated")
+# compiled on first use (re keeps it), not at import: only warnings are matched with it
+_DEPRECATED = (r"^\s*(?P<gv>[a-z0-9][a-z0-9.-]*/v\w+|v\d\w*)\s+(?P<kind>[A-Za-z][A-Za-z0-9]*)"
+               r"\s+is deprecated")
 
 
 def deprecation_from_warning(text: str) -> tuple[str, str, str] | None:
     """``(group, version, kind)`` from a server warning such as
     ``example.dynakube.io/v1beta1 Widget is deprecated; use v1``, else ``None``."""
-    match = _DEPRECATED.match(text)
+    match = re.match(_DEPRECATED, text)
     if not match:
         return None
     group, version = parse_api_version(match["gv"])
@@ -223,11 +223,7 @@ class Discovery:
 
     def _load(self) -> Steps[Registry]:
         revalidate = self._revalidate
-        api = yield from self._root("/api", _API_KEY, revalidate)
-        try:
-            apis = yield from self._root("/apis", _APIS_KEY, revalidate)
-        except NotFoundError:  # a server without API groups (very old, or a stripped proxy)
-            apis = _Doc({"kind": "APIGroupList", "groups": []}, time.time(), True)
+        api, apis = yield from self._roots(revalidate)
         docs = [api, apis]
         lists: dict[str, Mapping[str, Any]] = {}
         failed: dict[str, str] = {}
@@ -250,29 +246,42 @@ class Discovery:
         age = time.time() - stored_at
         return -60.0 < age < self.ttl
 
-    def _root(self, path: str, key: str, revalidate: bool) -> Steps[_Doc]:
-        """``/api`` or ``/apis``, asked in aggregated form (either form may come back)."""
-        kinds = _ROOT_KINDS[path]
+    def _roots(self, revalidate: bool) -> Steps[tuple[_Doc, _Doc]]:
+        """``/api`` and ``/apis`` (each asked in aggregated form; either form may come
+        back), the ones not fresh on disk in one batch: a cold start waits for one round
+        trip, not two."""
+        plans = [self._root_plan(path, key, revalidate)
+                 for path, key in (("/api", _API_KEY), ("/apis", _APIS_KEY))]
+        outcomes = iter((yield from fetch_all([p.request for p in plans
+                                               if p.request is not None])))
+        api, apis = (self._root_answer(p, next(outcomes)) if p.request is not None
+                     else p.fresh for p in plans)
+        assert api is not None and apis is not None
+        return api, apis
+
+    def _root_plan(self, path: str, key: str, revalidate: bool) -> _RootPlan:
         cached = self.cache.read(key)
-        data = _decode(cached.body, kinds) if cached is not None else None
-        if cached is not None and data is not None:
-            if not revalidate and self._fresh(cached.stored_at):
-                return _Doc(data, cached.stored_at, False)
-        headers = [("Accept", ACCEPT_AGGREGATED)]
-        etag = cached.etag if cached is not None and data is not None else None
-        if etag:
-            headers.append(("If-None-Match", etag))
-        try:
-            response = yield from fetch(ApiRequest("GET", path, headers=tuple(headers)))
-        except NotFoundError as e:
-            if path == "/api":
-                raise DiscoveryError(
-                    f"{path} is not found: the server URL does not point at a Kubernetes API "
-                    "server (check the cluster's 'server' in the kubeconfig)") from e
-            raise
-        if response.status == 304 and data is not None:
-            self.cache.touch(key)
-            return _Doc(data, time.time(), True)
+        data = _decode(cached.body, _ROOT_KINDS[path]) if cached is not None else None
+        if cached is None or data is None:
+            return _RootPlan(path, key, None, None, _root_request(path, None))
+        if not revalidate and self._fresh(cached.stored_at):
+            return _RootPlan(path, key, data, _Doc(data, cached.stored_at, False), None)
+        return _RootPlan(path, key, data, None, _root_request(path, cached.etag))
+
+    def _root_answer(self, plan: _RootPlan, outcome: Any) -> _Doc:
+        path = plan.path
+        if isinstance(outcome, NotFoundError):
+            if path == "/apis":  # a server without API groups (very old, or a proxy)
+                return _Doc({"kind": "APIGroupList", "groups": []}, time.time(), True)
+            raise DiscoveryError(
+                f"{path} is not found: the server URL does not point at a Kubernetes API "
+                "server (check the cluster's 'server' in the kubeconfig)") from outcome
+        if isinstance(outcome, DynakubeError):
+            raise outcome
+        response = outcome
+        if response.status == 304 and plan.cached is not None:
+            self.cache.touch(plan.key)
+            return _Doc(plan.cached, time.time(), True)
         body = response.content
         fresh = _json_object(body)
         if fresh is None:
@@ -283,13 +292,13 @@ class Discovery:
         if _is_aggregated(content_type) and fresh.get("kind") != AGGREGATED_KIND:
             raise DiscoveryError(f"{path} claimed aggregated discovery ({content_type}) but "
                                  f"sent a {fresh.get('kind')!r}")
-        problem = document_problem(fresh, kinds)
+        problem = document_problem(fresh, _ROOT_KINDS[path])
         if problem is not None:  # a Status or a proxy's JSON with 200: never worth keeping
             raise DiscoveryError(
                 f"{path} answered {response.status} with something that is not discovery "
                 f"data: {problem}; nothing was cached. Is the server URL a Kubernetes API "
                 "server?")
-        self.cache.write(key, body, etag=response.headers.get("Etag"))
+        self.cache.write(plan.key, body, etag=response.headers.get("Etag"))
         return _Doc(fresh, time.time(), True)
 
     def _legacy_lists(self, gvs: list[str], revalidate: bool,
@@ -353,6 +362,25 @@ class Discovery:
         warnings.warn(
             f"discovery could not list {len(failed)} group-version(s), their resources are "
             f"unavailable until they answer: {listed}{origin}", DiscoveryWarning, stacklevel=4)
+
+
+class _RootPlan:
+    """What to do for ``/api`` or ``/apis``: the document fresh on disk, or the request to
+    send (conditional on the stored ``Etag`` when there is one)."""
+
+    __slots__ = ("path", "key", "cached", "fresh", "request")
+
+    def __init__(self, path: str, key: str, cached: dict[str, Any] | None,
+                 fresh: _Doc | None, request: ApiRequest | None):
+        self.path, self.key, self.cached = path, key, cached
+        self.fresh, self.request = fresh, request
+
+
+def _root_request(path: str, etag: str | None) -> ApiRequest:
+    headers = [("Accept", ACCEPT_AGGREGATED)]
+    if etag:
+        headers.append(("If-None-Match", etag))
+    return ApiRequest("GET", path, headers=tuple(headers))
 
 
 def _cache_hint(cache: DiskCache) -> str:

@@ -44,15 +44,17 @@ CONNECT_RETRIES = 3  # extra tries for a GET whose connection failed (not for a 
 #: send gigabytes, and the message shows only the start anyway.
 MAX_ERROR_BODY = 1024 * 1024
 
-_WARNING_RE = re.compile(r'\s*(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*(?:,|$)')
+# compiled on first use (re keeps it), not at import: most answers carry no Warning
+_WARNING = r'\s*(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*(?:,|$)'
 
 
 def parse_warning_header(value: str) -> list[str]:
     """The texts of an RFC 7234 ``Warning`` header (``299 - "text"``, comma-separated)."""
     texts = []
     pos = 0
+    warning = re.compile(_WARNING)
     while pos < len(value):
-        match = _WARNING_RE.match(value, pos)
+        match = warning.match(value, pos)
         if not match:
             break
         texts.append(re.sub(r"\\(.)", r"\1", match.group(3)))

@@ -10,6 +10,7 @@ batch). Inside a step machine, ``response = yield from fetch(request)`` reads li
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Generator, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -87,10 +88,34 @@ async def _outcome_async(sender: AsyncSender, request: ApiRequest) -> Any:
 
 
 def _send_all(sender: Sender, batch: Sequence[ApiRequest], workers: int) -> list[Any]:
+    """The outcomes of ``batch``, in order: up to ``workers`` requests in flight, the
+    calling thread sending too (plain threads: ``concurrent.futures`` would cost a cold
+    start more than the round trip it saves)."""
     if len(batch) == 1:
         return [_outcome(sender, batch[0])]
-    from concurrent.futures import ThreadPoolExecutor  # legacy discovery only
+    outcomes: list[Any] = [None] * len(batch)
+    failures: list[BaseException] = []
+    todo = iter(range(len(batch)))
+    lock = threading.Lock()
 
-    with ThreadPoolExecutor(max_workers=min(workers, len(batch)),
-                            thread_name_prefix="discovery") as pool:
-        return list(pool.map(lambda r: _outcome(sender, r), batch))
+    def work() -> None:
+        while not failures:
+            with lock:
+                i = next(todo, None)
+            if i is None:
+                return
+            try:
+                outcomes[i] = _outcome(sender, batch[i])
+            except BaseException as e:  # not an API error: a bug or an interrupt
+                failures.append(e)
+
+    helpers = [threading.Thread(target=work, name="dynakube-discovery", daemon=True)
+               for _ in range(min(workers, len(batch)) - 1)]
+    for helper in helpers:
+        helper.start()
+    work()
+    for helper in helpers:
+        helper.join()
+    if failures:
+        raise failures[0]
+    return outcomes
