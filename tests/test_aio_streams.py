@@ -223,12 +223,18 @@ async def test_a_cut_connection_is_a_transport_error_and_cancel_closes() -> None
                     await stream.stdout.read()
                 with pytest.raises(TransportError):
                     await stream.wait(5)
+            started.clear()
             task = asyncio.create_task(pods.exec(name, ["slow"]))
-            await asyncio.sleep(0.3)
+            for _ in range(500):
+                if started.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            assert started.is_set()
+            streaming = kube.transport.open_connections  # type: ignore[attr-defined]
             task.cancel()  # cancelling the task closes its WebSocket at once
             with pytest.raises(asyncio.CancelledError):
                 await task
-            assert kube.transport.open_connections <= 1  # type: ignore[attr-defined]
+            assert kube.transport.open_connections == streaming - 1  # type: ignore[attr-defined]
 
 
 async def test_a_transport_without_websockets_is_unsupported(server: ApiServer,

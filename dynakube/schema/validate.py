@@ -17,7 +17,6 @@ cached (LRU) per document hash and kind.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -394,6 +393,8 @@ def _suggest(name: str, known: Sequence[str]) -> str | None:
     for candidate in known:
         if candidate.lower() == name.lower():
             return candidate
+    import difflib  # only for a field name that is not known: 1 ms of import otherwise
+
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return close[0] if close else None
 

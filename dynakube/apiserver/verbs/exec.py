@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
@@ -38,6 +39,11 @@ __all__ = ["EXEC_PROTOCOLS", "STDIN_BUFFER_BYTES", "ExecTarget", "exec_target", 
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 """The subprotocols served, the newest first (the client's order decides)."""
 STDIN_BUFFER_BYTES = 256 * 1024
+#: How long after the handshake the command starts. On a cluster the API server dials the
+#: kubelet and the runtime starts the process first, which takes milliseconds; kubectl
+#: registers its channels after the handshake and drops what comes before ("Unknown stream
+#: id"), so a command that prints at once must not beat it.
+START_SECONDS = 0.05
 """How much stdin waits for the handler before the server stops reading the socket."""
 STDIN, STDOUT, STDERR, STATUS, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")
@@ -245,6 +251,7 @@ def run_exec(ws: MessageSocket, target: ExecTarget, handler: ExecHandler) -> Non
     def run() -> None:
         code: int | None = None
         error: Exception | None = None
+        time.sleep(START_SECONDS)
         try:
             code = int(handler(list(target.command), cast(BinaryIO, stdin),
                                cast(BinaryIO, stdout), cast(BinaryIO, stderr),
