@@ -39,12 +39,12 @@ __all__ = ["EXEC_PROTOCOLS", "STDIN_BUFFER_BYTES", "ExecTarget", "exec_target", 
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 """The subprotocols served, the newest first (the client's order decides)."""
 STDIN_BUFFER_BYTES = 256 * 1024
-#: How long after the handshake the command starts. On a cluster the API server dials the
-#: kubelet and the runtime starts the process first, which takes milliseconds; kubectl
-#: registers its channels after the handshake and drops what comes before ("Unknown stream
-#: id"), so a command that prints at once must not beat it.
-START_SECONDS = 0.05
 """How much stdin waits for the handler before the server stops reading the socket."""
+START_SECONDS = 0.05
+"""How long after the handshake the command starts. On a cluster the API server dials the
+kubelet and the runtime starts the process first, which takes milliseconds; kubectl
+registers its channels after the handshake and drops what comes before ("Unknown stream
+id"), so a command that prints at once must not beat it."""
 STDIN, STDOUT, STDERR, STATUS, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _FALSE = ("", "0", "f", "F", "FALSE", "false", "False")
