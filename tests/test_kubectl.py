@@ -325,9 +325,9 @@ def _deleted(name: str, out: str) -> bool:
     return re.fullmatch(rf'pod "{name}" deleted( from \S+ namespace)?\n', out) is not None
 
 
-def _watching_pods(server: ApiServer) -> bool:
+def _pod_watches(server: ApiServer) -> int:
     with server.store.lock:
-        return any(w.bucket == "/pods" for w in server.store.watchers)
+        return sum(1 for w in server.store.watchers if w.bucket == "/pods")
 
 
 def _until(done: Callable[[], bool], seconds: float = 60) -> None:
@@ -356,8 +356,9 @@ def test_wait_for_delete_of_a_pod_in_its_grace_period(k: Kubectl, server: ApiSer
     assert "Terminating" in k.ok("get", "pod", "slow")
     # wait --for=delete, started while the Pod is kept, sees it go once a second delete
     # shortens the grace period (to a second after the first delete: long past by now)
+    watches = _pod_watches(server)
     waiting = k.start("wait", "--for=delete", "pod/slow", "--timeout=60s")
-    _until(lambda: _watching_pods(server) or waiting.proc.poll() is not None)
+    _until(lambda: _pod_watches(server) > watches or waiting.proc.poll() is not None)
     k.ok("delete", "pod", "slow", "--grace-period=1", "--wait=false")
     waited = waiting.result()
     assert (waited.code, waited.out, waited.err) == (0, "pod/slow condition met\n", ""), \
