@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 import pytest
 import pytest_asyncio
 from faultproxy import FaultProxy
+from test_aio_watch import until
 from test_cp import container, hostile
 from test_exec import echo
 
@@ -225,11 +226,7 @@ async def test_a_cut_connection_is_a_transport_error_and_cancel_closes() -> None
                     await stream.wait(5)
             started.clear()
             task = asyncio.create_task(pods.exec(name, ["slow"]))
-            for _ in range(500):
-                if started.is_set():
-                    break
-                await asyncio.sleep(0.01)
-            assert started.is_set()
+            assert await until(started.is_set, 5)
             streaming = kube.transport.open_connections  # type: ignore[attr-defined]
             task.cancel()  # cancelling the task closes its WebSocket at once
             with pytest.raises(asyncio.CancelledError):

@@ -230,10 +230,10 @@ def _discovery(url: str, base: Path, **kw: Any) -> Discovery:
     return Discovery(transport, DiskCache.for_server(url, base=base), **kw)
 
 
-def _age_cache(disc: Discovery, seconds: float) -> None:
+def _age_cache(disc: Discovery, seconds: float, files: str = "*.json") -> None:
     directory = disc.cache.directory
     assert directory is not None
-    for path in directory.rglob("*.json"):
+    for path in directory.rglob(files):
         st = path.stat()
         os.utime(path, (st.st_atime - seconds, st.st_mtime - seconds))
 
@@ -274,11 +274,9 @@ def test_cold_asks_api_and_apis_in_one_batch(fake: tuple[FakeState, str],
 def test_only_the_stale_root_document_is_asked_again(fake: tuple[FakeState, str],
                                                      cache_base: Path) -> None:
     state, url = fake
-    reg = _discovery(url, cache_base).registry()
-    directory = _discovery(url, cache_base).cache.directory
-    assert directory is not None
-    stale = next(p for p in directory.rglob("apis.json"))
-    os.utime(stale, (stale.stat().st_atime - 7 * 3600, stale.stat().st_mtime - 7 * 3600))
+    first = _discovery(url, cache_base)
+    reg = first.registry()
+    _age_cache(first, 7 * 3600, "apis.json")
     state.clear()
     assert _discovery(url, cache_base).registry() == reg
     assert [(p, h["_status"]) for _, p, h in state.requests] == [("/apis", "304")]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubectlhelp import Kubectl, needs_kubectl
+from watchfakes import wait_until
 
 from dynakube.apiserver.server import ApiServer
 
@@ -330,13 +330,6 @@ def _pod_watches(server: ApiServer) -> int:
         return sum(1 for w in server.store.watchers if w.bucket == "/pods")
 
 
-def _until(done: Callable[[], bool], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_delete_wait_of_a_bound_pod_returns_once_the_kubelet_stand_in_removed_it(
         k: Kubectl) -> None:
     assert k.ok("apply", "-f", "-", stdin=_yaml(_bound_pod("bound"))) == "pod/bound created\n"
@@ -358,7 +351,7 @@ def test_wait_for_delete_of_a_pod_in_its_grace_period(k: Kubectl, server: ApiSer
     # shortens the grace period (to a second after the first delete: long past by now)
     watches = _pod_watches(server)
     waiting = k.start("wait", "--for=delete", "pod/slow", "--timeout=60s")
-    _until(lambda: _pod_watches(server) > watches or waiting.proc.poll() is not None)
+    assert wait_until(lambda: _pod_watches(server) > watches or waiting.proc.poll() is not None)
     k.ok("delete", "pod", "slow", "--grace-period=1", "--wait=false")
     waited = waiting.result()
     assert (waited.code, waited.out, waited.err) == (0, "pod/slow condition met\n", ""), \
