@@ -94,7 +94,7 @@ class Record:
     __dataclass_fields__: ClassVar[Any] = _DataclassFields()
     _record: ClassVar[_Layout] = _Layout({}, None, True)
 
-    def __init_subclass__(cls, frozen: bool = True, **kwargs: Any) -> None:
+    def __init_subclass__(cls, frozen: bool = True, eq: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         specs = dict(cls._record.specs)  # a parent Record's fields first, as in a dataclass
         for name, annotation in cls.__dict__.get("__annotations__", {}).items():
@@ -118,6 +118,8 @@ class Record:
         if not frozen:  # as a dataclass with eq but not frozen: mutable, so unhashable
             made.update(__setattr__=object.__setattr__, __delattr__=object.__delattr__,
                         __hash__=None)
+        if not eq:  # as a dataclass with eq=False: equal only to itself, hashed by identity
+            made.update(__eq__=object.__eq__, __hash__=object.__hash__)
         for attribute, value in made.items():
             setattr(cls, attribute, value)
 

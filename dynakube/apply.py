@@ -20,10 +20,11 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._pattern import LazyPattern
+from ._record import Record
 from .discovery.registry import BUILTIN_GROUPS
 from .errors import (
     ApplyError,
@@ -78,8 +79,7 @@ _KIND_ORDER = {
 _DEFAULT_ORDER = 6
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(Record):
     """One object to apply and where it came from (``file.yaml#2`` is its second document)."""
 
     obj: dict[str, Any]
@@ -95,8 +95,8 @@ MAX_DOCUMENT_NODES = 1_000_000
 MAX_ALIAS_NODES = 1_000_000
 """Nodes all the aliases of one file or text may stand for, together."""
 
-_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?\r?$", re.MULTILINE)
-_CONTENT = re.compile(r"^[ \t]*[^ \t\r\n#%]", re.MULTILINE)
+_SEPARATOR = LazyPattern(r"^---[ \t]*(?:#.*)?\r?$", re.MULTILINE)
+_CONTENT = LazyPattern(r"^[ \t]*[^ \t\r\n#%]", re.MULTILINE)
 
 
 class _Refused(Exception):

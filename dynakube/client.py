@@ -117,9 +117,11 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Close the transport the client built (one passed in is left to its owner)."""
+        """Close the transport the client built (one passed in is left to its owner), once
+        the documents it cached are on disk."""
         if self._owned is not None:
             self._owned.close()
+        self._cache.flush()
 
     # -- discovery ---------------------------------------------------------------------------
     def resource(self, name: str, api_version: str | None = None) -> Resource:

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
+from ._record import Record
 from .errors import InvalidArgumentError
 
 __all__ = ["LAST_APPLIED", "PatchMeta", "PatchSchema", "NO_SCHEMA", "go_json",
@@ -41,8 +41,7 @@ _SET_ORDER = "$setElementOrder/"
 _DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
 
 
-@dataclass(frozen=True)
-class PatchMeta:
+class PatchMeta(Record):
     """One field's ``x-kubernetes-patch-strategy`` (split at commas) and merge key."""
 
     strategies: tuple[str, ...] = ()
@@ -181,8 +180,7 @@ def _split_strategies(meta: PatchMeta) -> tuple[bool, str]:
 
 # -- strategic merge: the diff ------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Diff:
+class _Diff(Record):
     ignore_deletions: bool = False
     ignore_changes: bool = False  # IgnoreChangesAndAdditions
     retain_keys: bool = False  # BuildRetainKeysDirective
@@ -229,7 +227,7 @@ def _diff_map_field(key: str, old: Mapping[str, Any], new: Mapping[str, Any],
     if strategy == "replace":  # as apimachinery: a replaced map is always sent whole
         patch[key] = new
         return
-    value = _diff_maps(old, new, sub, replace(opts, retain_keys=retain))
+    value = _diff_maps(old, new, sub, opts.replace(retain_keys=retain))
     if value:
         patch[key] = value
 
@@ -243,7 +241,7 @@ def _diff_list_field(key: str, old: list[Any], new: list[Any], patch: dict[str, 
             patch[key] = new
         return
     added, deleted, order = _diff_lists(old, new, sub, meta.merge_key,
-                                        replace(opts, retain_keys=retain))
+                                        opts.replace(retain_keys=retain))
     if added:
         patch[key] = added
     if deleted:

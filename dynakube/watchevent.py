@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from . import bulkjson
+from ._record import Record
 from .errors import ApiError, TransportError, error_from_response
 
 __all__ = ["ADDED_PREFIXES", "BATCH_SIZE", "INITIAL_EVENTS_END", "WatchDecoder", "WatchEvent",
@@ -29,8 +29,7 @@ BATCH_SIZE = 500
 _EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
 
 
-@dataclass(frozen=True)
-class WatchEvent:
+class WatchEvent(Record):
     """One watch event: ``type`` is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR."""
 
     type: str

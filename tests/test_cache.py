@@ -1,4 +1,5 @@
-"""DiskCache: per-server directories, atomic private files, Etags, corrupt files are misses."""
+"""DiskCache: per-server directories, atomic private files, Etags, corrupt files are misses,
+writes behind the caller that are read back at once and land in order."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import dynakube.cache
 from dynakube.cache import CacheEntry, DiskCache, default_cache_base
 from dynakube.errors import InvalidArgumentError
 
@@ -41,6 +45,7 @@ def test_overwrite_replaces_document(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path)
     cache.write("k.json", b"one", etag="1")
     cache.write("k.json", b"two", etag="2")
+    assert cache.flush()
     entry = cache.read("k.json")
     assert entry is not None and (entry.body, entry.etag) == (b"two", "2")
     assert [p.name for p in tmp_path.iterdir()] == ["k.json"]  # no temp files left behind
@@ -51,6 +56,7 @@ def test_permissions_are_private(tmp_path: Path) -> None:
     try:
         cache = DiskCache.for_server("https://10.0.0.1:6443", base=tmp_path / "base")
         cache.write("openapi/apis__apps__v1-x.json", b"{}")
+        assert cache.flush()
     finally:
         os.umask(old)
     assert cache.directory is not None
@@ -101,11 +107,13 @@ def test_base_directory_from_environment(
 def test_corrupt_file_is_a_miss_and_is_rewritten(tmp_path: Path, garbage: bytes) -> None:
     cache = DiskCache(tmp_path)
     cache.write("discovery/apis.json", b"good", etag="e")
+    assert cache.flush()
     path = cache.path("discovery/apis.json")
     assert path is not None
     path.write_bytes(garbage)
     assert cache.read("discovery/apis.json") is None
     cache.write("discovery/apis.json", b"fresh", etag="f")
+    assert cache.flush()
     entry = cache.read("discovery/apis.json")
     assert entry is not None and entry.body == b"fresh"
 
@@ -113,6 +121,7 @@ def test_corrupt_file_is_a_miss_and_is_rewritten(tmp_path: Path, garbage: bytes)
 def test_truncated_body_is_a_miss(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path)
     cache.write("k", b"0123456789", etag="e")
+    assert cache.flush()
     path = cache.path("k")
     assert path is not None
     path.write_bytes(path.read_bytes()[:-3])
@@ -123,6 +132,7 @@ def test_truncated_body_is_a_miss(tmp_path: Path) -> None:
 def test_unreadable_file_and_unwritable_directory_never_raise(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path / "c")
     cache.write("discovery/api.json", b"x")
+    assert cache.flush()
     path = cache.path("discovery/api.json")
     assert path is not None
     path.chmod(0o000)
@@ -134,8 +144,10 @@ def test_unreadable_file_and_unwritable_directory_never_raise(tmp_path: Path) ->
     try:
         blocked = DiskCache(locked / "sub")
         blocked.write("discovery/api.json", b"x")  # logged, not raised
+        assert blocked.flush()
         assert blocked.read("discovery/api.json") is None
         blocked.touch("discovery/api.json")
+        assert blocked.flush()
     finally:
         locked.chmod(0o700)
 
@@ -144,12 +156,14 @@ def test_directory_that_is_a_file_never_raises(tmp_path: Path) -> None:
     (tmp_path / "discovery").write_bytes(b"in the way")
     cache = DiskCache(tmp_path)
     cache.write("discovery/api.json", b"x")
+    assert cache.flush()
     assert cache.read("discovery/api.json") is None
 
 
 def test_touch_marks_fresh(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path)
     cache.write("k", b"body", etag="e")
+    assert cache.flush()
     path = cache.path("k")
     assert path is not None
     os.utime(path, (1000.0, 1000.0))
@@ -158,7 +172,9 @@ def test_touch_marks_fresh(tmp_path: Path) -> None:
     cache.touch("k")
     entry = cache.read("k")
     assert entry is not None and entry.stored_at > 1000.0 and entry.body == b"body"
+    assert cache.flush() and path.stat().st_mtime == entry.stored_at
     cache.touch("absent")  # nothing to touch: no error
+    assert cache.flush() and cache.read("absent") is None
 
 
 def test_disabled_cache_keeps_nothing(tmp_path: Path) -> None:
@@ -205,6 +221,7 @@ def test_a_fifo_as_cache_file_is_a_miss_not_a_hang(tmp_path: Path) -> None:
         pytest.fail("reading a FIFO as a cache file hangs")
     assert (result.returncode, result.stdout) == (0, "None\n"), result.stderr
     cache.write("discovery/api.json", b"fresh")  # and the next write replaces it
+    assert cache.flush()
     entry = cache.read("discovery/api.json")
     assert entry is not None and entry.body == b"fresh"
 
@@ -231,5 +248,112 @@ def test_a_file_over_the_size_cap_is_a_miss_and_is_not_written(tmp_path: Path) -
     assert not cache.path("big").exists()  # type: ignore[union-attr]
     roomy = DiskCache(tmp_path)
     roomy.write("grown", b"y" * 5000)
-    assert roomy.read("grown") is not None
+    assert roomy.flush() and roomy.read("grown") is not None
     assert cache.read("grown") is None  # the same file, read with the smaller cap
+
+
+@pytest.fixture
+def stalled(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Writes wait until the event is set: what the caller sees before the disk has it."""
+    go = threading.Event()
+    store = dynakube.cache._store
+
+    def slow(path: Path, data: bytes, at: float) -> None:
+        assert go.wait(30), "the test never released the writer"
+        store(path, data, at)
+
+    monkeypatch.setattr(dynakube.cache, "_store", slow)
+    yield go
+    go.set()
+    assert dynakube.cache._WRITER.wait(timeout=30)
+
+
+def test_a_write_is_read_back_before_it_is_on_disk(tmp_path: Path,
+                                                     stalled: threading.Event) -> None:
+    cache = DiskCache(tmp_path)
+    before = time.time()
+    cache.write("discovery/apis.json", b"body", etag="e")
+    path = cache.path("discovery/apis.json")
+    assert path is not None and not path.exists()
+    entry = cache.read("discovery/apis.json")
+    assert entry is not None and (entry.body, entry.etag) == (b"body", "e")
+    assert not cache.flush(timeout=0.05)  # still waiting for the disk
+    stalled.set()
+    assert cache.flush(timeout=30)
+    on_disk = DiskCache(tmp_path).read("discovery/apis.json")  # a new cache: the file only
+    assert on_disk is not None and (on_disk.body, on_disk.etag) == (b"body", "e")
+    assert on_disk.stored_at == entry.stored_at >= before  # dated when written, not stored
+
+
+def test_a_touch_of_a_pending_write_keeps_the_body(tmp_path: Path,
+                                                   stalled: threading.Event) -> None:
+    cache = DiskCache(tmp_path)
+    cache.write("k", b"body", etag="e")
+    written = cache.read("k")
+    time.sleep(0.01)
+    cache.touch("k")
+    touched = cache.read("k")
+    assert written is not None and touched is not None
+    assert (touched.body, touched.etag) == (b"body", "e") and touched.stored_at > written.stored_at
+    stalled.set()
+    assert cache.flush(timeout=30)
+    path = cache.path("k")
+    assert path is not None and path.stat().st_mtime == touched.stored_at
+
+
+def test_writes_to_one_key_land_in_order(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    for i in range(200):
+        cache.write("k", str(i).encode(), etag=str(i))
+    assert cache.flush(timeout=30)
+    entry = DiskCache(tmp_path).read("k")
+    assert entry is not None and (entry.body, entry.etag) == (b"199", "199")
+    assert [p.name for p in tmp_path.iterdir()] == ["k"]
+
+
+def test_write_behind_off_writes_before_returning(tmp_path: Path,
+                                                  stalled: threading.Event) -> None:
+    stalled.set()
+    cache = DiskCache(tmp_path, write_behind=False)
+    cache.write("k", b"now")
+    path = cache.path("k")
+    assert path is not None and path.exists()
+    assert cache.flush(timeout=0)
+
+
+def test_a_process_that_exits_at_once_still_writes(tmp_path: Path) -> None:
+    code = ("from dynakube.cache import DiskCache\n"
+            f"c = DiskCache({str(tmp_path)!r})\n"
+            "for i in range(50):\n"
+            "    c.write(f'discovery/{i}.json', b'x' * 100000)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in (tmp_path / "discovery").iterdir())
+    assert names == sorted(f"{i}.json" for i in range(50))
+    entry = DiskCache(tmp_path).read("discovery/49.json")
+    assert entry is not None and entry.body == b"x" * 100000
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_writes_its_own_and_leaves_the_parents(tmp_path: Path,
+                                                              stalled: threading.Event) -> None:
+    cache = DiskCache(tmp_path)
+    cache.write("parent", b"p")  # the writer is stuck in it while the child is made
+    pid = os.fork()
+    if pid == 0:  # the child: its writer is new, the parent's change is not its to write
+        ok = False
+        try:
+            stalled.set()
+            cache.write("child", b"c")
+            ok = (cache.flush(timeout=10) and cache.read("parent") is None
+                  and DiskCache(tmp_path).read("child") is not None)
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not (tmp_path / "parent").exists()
+    stalled.set()
+    assert cache.flush(timeout=30)
+    entry = DiskCache(tmp_path).read("parent")
+    assert entry is not None and entry.body == b"p"

@@ -159,18 +159,24 @@ def test_stale_directories_of_dead_processes_are_swept(tmpdir_: Path) -> None:
     assert sorted(p.name for p in tmpdir_.iterdir()) == sorted(p.name for p in kept)
 
 
-def test_a_transport_sweeps_once_at_start(tmpdir_: Path, monkeypatch: pytest.MonkeyPatch
-                                          ) -> None:
+def test_the_first_key_file_of_a_process_sweeps_first(tmpdir_: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     stale = tmpdir_ / f"dynakube-{dead.pid}-abc123"
     stale.mkdir()
     monkeypatch.setattr(tls_module, "_swept", False)
     Transport(ClusterConfig(server="http://127.0.0.1:9")).close()
-    assert not stale.exists()
-    stale.mkdir()  # a second transport of the same process does not look again
-    Transport(ClusterConfig(server="http://127.0.0.1:9")).close()
-    assert stale.exists()
+    assert stale.exists()  # a process that writes no key file leaves $TMPDIR alone
+    files = tls_module.SecretFiles()
+    try:
+        files.write("client.key", KEY)
+        assert not stale.exists()
+        stale.mkdir()  # the process looks once
+        files.write("other.key", KEY)
+        assert stale.exists()
+    finally:
+        files.remove()
 
 
 def test_a_key_that_does_not_match_is_a_config_error_without_the_key() -> None:

@@ -55,10 +55,10 @@ LAYER_OF_PREFIX = {
     # the facade (``dynakube/__init__``) loads the client's names lazily; the REPL binds it
     "dynakube": "client",
 }
-BASE = {"dynakube._version", "dynakube._record", "dynakube.errors", "dynakube.request",
-        "dynakube.meta", "dynakube.watchevent", "dynakube.backoff", "dynakube.cache",
-        "dynakube.selector", "dynakube.deprecation", "dynakube.jsonpath", "dynakube.mergepatch",
-        "dynakube.channels", "dynakube.bulkjson"}
+BASE = {"dynakube._version", "dynakube._record", "dynakube._pattern", "dynakube.errors",
+        "dynakube.request", "dynakube.meta", "dynakube.watchevent", "dynakube.backoff",
+        "dynakube.cache", "dynakube.selector", "dynakube.deprecation", "dynakube.jsonpath",
+        "dynakube.mergepatch", "dynakube.channels", "dynakube.bulkjson"}
 EMBEDDED_SERVER_USERS = {"apiserver", "testing", "cli", "main"}
 ONLY_REQUESTS_IMPORTER = "dynakube.transport.http"
 

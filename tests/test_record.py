@@ -123,6 +123,39 @@ def test_mutable_record_is_unhashable_and_assignable() -> None:
     assert [f.name for f in dataclasses.fields(Kubeconfig)][0] == "files"
 
 
+def test_eq_false_is_identity_as_in_a_dataclass() -> None:
+    class Handle(Record, frozen=False, eq=False):
+        on_add: Any = None
+
+    @dataclasses.dataclass(eq=False)
+    class RealHandle:
+        on_add: Any = None
+
+    for cls in (Handle, RealHandle):
+        a, b = cls(print), cls(print)
+        assert a != b and a == a and len({a, b}) == 2  # hashed, by identity
+        a.on_add = None  # still mutable
+        assert [x for x in [b, a] if x == a] == [a]
+
+
+def test_the_informer_and_patch_values_are_records() -> None:
+    from dynakube.apply import Document
+    from dynakube.controller.informer import DeletedFinalStateUnknown, Handler
+    from dynakube.controller.store import StoreDiff
+    from dynakube.mergepatch import PatchMeta
+    from dynakube.schema.openapi import KindEntry
+    from dynakube.watchevent import WatchEvent
+
+    for cls in (Document, DeletedFinalStateUnknown, Handler, StoreDiff, PatchMeta, KindEntry,
+                WatchEvent):
+        assert issubclass(cls, Record) and dataclasses.is_dataclass(cls)
+    assert WatchEvent("ADDED", {"a": 1}) == WatchEvent(type="ADDED", object={"a": 1})
+    diff = StoreDiff()
+    diff.added.append({})
+    assert diff and not StoreDiff() and StoreDiff().added is not StoreDiff().added
+    assert PatchMeta() == PatchMeta((), "") and hash(PatchMeta(("merge",), "name"))
+
+
 def test_a_field_without_default_after_one_with_is_refused() -> None:
     with pytest.raises(TypeError, match="without a default follows"):
         class Bad(Record):

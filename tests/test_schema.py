@@ -128,6 +128,7 @@ def test_only_the_documents_used_are_fetched_once_then_read_from_disk(
     assert served.count("/openapi/v3?") + served.requests.count("/openapi/v3") == 1
     assert served.count("/openapi/v3/apis/apps/v1?hash=") == 1
     assert len(served.requests) == 2  # not the other 40-odd documents
+    assert cache.flush(timeout=30)
     cached = list((tmp_path / "openapi").iterdir())
     digest = served.index["paths"]["apis/apps/v1"]["serverRelativeURL"].split("hash=")[1]
     assert [p.name for p in cached] == [f"apis__apps__v1-{digest}.json"]

@@ -107,9 +107,12 @@ class AsyncClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the transport the client built (every connection, live watches too)."""
+        """Close the transport the client built (every connection, live watches too), once
+        the documents it cached are on disk (waited for off the loop)."""
         if self._owned is not None:
             await self._owned.aclose()
+        if not self._cache.flush(timeout=0):
+            await asyncio.to_thread(self._cache.flush)
 
     async def run(self, steps: Steps[Any]) -> Any:
         """Drive a discovery or schema step machine on the loop, one at a time."""

@@ -21,9 +21,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from .._record import Record
 from ..errors import DynakubeError, InvalidArgumentError
 from ..watch import Backoff, WatchEvent
 from .reflector import ListerWatcher, Reflector
@@ -34,8 +34,7 @@ __all__ = ["DeletedFinalStateUnknown", "Handler", "Informer", "ListerWatcher"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class DeletedFinalStateUnknown:
+class DeletedFinalStateUnknown(Record):
     """Given to ``on_delete`` for an object that vanished while the watch was disconnected.
 
     ``object`` is the last state the informer saw; the deletion itself was never observed.
@@ -45,8 +44,7 @@ class DeletedFinalStateUnknown:
     object: dict[str, Any]
 
 
-@dataclass(eq=False)
-class Handler:
+class Handler(Record, frozen=False, eq=False):
     """One registration of callbacks; returned by :meth:`Informer.add_handler`."""
 
     on_add: Callable[[dict[str, Any]], None] | None = None

@@ -14,9 +14,9 @@ from __future__ import annotations
 import builtins
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from .._record import Record, field
 from ..errors import InvalidArgumentError
 from ..meta import object_key
 
@@ -34,8 +34,7 @@ def namespace_index(obj: dict[str, Any]) -> list[str]:
     return [ns] if ns else []
 
 
-@dataclass
-class StoreDiff:
+class StoreDiff(Record, frozen=False):
     """What :meth:`Store.replace` changed: added, updated ``(old, new)`` and deleted objects."""
 
     added: list[dict[str, Any]] = field(default_factory=list)

@@ -14,7 +14,7 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._record import Record
@@ -22,6 +22,7 @@ from ..errors import DiscoveryError
 
 __all__ = [
     "AGGREGATED_KIND",
+    "DiscoveredGroup",
     "ParsedDiscovery",
     "ResourceInfo",
     "SubresourceInfo",
@@ -29,6 +30,7 @@ __all__ = [
     "document_problem",
     "legacy_group_versions",
     "parse_documents",
+    "read_groups",
 ]
 
 AGGREGATED_KIND = "APIGroupDiscoveryList"
@@ -114,6 +116,8 @@ def _list_of_mappings(doc: Mapping[str, Any], field: str, where: str) -> str | N
         return None
     if not isinstance(value, list):
         return f"{where}{field} is a {type(value).__name__}, not a list"
+    if all(type(item) is dict for item in value):  # parsed JSON: skip the ABC check
+        return None
     for i, item in enumerate(value):
         if not isinstance(item, Mapping):
             return f"{where}{field}[{i}] is a {type(item).__name__}, not an object"
@@ -177,13 +181,35 @@ def document_problem(doc: Any, kinds: Sequence[str]) -> str | None:
 
 # -- parsing -------------------------------------------------------------------------------
 
-class _Group:
-    __slots__ = ("name", "versions", "preferred", "resources")
+class DiscoveredGroup:
+    """One API group as the documents list it: its served versions in the server's order,
+    the preferred one, and its resources, read from the documents on first use. A lookup by
+    ``apiVersion`` and ``kind`` (what a client does with an object in hand) thus reads one
+    group, not every resource the server has."""
 
-    def __init__(self, name: str, versions: list[str], preferred: str | None,
-                 resources: dict[str, list[ResourceInfo]]):
-        self.name, self.versions, self.preferred = name, versions, preferred
-        self.resources = resources
+    __slots__ = ("name", "versions", "preferred", "_entries", "_read", "_resources")
+
+    def __init__(self, name: str,
+                 read: Callable[[str, str, list[Mapping[str, Any]], bool], list[ResourceInfo]]):
+        self.name = name
+        self.versions: list[str] = []
+        self.preferred: str | None = None
+        self._entries: dict[str, list[Mapping[str, Any]]] = {}
+        self._read = read
+        self._resources: list[ResourceInfo] | None = None
+
+    def add_version(self, version: str, entries: list[Mapping[str, Any]]) -> None:
+        self.versions.append(version)
+        self._entries[version] = entries
+
+    def resources(self) -> list[ResourceInfo]:
+        """Every version's resources, in the server's order, the preferred version's marked
+        preferred. Read once; two threads reading at once make equal values."""
+        if self._resources is None:
+            self._resources = [r for v in self.versions
+                               for r in self._read(self.name, v, self._entries[v],
+                                                   v == self.preferred)]
+        return self._resources
 
 
 # the documents are parsed JSON, so their objects are dicts: asking ``type(v) is dict``
@@ -206,48 +232,53 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(map(str, value)) if isinstance(value, list) else ()
 
 
-def _aggregated_groups(doc: Mapping[str, Any], failed: dict[str, str]) -> list[_Group]:
-    groups: list[_Group] = []
+def _aggregated_groups(doc: Mapping[str, Any], failed: dict[str, str]
+                       ) -> list[DiscoveredGroup]:
+    groups: list[DiscoveredGroup] = []
     for item in _items(doc.get("items")):
         name = str(_mapping(item.get("metadata")).get("name") or "")
-        group = _Group(name, [], None, {})
+        group = DiscoveredGroup(name, _aggregated_resources)
         for ver in _items(item.get("versions")):
             if not ver.get("version"):
                 continue
             version = str(ver["version"])
-            gv = f"{name}/{version}" if name else version
             if ver.get("freshness") == "Stale":
+                gv = f"{name}/{version}" if name else version
                 failed[gv] = "stale: its API server did not answer the last discovery"
                 continue
-            group.versions.append(version)
-            group.resources[version] = [
-                _aggregated_resource(name, version, r) for r in _items(ver.get("resources"))
-                if r.get("resource")
-            ]
+            group.add_version(version, _items(ver.get("resources")))
         if group.versions:
             group.preferred = group.versions[0]
             groups.append(group)
     return groups
 
 
-def _aggregated_resource(group: str, version: str, r: Mapping[str, Any]) -> ResourceInfo:
-    kind = str(_mapping(r.get("responseKind")).get("kind") or "")
-    subs = []
-    for s in _items(r.get("subresources")):
-        if not s.get("subresource"):
+def _aggregated_resources(group: str, version: str, entries: list[Mapping[str, Any]],
+                          preferred: bool) -> list[ResourceInfo]:
+    out = []
+    for r in entries:
+        plural = r.get("resource")
+        if not plural:
             continue
-        ref = _mapping(s.get("responseKind"))
-        subs.append(SubresourceInfo(
-            name=str(s["subresource"]), kind=str(ref.get("kind") or ""),
-            group=str(ref.get("group") or "") if ref.get("version") else group,
-            version=str(ref.get("version") or version), verbs=_strings(s.get("verbs"))))
-    plural = str(r["resource"])
-    return ResourceInfo(
-        group=group, version=version, plural=plural,
-        singular=str(r.get("singularResource") or kind.lower()), kind=kind,
-        namespaced=r.get("scope") == "Namespaced", verbs=_strings(r.get("verbs")),
-        short_names=_strings(r.get("shortNames")), categories=_strings(r.get("categories")),
-        subresources=tuple(sorted(subs, key=lambda s: s.name) if len(subs) > 1 else subs))
+        kind = str(_mapping(r.get("responseKind")).get("kind") or "")
+        subs = []
+        for s in _items(r.get("subresources")):
+            if not s.get("subresource"):
+                continue
+            ref = _mapping(s.get("responseKind"))
+            subs.append(SubresourceInfo(
+                name=str(s["subresource"]), kind=str(ref.get("kind") or ""),
+                group=str(ref.get("group") or "") if ref.get("version") else group,
+                version=str(ref.get("version") or version), verbs=_strings(s.get("verbs"))))
+        out.append(ResourceInfo(
+            group=group, version=version, plural=str(plural),
+            singular=str(r.get("singularResource") or kind.lower()), kind=kind,
+            namespaced=r.get("scope") == "Namespaced", verbs=_strings(r.get("verbs")),
+            short_names=_strings(r.get("shortNames")),
+            categories=_strings(r.get("categories")),
+            subresources=tuple(sorted(subs, key=lambda s: s.name) if len(subs) > 1 else subs),
+            preferred=preferred))
+    return out
 
 
 def legacy_group_versions(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any]) -> list[str]:
@@ -265,18 +296,18 @@ def legacy_group_versions(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any
 
 def _legacy_groups(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
                    resource_lists: Mapping[str, Mapping[str, Any]],
-                   failed: dict[str, str]) -> tuple[list[_Group], list[_Group]]:
-    core = _Group("", [], None, {})
+                   failed: dict[str, str]) -> tuple[list[DiscoveredGroup], list[DiscoveredGroup]]:
+    core = DiscoveredGroup("", _legacy_resources)
     if document_kind(api_doc) == "APIVersions":
         for v in api_doc.get("versions") or ():
             _legacy_version(core, str(v), resource_lists, failed)
         core.preferred = core.versions[0] if core.versions else None
-    rest: list[_Group] = []
+    rest: list[DiscoveredGroup] = []
     if document_kind(apis_doc) == "APIGroupList":
         for g in _items(apis_doc.get("groups")):
             if not g.get("name"):
                 continue
-            group = _Group(str(g["name"]), [], None, {})
+            group = DiscoveredGroup(str(g["name"]), _legacy_resources)
             for v in _items(g.get("versions")):
                 if v.get("version"):
                     _legacy_version(group, str(v["version"]), resource_lists, failed)
@@ -288,7 +319,7 @@ def _legacy_groups(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
     return ([core] if core.versions else []), rest
 
 
-def _legacy_version(group: _Group, version: str,
+def _legacy_version(group: DiscoveredGroup, version: str,
                     resource_lists: Mapping[str, Mapping[str, Any]],
                     failed: dict[str, str]) -> None:
     gv = f"{group.name}/{version}" if group.name else version
@@ -296,14 +327,18 @@ def _legacy_version(group: _Group, version: str,
     if doc is None:
         failed.setdefault(gv, "not fetched")
         return
-    entries = [r for r in _items(doc.get("resources")) if r.get("name")]
+    group.add_version(version, [r for r in _items(doc.get("resources")) if r.get("name")])
+
+
+def _legacy_resources(group: str, version: str, entries: list[Mapping[str, Any]],
+                      preferred: bool) -> list[ResourceInfo]:
     subs: dict[str, list[SubresourceInfo]] = {}
     for r in entries:
         parent, slash, sub = str(r["name"]).partition("/")
         if slash:
             subs.setdefault(parent, []).append(SubresourceInfo(
                 name=sub, kind=str(r.get("kind") or ""),
-                group=str(r.get("group") or "") if r.get("version") else group.name,
+                group=str(r.get("group") or "") if r.get("version") else group,
                 version=str(r.get("version") or version), verbs=_strings(r.get("verbs"))))
     resources = []
     for r in entries:
@@ -312,21 +347,24 @@ def _legacy_version(group: _Group, version: str,
             continue
         kind = str(r.get("kind") or "")
         resources.append(ResourceInfo(
-            group=group.name, version=version, plural=plural,
+            group=group, version=version, plural=plural,
             singular=str(r.get("singularName") or kind.lower()), kind=kind,
             namespaced=bool(r.get("namespaced")), verbs=_strings(r.get("verbs")),
             short_names=_strings(r.get("shortNames")), categories=_strings(r.get("categories")),
-            subresources=tuple(sorted(subs.get(plural, ()), key=lambda s: s.name))))
-    group.versions.append(version)
-    group.resources[version] = resources
+            subresources=tuple(sorted(subs.get(plural, ()), key=lambda s: s.name)),
+            preferred=preferred))
+    return resources
 
 
-def parse_documents(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
-                    resource_lists: Mapping[str, Mapping[str, Any]] | None = None,
-                    failed: Mapping[str, str] | None = None) -> ParsedDiscovery:
-    """Resources from ``/api`` and ``/apis`` in whichever form each came (aggregated, or
-    legacy plus ``resource_lists`` keyed by group-version); ``failed`` adds group-versions
-    the caller could not fetch. A root document of another kind is a DiscoveryError.
+def read_groups(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
+                resource_lists: Mapping[str, Mapping[str, Any]] | None = None,
+                failed: Mapping[str, str] | None = None
+                ) -> tuple[list[DiscoveredGroup], dict[str, str]]:
+    """The groups ``/api`` and ``/apis`` list, in the server's order, in whichever form each
+    came (aggregated, or legacy plus ``resource_lists`` keyed by group-version), and the
+    group-versions that could not be read (``failed`` adds the caller's). Resources are read
+    when a group is first asked for them. A root document of another kind is a
+    DiscoveryError.
     """
     for doc, path, legacy in ((api_doc, "/api", "APIVersions"),
                               (apis_doc, "/apis", "APIGroupList")):
@@ -341,11 +379,14 @@ def parse_documents(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
             else core_legacy)
     rest = (_aggregated_groups(apis_doc, problems)
             if document_kind(apis_doc) == AGGREGATED_KIND else rest_legacy)
-    items: list[ResourceInfo] = []
-    groups = [*core, *rest]
-    for g in groups:
-        for version in g.versions:
-            # parsed as preferred (the default): only the other versions' entries are copied
-            items += g.resources[version] if version == g.preferred else \
-                [r.replace(preferred=False) for r in g.resources[version]]
-    return ParsedDiscovery(tuple(items), tuple(g.name for g in groups), problems)
+    return [*core, *rest], problems
+
+
+def parse_documents(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any],
+                    resource_lists: Mapping[str, Mapping[str, Any]] | None = None,
+                    failed: Mapping[str, str] | None = None) -> ParsedDiscovery:
+    """Every resource :func:`read_groups` finds, read at once: preferred versions marked,
+    the server's group order, and the group-versions that could not be read."""
+    groups, problems = read_groups(api_doc, apis_doc, resource_lists, failed)
+    return ParsedDiscovery(tuple(r for g in groups for r in g.resources()),
+                           tuple(g.name for g in groups), problems)

@@ -223,7 +223,8 @@ class Discovery:
 
     def _load(self) -> Steps[Registry]:
         revalidate = self._revalidate
-        api, apis = yield from self._roots(revalidate)
+        api = yield from self._root("/api", _API_KEY, revalidate)
+        apis = yield from self._root("/apis", _APIS_KEY, revalidate)
         docs = [api, apis]
         lists: dict[str, Mapping[str, Any]] = {}
         failed: dict[str, str] = {}
@@ -246,30 +247,23 @@ class Discovery:
         age = time.time() - stored_at
         return -60.0 < age < self.ttl
 
-    def _roots(self, revalidate: bool) -> Steps[tuple[_Doc, _Doc]]:
-        """``/api`` and ``/apis`` (each asked in aggregated form; either form may come
-        back), the ones not fresh on disk in one batch: a cold start waits for one round
-        trip, not two."""
-        plans = [self._root_plan(path, key, revalidate)
-                 for path, key in (("/api", _API_KEY), ("/apis", _APIS_KEY))]
-        outcomes = iter((yield from fetch_all([p.request for p in plans
-                                               if p.request is not None])))
-        api, apis = (self._root_answer(p, next(outcomes)) if p.request is not None
-                     else p.fresh for p in plans)
-        assert api is not None and apis is not None
-        return api, apis
+    def _root(self, path: str, key: str, revalidate: bool) -> Steps[_Doc]:
+        """``/api`` or ``/apis`` (asked in aggregated form; either form may come back):
+        fresh from disk, else asked (conditional on the stored ``Etag`` when there is one).
 
-    def _root_plan(self, path: str, key: str, revalidate: bool) -> _RootPlan:
+        The two go one after the other on one connection, as in client-go: asked together,
+        a second connection (a TLS handshake, a server thread) cost a cold start more than
+        the round trip it saves, and with the disk cache a remote cold start is rare.
+        """
         cached = self.cache.read(key)
         data = _decode(cached.body, _ROOT_KINDS[path]) if cached is not None else None
-        if cached is None or data is None:
-            return _RootPlan(path, key, None, None, _root_request(path, None))
-        if not revalidate and self._fresh(cached.stored_at):
-            return _RootPlan(path, key, data, _Doc(data, cached.stored_at, False), None)
-        return _RootPlan(path, key, data, None, _root_request(path, cached.etag))
-
-    def _root_answer(self, plan: _RootPlan, outcome: Any) -> _Doc:
-        path = plan.path
+        headers = [("Accept", ACCEPT_AGGREGATED)]
+        if cached is not None and data is not None:
+            if not revalidate and self._fresh(cached.stored_at):
+                return _Doc(data, cached.stored_at, False)
+            if cached.etag:
+                headers.append(("If-None-Match", cached.etag))
+        outcome = (yield from fetch_all([ApiRequest("GET", path, headers=tuple(headers))]))[0]
         if isinstance(outcome, NotFoundError):
             if path == "/apis":  # a server without API groups (very old, or a proxy)
                 return _Doc({"kind": "APIGroupList", "groups": []}, time.time(), True)
@@ -279,9 +273,9 @@ class Discovery:
         if isinstance(outcome, DynakubeError):
             raise outcome
         response = outcome
-        if response.status == 304 and plan.cached is not None:
-            self.cache.touch(plan.key)
-            return _Doc(plan.cached, time.time(), True)
+        if response.status == 304 and data is not None:
+            self.cache.touch(key)
+            return _Doc(data, time.time(), True)
         body = response.content
         fresh = _json_object(body)
         if fresh is None:
@@ -298,7 +292,7 @@ class Discovery:
                 f"{path} answered {response.status} with something that is not discovery "
                 f"data: {problem}; nothing was cached. Is the server URL a Kubernetes API "
                 "server?")
-        self.cache.write(plan.key, body, etag=response.headers.get("Etag"))
+        self.cache.write(key, body, etag=response.headers.get("Etag"))
         return _Doc(fresh, time.time(), True)
 
     def _legacy_lists(self, gvs: list[str], revalidate: bool,
@@ -362,25 +356,6 @@ class Discovery:
         warnings.warn(
             f"discovery could not list {len(failed)} group-version(s), their resources are "
             f"unavailable until they answer: {listed}{origin}", DiscoveryWarning, stacklevel=4)
-
-
-class _RootPlan:
-    """What to do for ``/api`` or ``/apis``: the document fresh on disk, or the request to
-    send (conditional on the stored ``Etag`` when there is one)."""
-
-    __slots__ = ("path", "key", "cached", "fresh", "request")
-
-    def __init__(self, path: str, key: str, cached: dict[str, Any] | None,
-                 fresh: _Doc | None, request: ApiRequest | None):
-        self.path, self.key, self.cached = path, key, cached
-        self.fresh, self.request = fresh, request
-
-
-def _root_request(path: str, etag: str | None) -> ApiRequest:
-    headers = [("Accept", ACCEPT_AGGREGATED)]
-    if etag:
-        headers.append(("If-None-Match", etag))
-    return ApiRequest("GET", path, headers=tuple(headers))
 
 
 def _cache_hint(cache: DiskCache) -> str:

@@ -19,10 +19,10 @@ Choosing among matches:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .._pattern import LazyPattern
 from ..errors import (
     AmbiguousResourceError,
     DiscoveryError,
@@ -31,11 +31,12 @@ from ..errors import (
 )
 from .documents import (
     AGGREGATED_KIND,
+    DiscoveredGroup,
     ResourceInfo,
     SubresourceInfo,
     document_kind,
     legacy_group_versions,
-    parse_documents,
+    read_groups,
 )
 
 __all__ = [
@@ -62,7 +63,8 @@ BUILTIN_GROUPS = frozenset({
     "storage.k8s.io", "storagemigration.k8s.io",
 })
 
-_VERSION = re.compile(r"^v\d+(?:(?:alpha|beta)\d+)?$")
+_VERSION = LazyPattern(r"^v\d+(?:(?:alpha|beta)\d+)?$")
+_INDEX = frozenset({"_resources", "_version_rank", "_by_name", "_by_short", "_by_kind"})
 
 
 def parse_api_version(api_version: str) -> tuple[str, str]:
@@ -74,27 +76,69 @@ def parse_api_version(api_version: str) -> tuple[str, str]:
 
 
 class Registry:
-    """Every resource the server serves (all versions) and the lookups over them."""
+    """Every resource the server serves (all versions) and the lookups over them.
+
+    A registry made :meth:`from_groups` reads and indexes its resources on first use; until
+    then :meth:`for_kind` reads only the group it is asked about.
+    """
+
+    # the index: built in __init__, or on first use for a registry made from_groups
+    _resources: tuple[ResourceInfo, ...]
+    _version_rank: dict[tuple[str, str], int]
+    _by_name: dict[str, list[ResourceInfo]]
+    _by_short: dict[str, list[ResourceInfo]]
+    _by_kind: dict[str, list[ResourceInfo]]
 
     def __init__(self, resources: Iterable[ResourceInfo], *,
                  group_order: Sequence[str] = (), failed: Mapping[str, str] | None = None):
         items = list(resources)
-        order = list(dict.fromkeys([*group_order, *(r.group for r in items)]))
-        self._group_rank = {g: i for i, g in enumerate(order)}
+        self._groups: tuple[DiscoveredGroup, ...] = ()
+        self._group_rank = _ranks([*group_order, *(r.group for r in items)])
         self.failed: dict[str, str] = dict(failed or {})
-        self._version_rank: dict[tuple[str, str], int] = {}
+        self._index(items)
+
+    @classmethod
+    def from_groups(cls, groups: Iterable[DiscoveredGroup], *,
+                    failed: Mapping[str, str] | None = None) -> Registry:
+        """A registry of ``groups`` (:func:`~.documents.read_groups`), read when first used."""
+        registry = cls.__new__(cls)
+        registry._groups = tuple(groups)
+        registry._group_rank = _ranks([g.name for g in registry._groups])
+        registry.failed = dict(failed or {})
+        return registry
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for an attribute not set yet: the index of a from_groups registry
+        if name in _INDEX and "_groups" in self.__dict__:
+            self._index([r for g in self._groups for r in g.resources()])
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _index(self, items: list[ResourceInfo]) -> None:
+        self._version_rank = {}
         for r in items:
             self._version_rank.setdefault((r.group, r.version), len(self._version_rank))
-        self._resources: tuple[ResourceInfo, ...] = tuple(sorted(items, key=self._order))
-        self._by_name: dict[str, list[ResourceInfo]] = {}
-        self._by_short: dict[str, list[ResourceInfo]] = {}
-        self._by_kind: dict[str, list[ResourceInfo]] = {}
-        for r in self._resources:
+        by_name: dict[str, list[ResourceInfo]] = {}
+        by_short: dict[str, list[ResourceInfo]] = {}
+        by_kind: dict[str, list[ResourceInfo]] = {}
+        resources = tuple(sorted(items, key=self._order))
+        for r in resources:
             for key in {r.plural, r.singular}:
-                self._by_name.setdefault(key.lower(), []).append(r)
-            self._by_kind.setdefault(r.kind.lower(), []).append(r)
+                by_name.setdefault(key.lower(), []).append(r)
+            by_kind.setdefault(r.kind.lower(), []).append(r)
             for short in r.short_names:
-                self._by_short.setdefault(short.lower(), []).append(r)
+                by_short.setdefault(short.lower(), []).append(r)
+        self._by_name, self._by_short, self._by_kind = by_name, by_short, by_kind
+        self._resources = resources  # last: its presence says the index is complete
+
+    def _in_group(self, group: str) -> list[ResourceInfo]:
+        """``group``'s resources in registry order, reading only that group when the index
+        is not built yet."""
+        if "_resources" in self.__dict__ or not self._groups:
+            return [r for r in self._resources if r.group == group]
+        found = [r for g in self._groups if g.name == group for r in g.resources()]
+        rank = {v: i for i, v in enumerate(dict.fromkeys(r.version for r in found))}
+        return sorted(found, key=lambda r: (rank[r.version], r.plural))
 
     def _order(self, r: ResourceInfo) -> tuple[int, int, str]:
         return (self._group_rank.get(r.group, 1 << 30),
@@ -208,11 +252,9 @@ class Registry:
     def for_kind(self, api_version: str, kind: str) -> ResourceInfo:
         """The resource for an object's ``apiVersion`` and ``kind`` (exact group-version)."""
         group, version = parse_api_version(api_version)
-        found = [r for r in self._resources
-                 if r.group == group and r.version == version and r.kind == kind]
-        if not found:
-            found = [r for r in self._resources if r.group == group and r.version == version
-                     and r.kind.lower() == kind.lower()]
+        in_version = [r for r in self._in_group(group) if r.version == version]
+        found = ([r for r in in_version if r.kind == kind]
+                 or [r for r in in_version if r.kind.lower() == kind.lower()])
         if found:
             return max(found, key=lambda r: (r.plural == r.kind.lower() + "s", len(r.verbs)))
         served = [r for r in self._resources if r.kind.lower() == kind.lower()]
@@ -333,6 +375,11 @@ def _interpretations(text: str) -> Iterable[tuple[str, str | None, str | None, b
     yield term, lrest, None, True
 
 
+def _ranks(groups: Iterable[str]) -> dict[str, int]:
+    """Each group's place in the server's order (its first appearance)."""
+    return {g: i for i, g in enumerate(dict.fromkeys(groups))}
+
+
 # -- registries from discovery documents ----------------------------------------------------
 
 
@@ -341,10 +388,11 @@ def registry_from_documents(api_doc: Mapping[str, Any], apis_doc: Mapping[str, A
                             failed: Mapping[str, str] | None = None) -> Registry:
     """A registry from ``/api`` and ``/apis`` in whichever form each came (aggregated v2 or
     v2beta1, or legacy plus ``resource_lists`` keyed by group-version); ``failed`` adds
-    group-versions the caller could not fetch. Parsing is :func:`~.documents.parse_documents`.
+    group-versions the caller could not fetch. Resources are read on first use
+    (:func:`~.documents.read_groups`).
     """
-    parsed = parse_documents(api_doc, apis_doc, resource_lists, failed)
-    return Registry(parsed.resources, group_order=parsed.group_order, failed=parsed.failed)
+    groups, problems = read_groups(api_doc, apis_doc, resource_lists, failed)
+    return Registry.from_groups(groups, failed=problems)
 
 
 def registry_from_aggregated(api_doc: Mapping[str, Any], apis_doc: Mapping[str, Any]) -> Registry:

@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .._pattern import LazyPattern
+
 __all__ = ["FORMAT_EXPECTED", "WARN_ONLY_FORMATS", "check_format", "pattern_matcher"]
 
 _INT32 = (-(2**31), 2**31 - 1)
@@ -28,15 +30,15 @@ _INT64 = (-(2**63), 2**63 - 1)
 # built-in kinds (a one-digit hour, ',' before the fraction, offsets up to 24:60) and
 # kube-openapi's strfmt for custom resources (any case, any character before the fraction).
 # Both check the calendar: a month 13 or a February 30 is refused by each.
-_DATE_TIME = re.compile(
+_DATE_TIME = LazyPattern(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{1,2}):(\d{2}):(\d{2})(.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 )
 # resource.Quantity: <signedNumber><suffix>, suffix binary SI, decimal SI or an exponent.
-_QUANTITY = re.compile(
+_QUANTITY = LazyPattern(
     r"^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?(\d+(\.\d*)?|\.\d+))?$"
 )
 # Go durations ("1h30m", "250ms", "0") and the unit words strfmt also accepts ("3 days").
-_DURATION = re.compile(
+_DURATION = LazyPattern(
     r"^([+-]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w))+|0"
     r"|\d+\s*(ns|us|ms|s|m|h|d|w|nanoseconds?|microseconds?|milliseconds?|seconds?|minutes?"
     r"|hours?|days?|weeks?))$"
@@ -108,7 +110,7 @@ def _date_time(value: str) -> bool:
 
 
 # RE2 character classes such as [[:alpha:]], which Python's re reads as a different set.
-_POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")
+_POSIX_CLASS = LazyPattern(r"\[:\^?[a-z]+:\]")
 
 
 @functools.lru_cache(maxsize=1024)

@@ -23,8 +23,9 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from .._record import Record
 
 __all__ = [
     "COMPONENTS",
@@ -84,8 +85,7 @@ def component_name(ref: str) -> str | None:
     return ref[len(COMPONENTS):] if ref.startswith(COMPONENTS) else None
 
 
-@dataclass(frozen=True)
-class KindEntry:
+class KindEntry(Record):
     """One kind a document describes: where its schema lives and what it is called."""
 
     component: str

@@ -49,7 +49,7 @@ from .rules import (
     bad_header,
     impersonation_headers,
 )
-from .tls import TLSSettings, sweep_stale_files
+from .tls import TLSSettings
 
 __all__ = ["AsyncTransport", "AsyncResponse", "DEFAULT_MAX_CONNECTIONS"]
 
@@ -221,7 +221,6 @@ class AsyncTransport:
         self._warnings = WarningSink(warning_handler)
         self._limiter = TokenBucket(qps, burst) if qps else None
         self._credentials: CredentialSource | None = credential_source(config)
-        sweep_stale_files()
         parts = urlsplit(self.server)
         self._https = parts.scheme.lower() == "https"
         self._host = parts.hostname or ""

@@ -42,7 +42,7 @@ from .rules import (
     root_cause,
     tls_reason,
 )
-from .tls import TLSSettings, sweep_stale_files
+from .tls import TLSSettings
 
 if TYPE_CHECKING:
     from .websocket import WebSocket
@@ -228,7 +228,6 @@ class Transport:
         self._limiter = TokenBucket(qps, burst) if qps else None
         self._proxies = _proxies(config.proxy_url)
         self._credentials: CredentialSource | None = credential_source(config)
-        sweep_stale_files()  # what killed dynakube processes left in $TMPDIR
         self._tls = self._tls_settings() if self.server.lower().startswith("https:") else None
         self._session = requests.Session()
         self._session.auth = _NoAuth()

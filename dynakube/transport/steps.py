@@ -10,7 +10,7 @@ batch). Inside a step machine, ``response = yield from fetch(request)`` reads li
 
 from __future__ import annotations
 
-import threading
+import _thread
 from collections.abc import Awaitable, Generator, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -89,14 +89,15 @@ async def _outcome_async(sender: AsyncSender, request: ApiRequest) -> Any:
 
 def _send_all(sender: Sender, batch: Sequence[ApiRequest], workers: int) -> list[Any]:
     """The outcomes of ``batch``, in order: up to ``workers`` requests in flight, the
-    calling thread sending too (plain threads: ``concurrent.futures`` would cost a cold
-    start more than the round trip it saves)."""
+    calling thread sending too. The helpers are bare ``_thread`` threads: neither
+    ``concurrent.futures`` nor ``threading.Thread.start`` (which waits until the thread
+    runs) is worth its cost to a cold start, where the batch is ``/api`` and ``/apis``."""
     if len(batch) == 1:
         return [_outcome(sender, batch[0])]
     outcomes: list[Any] = [None] * len(batch)
     failures: list[BaseException] = []
     todo = iter(range(len(batch)))
-    lock = threading.Lock()
+    lock = _thread.allocate_lock()
 
     def work() -> None:
         while not failures:
@@ -109,13 +110,21 @@ def _send_all(sender: Sender, batch: Sequence[ApiRequest], workers: int) -> list
             except BaseException as e:  # not an API error: a bug or an interrupt
                 failures.append(e)
 
-    helpers = [threading.Thread(target=work, name="dynakube-discovery", daemon=True)
-               for _ in range(min(workers, len(batch)) - 1)]
-    for helper in helpers:
-        helper.start()
+    def helper(done: Any) -> None:
+        try:
+            work()
+        finally:
+            done.release()
+
+    finished = []
+    for _ in range(min(workers, len(batch)) - 1):
+        done = _thread.allocate_lock()
+        done.acquire()
+        _thread.start_new_thread(helper, (done,))
+        finished.append(done)
     work()
-    for helper in helpers:
-        helper.join()
+    for done in finished:
+        done.acquire()  # released when that helper is through
     if failures:
         raise failures[0]
     return outcomes
