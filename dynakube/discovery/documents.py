@@ -4,7 +4,8 @@ Two forms describe the same thing. Aggregated discovery (``apidiscovery.k8s.io``
 v2beta1, an ``APIGroupDiscoveryList`` at ``/api`` and at ``/apis``) lists every group,
 version and resource at once; legacy discovery is ``/api`` (``APIVersions``), ``/apis``
 (``APIGroupList``) and one ``APIResourceList`` per group-version. Both become
-:class:`ResourceInfo` values in the server's order (:func:`parse_documents`), which
+:class:`DiscoveredGroup` values in the server's order (:func:`read_groups`), each reading its
+:class:`ResourceInfo` values when first asked (:func:`parse_documents` reads them all), which
 :mod:`dynakube.discovery.registry` indexes for lookups.
 
 :func:`document_problem` says whether a document is usable discovery data at all, so that a
