@@ -115,9 +115,11 @@ class Registry:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _index(self, items: list[ResourceInfo]) -> None:
-        self._version_rank = {}
+        # each table is complete before it is set: another thread may be reading them
+        version_rank: dict[tuple[str, str], int] = {}
         for r in items:
-            self._version_rank.setdefault((r.group, r.version), len(self._version_rank))
+            version_rank.setdefault((r.group, r.version), len(version_rank))
+        self._version_rank = version_rank
         by_name: dict[str, list[ResourceInfo]] = {}
         by_short: dict[str, list[ResourceInfo]] = {}
         by_kind: dict[str, list[ResourceInfo]] = {}
