@@ -261,8 +261,12 @@ class _Writer:
     The thread is started when there is work and is gone after ``_LINGER`` seconds without
     (a cold start writes ``/api``'s document, then a round trip later ``/apis``'s). It is a
     bare ``_thread`` thread: ``threading.Thread.start`` waits until the new thread runs,
-    which cost a cold start more than the writes it takes off it. A process that exits waits
-    for the changes first (``atexit``), not for the thread.
+    which cost a cold start more than the writes it takes off it. A change waits ``_SETTLE``
+    seconds after it is queued, unless somebody waits for it: the Python code of a write
+    (directories, temporary file, rename) holds the GIL, and done at once it slowed the
+    requests that follow a cold discovery by more than the write costs (``bench/run.py
+    --only discovery``). A process that exits waits for the changes first (``atexit``), and
+    they go at once then; it does not wait for the thread.
     """
 
     def __init__(self) -> None:
@@ -270,8 +274,9 @@ class _Writer:
         self._changed = threading.Condition(self.lock)  # notified as changes land
         self._work = threading.Condition(self.lock)  # notified as changes are queued
         self._pending: dict[Path, _Pending] = {}
-        self._queue: deque[Path] = deque()
+        self._queue: deque[tuple[Path, float]] = deque()  # and when it was queued
         self._running = False
+        self._waiting = 0  # callers of wait(): what is queued goes now, not after _SETTLE
 
     def pending(self, path: Path) -> _Pending | None:
         with self.lock:
@@ -286,7 +291,7 @@ class _Writer:
             self._pending[path] = change
             if not behind:
                 return
-            self._queue.append(path)
+            self._queue.append((path, time.monotonic()))
             if self._running:
                 self._work.notify()
                 return
@@ -297,6 +302,7 @@ class _Writer:
             self._run(0.0)
 
     def _run(self, linger: float) -> None:
+        """The writer thread (``linger`` 0: the caller, when no thread could be had)."""
         while True:
             with self.lock:
                 if not self._queue and linger:
@@ -304,7 +310,12 @@ class _Writer:
                 if not self._queue:
                     self._running = False
                     return
-                path = self._queue.popleft()
+                path, queued = self._queue[0]
+                settle = queued + _SETTLE - time.monotonic()
+                if linger and settle > 0 and not self._waiting:
+                    self._work.wait(settle)  # woken early by wait()
+                    continue
+                self._queue.popleft()
             try:
                 self.apply(path)
             except Exception:  # a bug here must not stop every later write
@@ -334,10 +345,16 @@ class _Writer:
     def wait(self, timeout: float | None = None) -> bool:
         """Until nothing is pending; ``False`` if ``timeout`` passed first."""
         with self.lock:
-            return self._changed.wait_for(lambda: not self._pending, timeout)
+            self._waiting += 1
+            self._work.notify()
+            try:
+                return self._changed.wait_for(lambda: not self._pending, timeout)
+            finally:
+                self._waiting -= 1
 
 
 _LINGER = 1.0
+_SETTLE = 0.2
 _WRITER = _Writer()
 atexit.register(lambda: _WRITER.wait())
 

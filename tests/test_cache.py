@@ -321,8 +321,28 @@ def test_write_behind_off_writes_before_returning(tmp_path: Path,
     assert cache.flush(timeout=0)
 
 
+def test_a_write_waits_to_settle_unless_somebody_waits_for_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dynakube.cache, "_SETTLE", 600.0)
+    cache = DiskCache(tmp_path)
+    cache.write("discovery/api.json", b"first")
+    cache.write("discovery/apis.json", b"second")
+    path = cache.path("discovery/apis.json")
+    assert path is not None
+    time.sleep(0.1)
+    assert not path.exists()  # left until the caller's burst of requests is over
+    assert cache.read("discovery/apis.json") is not None  # from memory meanwhile
+    started = time.monotonic()
+    assert cache.flush(timeout=30)
+    assert time.monotonic() - started < 30  # flush did not wait out the settling time
+    entry = DiskCache(tmp_path).read("discovery/apis.json")
+    assert entry is not None and entry.body == b"second"
+
+
 def test_a_process_that_exits_at_once_still_writes(tmp_path: Path) -> None:
-    code = ("from dynakube.cache import DiskCache\n"
+    code = ("import dynakube.cache\n"
+            "from dynakube.cache import DiskCache\n"
+            "dynakube.cache._SETTLE = 600.0  # exit writes at once, not after settling\n"
             f"c = DiskCache({str(tmp_path)!r})\n"
             "for i in range(50):\n"
             "    c.write(f'discovery/{i}.json', b'x' * 100000)\n")
