@@ -265,8 +265,8 @@ class _Writer:
     seconds after it is queued, unless somebody waits for it: the Python code of a write
     (directories, temporary file, rename) holds the GIL, and done at once it slowed the
     requests that follow a cold discovery by more than the write costs (``bench/run.py
-    --only discovery``). A process that exits waits for the changes first (``atexit``), and
-    they go at once then; it does not wait for the thread.
+    --only discovery``). A process that exits waits for the changes first (``atexit``, at
+    most ``_EXIT_WAIT`` seconds), and they go at once then; it does not wait for the thread.
     """
 
     def __init__(self) -> None:
@@ -355,8 +355,16 @@ class _Writer:
 
 _LINGER = 1.0
 _SETTLE = 0.2
+#: How long an exiting process waits for its cache writes: a cache on a filesystem that
+#: hangs must not hang the exit for good (what is not written is fetched again next time).
+_EXIT_WAIT = 30.0
 _WRITER = _Writer()
-atexit.register(lambda: _WRITER.wait())
+
+
+@atexit.register
+def _write_before_exit() -> None:
+    if not _WRITER.wait(_EXIT_WAIT):
+        log.warning("gave up waiting %g s for cache writes at exit", _EXIT_WAIT)
 
 
 def _after_fork() -> None:

@@ -355,6 +355,20 @@ def test_a_process_that_exits_at_once_still_writes(tmp_path: Path) -> None:
     assert entry is not None and entry.body == b"x" * 100000
 
 
+def test_an_exit_waits_for_a_hung_write_only_so_long(tmp_path: Path) -> None:
+    code = ("import threading\n"
+            "import dynakube.cache\n"
+            "from dynakube.cache import DiskCache\n"
+            "dynakube.cache._EXIT_WAIT = 0.5\n"
+            "dynakube.cache._store = lambda *a: threading.Event().wait()  # a hung disk\n"
+            f"DiskCache({str(tmp_path)!r}).write('discovery/api.json', b'x')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "gave up waiting 0.5 s for cache writes at exit" in result.stderr, result.stderr
+    assert not (tmp_path / "discovery" / "api.json").exists()
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
 def test_a_forked_child_writes_its_own_and_leaves_the_parents(tmp_path: Path,
                                                               stalled: threading.Event) -> None:
