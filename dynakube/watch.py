@@ -242,8 +242,7 @@ class Watch:
         return None if self._deadline is None else self._deadline - time.monotonic()
 
     def _expired(self) -> bool:
-        remaining = self._remaining()
-        return remaining is not None and remaining <= 0
+        return self._deadline is not None and time.monotonic() >= self._deadline
 
     def _sleep(self, seconds: float) -> bool:
         """Wait (stoppable, deadline-bounded); False when the watch should end instead."""
@@ -285,8 +284,8 @@ class Watch:
                 if type(item) is not tuple:
                     yield item
                     continue
-                try:
-                    value = self._perform(item)
+                try:  # the next line is most steps: asked here, without a call to _perform
+                    value = next(item[1], None) if item[0] is NEXT_LINE else self._perform(item)
                 except Exception as e:  # the machine decides what a failure means
                     error = e
         finally:
@@ -295,10 +294,8 @@ class Watch:
                 self._timer.cancel()
 
     def _perform(self, step: tuple[Any, ...]) -> Any:
-        """Do one step of the machine with the sync transport."""
+        """Do one step of the machine (other than NEXT_LINE) with the sync transport."""
         kind = step[0]
-        if kind is NEXT_LINE:
-            return next(step[1], None)
         if kind is SEND:
             if step[2]:
                 return self.transport.send(step[1], stream=True, read_timeout=step[3])
@@ -383,9 +380,11 @@ class Watch:
         rv = event.resource_version
         if not rv:
             return
-        number = _number(rv)
-        if self._floor is not None and number is not None and number < self._floor:
-            raise self._went_backwards(f"it sent {event.type} at {rv}")
+        floor = self._floor
+        if floor is not None:
+            number = _number(rv)
+            if number is not None and number < floor:
+                raise self._went_backwards(f"it sent {event.type} at {rv}")
         self.resource_version = rv
 
     def _went_backwards(self, what: str) -> ResourceVersionTooLargeError:
@@ -540,6 +539,15 @@ class Watch:
                     yield from self._deliver(batch, phase)
                 return self._stopped.is_set() or self._expired()
             self.alive_at = time.monotonic()
+            if not self._initial_pending and not batch:  # the steady state: one line, one event
+                if line.strip():
+                    event = self._received(decode_event(line), phase)
+                    self._advance(event)
+                    if event.type != "BOOKMARK" or self.bookmarks:
+                        yield event
+                    if self._stopped.is_set() or self._expired():
+                        return True
+                continue
             if self._initial_pending and line.startswith(ADDED_PREFIXES):
                 batch.append(line)
                 if len(batch) < BATCH_SIZE:
@@ -562,12 +570,7 @@ class Watch:
         decoded = decode_added_batch(group) if self._initial_pending else \
             map(decode_event, group)
         for event in decoded:
-            error = event.as_error()
-            if error is not None:
-                raise error
-            if not phase.received:
-                phase.received, self.last_error = True, None
-                self._heard_initial = self._heard_initial or self._initial_pending
+            self._received(event, phase)
             if self._initial_pending:
                 if event.type == "ADDED":  # the bulk of a sync: keep it lean
                     key = _key(event.object)
@@ -586,6 +589,17 @@ class Watch:
                 self._advance(event)
                 if event.type != "BOOKMARK" or self.bookmarks:
                     yield event
+
+    def _received(self, event: WatchEvent, phase: _Initial) -> WatchEvent:
+        """``event``, unless it is an ERROR (raised); the first one marks the stream as heard."""
+        if event.type == "ERROR":
+            error = event.as_error()
+            if error is not None:
+                raise error
+        if not phase.received:
+            phase.received, self.last_error = True, None
+            self._heard_initial = self._heard_initial or self._initial_pending
+        return event
 
     def _initial_event(self, event: WatchEvent, yielded: dict[str, dict[str, Any]],
                        seen: set[str], restarted: bool) -> Iterator[WatchEvent]:

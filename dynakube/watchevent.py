@@ -35,6 +35,12 @@ class WatchEvent(Record):
     type: str
     object: dict[str, Any]
 
+    def __init__(self, type: str, object: dict[str, Any]) -> None:  # noqa: A002
+        # Record's own __init__, unrolled: a watch makes one per event, so this is hot
+        values = self.__dict__
+        values["type"] = type
+        values["object"] = object
+
     @property
     def resource_version(self) -> str | None:
         """The object's ``metadata.resourceVersion`` (None for ERROR events)."""
@@ -73,7 +79,7 @@ def decode_event(line: bytes | str) -> WatchEvent:
     kind, obj = data.get("type"), data.get("object")
     if kind not in _EVENT_TYPES or not isinstance(obj, dict):
         raise TransportError(f"malformed watch event (type {kind!r}): {line[:200]!r}")
-    return WatchEvent(str(kind), obj)
+    return WatchEvent(kind, obj)
 
 
 class WatchDecoder:
