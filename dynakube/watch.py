@@ -566,29 +566,23 @@ class Watch:
                     return True
 
     def _deliver(self, group: list[bytes], phase: _Initial) -> Iterator[WatchEvent]:
-        """The events of one group of lines, as the caller is to see them."""
-        decoded = decode_added_batch(group) if self._initial_pending else \
-            map(decode_event, group)
-        for event in decoded:
+        """The events of one group of lines of the initial-events phase, as the caller is to
+        see them: a batch of ADDED lines, or one other line (the end bookmark among them).
+        Lines after the phase take the steady-state path of :meth:`_read_lines`."""
+        for event in decode_added_batch(group):
             self._received(event, phase)
-            if self._initial_pending:
-                if event.type == "ADDED":  # the bulk of a sync: keep it lean
-                    key = _key(event.object)
-                    if key not in phase.yielded:
-                        if phase.restarted:
-                            phase.seen.add(key)
-                        phase.yielded[key] = event.object
-                        yield event
-                        continue
-                yield from self._initial_event(event, phase.yielded, phase.seen,
-                                               phase.restarted)
-                if not self._initial_pending:
-                    phase.yielded, phase.seen, phase.restarted = {}, set(), False
-                    self._floor = _number(self.resource_version)
-            else:
-                self._advance(event)
-                if event.type != "BOOKMARK" or self.bookmarks:
+            if event.type == "ADDED":  # the bulk of a sync: keep it lean
+                key = _key(event.object)
+                if key not in phase.yielded:
+                    if phase.restarted:
+                        phase.seen.add(key)
+                    phase.yielded[key] = event.object
                     yield event
+                    continue
+            yield from self._initial_event(event, phase.yielded, phase.seen, phase.restarted)
+            if not self._initial_pending:
+                phase.yielded, phase.seen, phase.restarted = {}, set(), False
+                self._floor = _number(self.resource_version)
 
     def _received(self, event: WatchEvent, phase: _Initial) -> WatchEvent:
         """``event``, unless it is an ERROR (raised); the first one marks the stream as heard."""
