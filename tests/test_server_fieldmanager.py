@@ -6,8 +6,9 @@ import copy
 from typing import Any
 
 import pytest
-from rawhttp import behaviour
+from rawhttp import RawKube, behaviour
 
+from dynakube.apiserver.kinds.data import BUILTIN_SCHEMAS
 from dynakube.apiserver.merge.fieldmanager import (
     ApplyConflictError,
     check_field_manager,
@@ -18,7 +19,10 @@ from dynakube.apiserver.merge.fieldmanager import (
 )
 from dynakube.apiserver.merge.fieldset import (
     BUILTIN_FIELD_RULES,
+    MISSING,
     FieldRules,
+    SchemaFieldRules,
+    builtin_field_rules,
     fields_to_set,
     object_field_set,
     path_string,
@@ -32,6 +36,7 @@ from dynakube.apiserver.merge.patching import (
     apply_merge_patch,
     apply_strategic_merge_patch,
 )
+from dynakube.testing import ApiServer
 
 T0 = "2026-11-22T02:26:13Z"
 T1 = "2026-11-22T02:30:00Z"
@@ -413,3 +418,139 @@ def test_conflict_error_built_from_conflicts_alone() -> None:
     assert err.message == 'Apply failed with 2 conflicts: conflicts with "m":\n- .a\n- .b'
     assert str(ApplyConflictError([(".a", '"m"')])) == \
         'Apply failed with 1 conflict: conflict with "m": .a'
+
+
+# --- built-in kinds: rules from their schemas, compared with the zero object -------------------
+
+DEPLOYMENT_RULES = builtin_field_rules("io.k8s.api.apps.v1.Deployment")
+POD_SPEC = ("spec", "template", "spec")
+
+
+def test_schema_rules_read_list_types_atomic_maps_and_key_defaults() -> None:
+    rules = DEPLOYMENT_RULES
+    assert rules.list_keys(POD_SPEC + ("containers",)) == ("name",)
+    assert rules.list_keys(POD_SPEC + ("containers", "ports")) == ("containerPort", "protocol")
+    assert rules.elements(POD_SPEC + ("containers", "ports"), [{"containerPort": 80}]) == [
+        'k:{"containerPort":80,"protocol":"TCP"}']  # the schema's default stands in
+    assert rules.list_keys(POD_SPEC + ("tolerations",)) is None  # no list type: atomic
+    assert rules.list_keys(("metadata", "finalizers")) == ()
+    assert rules.is_atomic(("spec", "selector"))  # LabelSelector is an atomic struct
+    assert rules.is_atomic(POD_SPEC + ("nodeSelector",))  # an atomic map
+    assert rules.is_atomic(POD_SPEC + ("containers", "env", "valueFrom", "fieldRef"))
+    assert not rules.is_atomic(POD_SPEC + ("containers", "env", "valueFrom"))
+    assert not rules.is_atomic(("metadata", "labels"))
+    assert builtin_field_rules("io.k8s.api.core.v1.ServiceAccount").is_atomic(("secrets",))
+    assert builtin_field_rules("io.k8s.api.apps.v1.ControllerRevision").is_atomic(("data",))
+    assert rules.list_keys(("spec", "no-such-field")) is None
+    assert not rules.is_atomic(("spec", "no-such-field"))
+
+
+def test_schema_rules_know_what_every_go_object_has() -> None:
+    rules = DEPLOYMENT_RULES
+    assert rules.always_present(("spec",)) == {}  # structs held by value
+    assert rules.always_present(("spec", "template", "metadata")) == {}
+    assert rules.always_present(("spec", "strategy", "rollingUpdate")) is MISSING  # a pointer
+    assert rules.always_present(POD_SPEC + ("containers",)) is None  # no omitempty: null
+    assert rules.always_present(("spec", "replicas")) is MISSING
+    assert FieldRules().always_present(("spec",)) is MISSING  # custom resources: none
+
+
+def test_schema_rules_keep_answers_for_schema_fields_only() -> None:
+    """Map keys and fields off the schema are worked out each time: what the rules keep is
+    bounded by the schema, whatever keys the objects have."""
+    rules = SchemaFieldRules("io.k8s.api.core.v1.ConfigMap", BUILTIN_SCHEMAS)
+    update_managed_fields(None, {"metadata": {"name": "c", "labels": {"l": "x"}},
+                                 "data": {"k": "v"}, "unknown": {"a": 1}},
+                          manager="m", api_version="v1", time=T0, rules=rules)
+    kept = len(rules._nodes), len(rules._atomic), len(rules._present)
+    assert kept[0] >= 4
+    for i in range(50):
+        obj = {"metadata": {"name": "c", "labels": {f"l{i}": "x"}}, "data": {f"k{i}": "v"},
+               f"unknown{i}": {"a": 1}}
+        [entry] = update_managed_fields(None, obj, manager="m", api_version="v1", time=T0,
+                                        rules=rules)
+        assert entry["fieldsV1"]["f:data"] == {".": {}, f"f:k{i}": {}}
+    assert (len(rules._nodes), len(rules._atomic), len(rules._present)) == kept
+
+
+def test_a_create_is_compared_with_the_zero_object() -> None:
+    """No ``"."`` for structs held by value nor for ``containers`` (both in the zero object);
+    one for what a new object adds: a pointer's struct, a map, a list, each list item."""
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                  "spec": {"selector": {"matchLabels": {"app": "d"}},
+                           "strategy": {"type": "RollingUpdate",
+                                        "rollingUpdate": {"maxSurge": "25%"}},
+                           "template": {"metadata": {"labels": {"app": "d"}},
+                                        "spec": {"containers": [{"name": "c", "image": "i",
+                                                                 "env": [{"name": "A"}]}]}}}}
+    [entry] = update_managed_fields(None, deployment, manager="m", api_version="apps/v1",
+                                    time=T0, rules=DEPLOYMENT_RULES)
+    assert entry["fieldsV1"] == {"f:spec": {
+        "f:selector": {},
+        "f:strategy": {"f:rollingUpdate": {".": {}, "f:maxSurge": {}}, "f:type": {}},
+        "f:template": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+                       "f:spec": {"f:containers": {'k:{"name":"c"}': {
+                           ".": {}, "f:env": {".": {}, 'k:{"name":"A"}': {".": {}, "f:name": {}}},
+                           "f:image": {}, "f:name": {}}}}}}}
+
+
+def test_a_null_is_there_but_empty() -> None:
+    """``[]`` against the zero object's ``null`` is a change; ``null`` against it is none."""
+    rules = builtin_field_rules("io.k8s.api.core.v1.LimitRange")
+    limit_range = {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "l"}}
+    [entry] = update_managed_fields(None, {**limit_range, "spec": {"limits": []}},
+                                    manager="m", api_version="v1", time=T0, rules=rules)
+    assert entry["fieldsV1"] == {"f:spec": {"f:limits": {}}}
+    assert update_managed_fields(None, {**limit_range, "spec": {"limits": None}}, manager="m",
+                                 api_version="v1", time=T0, rules=rules) == []
+
+
+@pytest.fixture
+def k(kube_server: ApiServer) -> RawKube:
+    return RawKube(kube_server)
+
+
+def _fields(obj: dict[str, Any]) -> dict[str, Any]:
+    [entry] = obj["metadata"]["managedFields"]
+    return entry["fieldsV1"]  # type: ignore[no-any-return]
+
+
+def test_what_admission_adds_to_a_pod_belongs_to_no_manager(k: RawKube) -> None:
+    pod = k.create("/api/v1/namespaces/default/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
+    spec = _fields(pod)["f:spec"]
+    assert pod["spec"]["serviceAccountName"] == "default" and pod["spec"]["tolerations"]
+    assert {"f:dnsPolicy", "f:restartPolicy", "f:containers"} <= spec.keys()  # defaults: owned
+    for added in ("f:serviceAccount", "f:serviceAccountName", "f:tolerations", "f:volumes",
+                  "f:priority", "f:preemptionPolicy"):
+        assert added not in spec
+    assert "f:volumeMounts" not in spec["f:containers"]['k:{"name":"c"}']
+
+
+def test_what_the_strategy_sets_belongs_to_no_manager(k: RawKube) -> None:
+    service = k.create("/api/v1/namespaces/default/services", {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+        "spec": {"selector": {"app": "s"}, "ports": [{"port": 80}]}})
+    assert service["spec"]["clusterIP"]
+    assert not {"f:clusterIP", "f:clusterIPs", "f:ipFamilies", "f:ipFamilyPolicy"} & \
+        _fields(service)["f:spec"].keys()
+    job = k.create("/apis/batch/v1/namespaces/default/jobs", {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+        "spec": {"template": {"metadata": {"labels": {"app": "j"}}, "spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}})
+    assert job["metadata"]["labels"]["batch.kubernetes.io/controller-uid"]  # shared map
+    fields = _fields(job)
+    assert fields["f:metadata"] == {"f:labels": {".": {}, "f:app": {}}}
+    assert fields["f:spec"]["f:template"]["f:metadata"] == {"f:labels": {".": {}, "f:app": {}}}
+    assert "f:selector" not in fields["f:spec"]
+
+
+def test_a_namespace_s_finalizers_are_reset_fields(k: RawKube) -> None:
+    k.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                    "metadata": {"name": "fin"}})
+    patched = k("PATCH", "/api/v1/namespaces/fin", {"spec": {"finalizers": ["x"]}},
+                ctype="application/merge-patch+json")
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["spec"]["finalizers"] == ["kubernetes"]
+    assert "f:spec" not in _fields(patched.json())

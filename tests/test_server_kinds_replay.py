@@ -8,10 +8,9 @@ message and causes; an object the recorded body, server-owned values compared by
 
 :data:`CONTROLLER_FINISHES` lists the entries that differ because the recording's server ran
 without controllers (the README says so) while the embedded server stands in for them: each
-names what finishes there. Nothing else is exempt, but ``managedFields``: the embedded
-server's field sets of built-in kinds are not yet structured-merge-diff's (which fields are
-atomic, which were added by admission or the strategy, and where a ``"."`` entry goes
-depend on the Go types), so the objects are compared without them.
+names what finishes there. Nothing else is exempt: ``managedFields`` are compared too, each
+entry's manager, operation, version and field set exactly (which fields are atomic, what
+admission or the strategy added, where a ``"."`` entry goes), its time by shape.
 """
 
 from __future__ import annotations
@@ -66,7 +65,7 @@ _UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 _DIFF_HEAD = re.compile(r"@@ -\d+,\d+ \+\d+,\d+ @@")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 _TOKEN_VOLUME = re.compile(r"^kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}$")
-_VOLATILE = ("creationTimestamp", "resourceVersion", "uid", "managedFields", "continue")
+_VOLATILE = ("creationTimestamp", "resourceVersion", "uid", "continue")
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +188,8 @@ def test_refusals_have_the_real_message_and_causes(
 
 def test_objects_match_with_their_defaults(
         replayed: tuple[dict[str, Any], dict[str, Any]]) -> None:
-    """Every defaulted field, on creates, dry runs, patches, deletes and reads (managedFields
-    aside: see the module's note)."""
+    """Every defaulted field and every managedFields entry, on creates, dry runs, patches,
+    deletes and reads."""
     want, got = replayed
     compared, mismatched = 0, []
     for key, w in want.items():

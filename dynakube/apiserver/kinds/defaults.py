@@ -29,7 +29,7 @@ from dynakube.apiserver.kinds.object_defaults import (
     WriteContext,
 )
 from dynakube.apiserver.kinds.podspec_defaults import AdmissionRefused, DefaultingState
-from dynakube.apiserver.kinds.workload_defaults import WORKLOAD_DEFAULTERS
+from dynakube.apiserver.kinds.workload_defaults import WORKLOAD_DEFAULTERS, WORKLOAD_STRATEGIES
 
 __all__ = [
     "NODE_PORTS",
@@ -55,7 +55,8 @@ _DRY_RUN_NODE_PORT = 32768  # a dry run's node ports count up from here (they ar
 
 def apply_defaults(obj: dict[str, Any], *, old: dict[str, Any] | None = None,
                    state: DefaultingState | None = None, user: UserInfo | None = None,
-                   now: str | None = None) -> None:
+                   now: str | None = None,
+                   defaulted: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Fill in, in place, what kube-apiserver defaults in the built-in object ``obj``.
 
     ``old`` is the stored object on an update (``None`` on create: create-only steps such as
@@ -63,17 +64,23 @@ def apply_defaults(obj: dict[str, Any], *, old: dict[str, Any] | None = None,
     allocators; without it nothing is allocated and every ServiceAccount is assumed to exist.
     ``user`` is recorded into a CertificateSigningRequest. Objects of other kinds (custom
     resources) are left alone. Raises :class:`AdmissionRefused` where an admission plugin
-    refuses the object (``403``).
+    refuses the object (``403``). ``defaulted`` is called with the object as kube-apiserver's
+    field manager sees it: with the scheme's defaults, before admission plugins and the
+    strategy (a kind with neither may not call it: then the result is that object).
     """
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     if not isinstance(api_version, str) or not isinstance(kind, str):
         return
     group, _, version = api_version.rpartition("/")
     now = now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    write = WriteContext(old, state, user, now)
+    write = WriteContext(old, state, user, now, defaulted)
     workload = WORKLOAD_DEFAULTERS.get((group, kind))
     if workload is not None:
         workload(obj, old)
+        strategy = WORKLOAD_STRATEGIES.get((group, kind))
+        if strategy is not None:
+            write.defaulted(obj)
+            strategy(obj, old)
         return
     defaulter = DEFAULTERS.get((group, kind)) or DEFAULTERS.get((f"{group}/{version}", kind))
     if defaulter is not None:

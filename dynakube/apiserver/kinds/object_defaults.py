@@ -53,10 +53,19 @@ class WriteContext:
     state: DefaultingState | None
     user: UserInfo | None
     now: str
+    on_defaulted: Callable[[Obj], None] | None = None
 
     @property
     def creating(self) -> bool:
         return self.old is None
+
+    def defaulted(self, obj: Obj) -> None:
+        """The scheme's defaults are in; admission plugins and the strategy come next.
+
+        kube-apiserver's field manager runs between the two, so what a defaulter changes
+        after this call belongs to no manager."""
+        if self.on_defaulted is not None:
+            self.on_defaulted(obj)
 
 
 Defaulter = Callable[[Obj, "WriteContext"], None]
@@ -74,6 +83,24 @@ def _child(obj: Obj, key: str) -> Obj:
 
 def _dicts(value: Any) -> list[Obj]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+ALWAYS_SERIALIZED: dict[str, dict[str, Any]] = {
+    "io.k8s.api.core.v1.PodSpec": {"containers": None},
+    "io.k8s.api.core.v1.LimitRangeSpec": {"limits": None},
+    "io.k8s.api.core.v1.Event": {"eventTime": None, "firstTimestamp": None,
+                                 "lastTimestamp": None, "reportingComponent": "",
+                                 "reportingInstance": ""},
+    "io.k8s.api.events.v1.Event": {"deprecatedFirstTimestamp": None,
+                                   "deprecatedLastTimestamp": None},
+    "io.k8s.api.apps.v1.StatefulSetSpec": {"serviceName": ""},
+    "io.k8s.api.discovery.v1.EndpointSlice": {"endpoints": None, "ports": None},
+    "io.k8s.api.rbac.v1.Role": {"rules": None},
+    "io.k8s.api.rbac.v1.ClusterRole": {"rules": None},
+    "io.k8s.api.storage.v1.CSINodeSpec": {"drivers": None},
+}
+"""Fields the Go types declare without ``omitempty``, which the OpenAPI schemas do not say:
+an object always has them, as its zero value when unset (component schema → field → zero)."""
 
 
 def _null_if_empty(obj: Obj, *keys: str) -> None:
@@ -101,6 +128,7 @@ def _status_zero(obj: Obj, **zeros: Any) -> None:
 
 def _pod(obj: Obj, write: WriteContext) -> None:
     default_pod(obj)
+    write.defaulted(obj)
     if write.creating and write.state is not None:
         namespace = (obj.get("metadata") or {}).get("namespace")
         admit_limit_ranges(obj, write.state.list_objects("limitranges", namespace))
@@ -110,7 +138,7 @@ def _pod(obj: Obj, write: WriteContext) -> None:
 
 
 def _service(obj: Obj, write: WriteContext) -> None:
-    default_service(obj, write.old, write.state)
+    default_service(obj, write.old, write.state, defaulted=write.defaulted)
 
 
 def _namespace(obj: Obj, write: WriteContext) -> None:
@@ -145,6 +173,7 @@ def _secret(obj: Obj, write: WriteContext) -> None:
 def _persistent_volume_claim(obj: Obj, write: WriteContext) -> None:
     set_default(_child(obj, "spec"), "volumeMode", "Filesystem")
     set_default(_child(obj, "status"), "phase", "Pending")
+    write.defaulted(obj)
     if write.creating:
         _add_finalizer(obj, "kubernetes.io/pvc-protection")
 
@@ -156,6 +185,7 @@ def _persistent_volume(obj: Obj, write: WriteContext) -> None:
     default_volume_source(spec)
     status = _child(obj, "status")
     set_default(status, "phase", "Pending")
+    write.defaulted(obj)
     if write.creating:
         status.setdefault("lastPhaseTransitionTime", write.now)
         _add_finalizer(obj, "kubernetes.io/pv-protection")
@@ -178,6 +208,7 @@ def _core_event(obj: Obj, write: WriteContext) -> None:
 
 
 def _node(obj: Obj, write: WriteContext) -> None:
+    write.defaulted(obj)
     spec = _child(obj, "spec")
     if write.creating:  # the TaintNodesByCondition admission plugin
         taints = listing(spec, "taints")
@@ -197,6 +228,7 @@ def _node(obj: Obj, write: WriteContext) -> None:
 
 def _limit_range(obj: Obj, write: WriteContext) -> None:
     spec = _child(obj, "spec")
+    write.defaulted(obj)  # the field manager sees the limits as sent: [] is not null to it
     _null_if_empty(spec, "limits")
     for item in _dicts(spec.get("limits")):
         if item.get("type") != "Container":
@@ -289,7 +321,10 @@ def _api_service(obj: Obj, write: WriteContext) -> None:
 
 def _hpa_v1(obj: Obj, write: WriteContext) -> None:
     spec = _child(obj, "spec")
-    set_default(spec, "minReplicas", 1)  # the CPU target of 80 comes from v2 (conversions.py)
+    set_default(spec, "minReplicas", 1)
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if "autoscaling.alpha.kubernetes.io/metrics" not in annotations:
+        set_default(spec, "targetCPUUtilizationPercentage", 80)  # v2's default, converted back
     _status_zero(obj, currentReplicas=0, desiredReplicas=0)
 
 
@@ -338,7 +373,6 @@ def _lease(obj: Obj, write: WriteContext) -> None:
 
 
 def _endpoint_slice(obj: Obj, write: WriteContext) -> None:
-    _null_if_empty(obj, "endpoints", "ports")
     for endpoint in _dicts(obj.get("endpoints")):
         if endpoint.get("conditions") is None:
             endpoint["conditions"] = {}
@@ -346,6 +380,8 @@ def _endpoint_slice(obj: Obj, write: WriteContext) -> None:
         if port.get("name") is None:
             port["name"] = ""
         set_default(port, "protocol", "TCP")
+    write.defaulted(obj)
+    _null_if_empty(obj, "endpoints", "ports")
 
 
 def _flow_schema(obj: Obj, write: WriteContext) -> None:
@@ -405,6 +441,7 @@ def _pdb(obj: Obj, write: WriteContext) -> None:
 
 
 def _rbac_role(obj: Obj, write: WriteContext) -> None:
+    write.defaulted(obj)
     _null_if_empty(obj, "rules")
 
 
@@ -456,7 +493,9 @@ def _csi_driver(obj: Obj, write: WriteContext) -> None:
 
 
 def _csi_node(obj: Obj, write: WriteContext) -> None:
-    _null_if_empty(_child(obj, "spec"), "drivers")
+    spec = _child(obj, "spec")
+    write.defaulted(obj)
+    _null_if_empty(spec, "drivers")
 
 
 def _storage_class(obj: Obj, write: WriteContext) -> None:
@@ -469,6 +508,7 @@ def _volume_attachment(obj: Obj, write: WriteContext) -> None:
 
 
 def _volume_attributes_class(obj: Obj, write: WriteContext) -> None:
+    write.defaulted(obj)
     if write.creating:
         _add_finalizer(obj, "kubernetes.io/vac-protection")
 

@@ -9,6 +9,7 @@ IP families follow from the cluster IPs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dynakube.apiserver.kinds.podspec_defaults import DefaultingState, set_default
@@ -149,12 +150,18 @@ def _allocate(spec: Obj, state: DefaultingState | None) -> None:
         spec["healthCheckNodePort"] = state.allocate_node_port(taken)
 
 
-def default_service(obj: Obj, old: Obj | None, state: DefaultingState | None) -> None:
-    """Default, carry over and allocate a Service's spec; ``state=None`` allocates nothing."""
+def default_service(obj: Obj, old: Obj | None, state: DefaultingState | None, *,
+                    defaulted: Callable[[Obj], None] | None = None) -> None:
+    """Default, carry over and allocate a Service's spec; ``state=None`` allocates nothing.
+
+    ``defaulted`` sees the object with the scheme's defaults, before the REST strategy
+    carries over and allocates addresses and ports."""
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         spec = obj["spec"] = {}
     _set_defaults(spec)
+    if defaulted is not None:
+        defaulted(obj)
     status = obj.get("status") if isinstance(obj.get("status"), dict) else None
     old_spec = old.get("spec") if isinstance(old, dict) else None
     if isinstance(old_spec, dict):

@@ -13,7 +13,7 @@ from typing import Any
 
 from dynakube.apiserver.kinds.podspec_defaults import default_pod_template, set_default
 
-__all__ = ["WORKLOAD_DEFAULTERS", "job_labels"]
+__all__ = ["WORKLOAD_DEFAULTERS", "WORKLOAD_STRATEGIES", "job_labels"]
 
 Obj = dict[str, Any]
 _MAX_INT32 = 2**31 - 1
@@ -165,30 +165,38 @@ def _job_spec(spec: Obj) -> None:
 def _job(obj: Obj, old: Obj | None) -> None:
     spec = _spec(obj)
     _job_spec(spec)
-    template = _template(spec)
-    default_pod_template(template)
-    shared = job_labels(obj)
-    if old is None and spec.get("manualSelector") is not True and template is not None:
-        _generate_selector(_child(obj, "metadata"), spec, template)
-        if shared:  # SetDefaults_Job shares the map: it sees the labels generated after it
-            job_labels(obj, force=True)
+    default_pod_template(_template(spec))
+    job_labels(obj, share=True)
     _status(obj)
 
 
-def job_labels(obj: Obj, *, force: bool = False) -> bool:
+def _job_strategy(obj: Obj, old: Obj | None) -> None:
+    """The Job strategy's ``PrepareForCreate``: the generated selector and its labels."""
+    spec = _spec(obj)
+    template = _template(spec)
+    meta = _child(obj, "metadata")
+    if old is None and spec.get("manualSelector") is not True and template is not None:
+        _generate_selector(meta, spec, template)
+    shared = ((template or {}).get("metadata") or {}).get("labels")
+    if isinstance(shared, dict) and meta.get("labels") is shared:
+        meta["labels"] = {**meta["labels"]}  # one map until here: it saw the generated labels
+
+
+def job_labels(obj: Obj, *, share: bool = False) -> bool:
     """``SetDefaults_Job``: a Job without labels takes its template's; whether it did.
 
     It runs when the body is decoded, before the strategy generates the selector's labels
     (so a Job whose template had none is validated without them), and again each time the
-    stored Job is decoded, which is how the real answer shows them.
+    stored Job is decoded, which is how the real answer shows them. ``share`` makes the two
+    one map, as in Go, so that the Job sees the labels the strategy adds to its template.
     """
     template = (obj.get("spec") or {}).get("template")
     labels = ((template if isinstance(template, dict) else {}).get("metadata") or {}).get(
         "labels")
     meta = _child(obj, "metadata")
-    if not labels or not isinstance(labels, dict) or (meta.get("labels") and not force):
+    if not labels or not isinstance(labels, dict) or meta.get("labels"):
         return False
-    meta["labels"] = dict(labels)
+    meta["labels"] = labels if share else dict(labels)
     return True
 
 
@@ -233,3 +241,7 @@ WORKLOAD_DEFAULTERS = {
     ("", "PodTemplate"): _pod_template,
 }
 """``(group, kind)`` → the function that defaults that workload in place (``old`` on updates)."""
+
+WORKLOAD_STRATEGIES = {("batch", "Job"): _job_strategy}
+"""``(group, kind)`` → what the workload's strategy sets after its defaults (and after the
+field manager has seen them)."""

@@ -2,13 +2,15 @@
 
 A field set is a ``set`` of paths; a path is a tuple of FieldsV1 keys: ``f:<name>`` for a map
 key, ``k:{"name":"x"}`` for an item of a list keyed by ``name``, ``v:"a"`` for an item of a set
-list. Which lists are keyed or sets, and which maps are atomic, comes from :class:`FieldRules`
-(:data:`BUILTIN_FIELD_RULES` for built-in kinds, :func:`rules_from_schema` for CRDs); any other
+list. Which lists are keyed or sets, and which maps are atomic, comes from :class:`FieldRules`:
+:func:`builtin_field_rules` reads a built-in kind's OpenAPI schema (:class:`SchemaFieldRules`,
+which also knows the fields every Go object has), :func:`rules_from_schema` a CRD's. Any other
 list is atomic (owned as one value), any other map is granular.
 
 * :func:`fields_to_set` / :func:`set_to_fields` -- decode and encode ``fieldsV1`` trees.
 * :func:`object_field_set` -- the fields an applied configuration sets.
-* :func:`compare` -- added, modified and removed paths between two objects.
+* :func:`compare` -- added, modified and removed paths between two objects (a create: between
+  the type's zero object and the new one).
 * :func:`path_string` -- a path as conflict messages print it.
 
 :mod:`.fieldmanager` builds managedFields and server-side apply on top of these.
@@ -16,8 +18,9 @@ list is atomic (owned as one value), any other map is granular.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,6 +32,8 @@ __all__ = [
     "MISSING",
     "FieldRules",
     "BUILTIN_FIELD_RULES",
+    "SchemaFieldRules",
+    "builtin_field_rules",
     "rules_from_schema",
     "fields_to_set",
     "set_to_fields",
@@ -79,6 +84,13 @@ class FieldRules:
     def is_atomic(self, path: tuple[str, ...]) -> bool:
         return path in self.atomic or any(_matches(p, path) for p in self.atomic if "*" in p)
 
+    def always_present(self, path: tuple[str, ...]) -> Any:
+        """What a Go object serializes at ``path`` when the field is unset (``{}`` for a struct
+        held by value, ``None`` for a list or map without ``omitempty``), or :data:`MISSING`
+        when an unset field is simply absent. Unstructured objects (custom resources) have no
+        such fields."""
+        return MISSING
+
 
 def _lookup(table: Mapping[tuple[str, ...], _V], path: tuple[str, ...]) -> _V | None:
     if path in table:
@@ -94,29 +106,180 @@ def _matches(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
                                                                             strict=True))
 
 
-# Server-side apply keys the same lists as strategic merge patch, sometimes by more fields.
-_WIDER_KEYS = {"containerPort": ("containerPort", "protocol"), "port": ("port", "protocol"),
-               "topologyKey": ("topologyKey", "whenUnsatisfiable")}
-_KEY_DEFAULTS = {"containerPort": {"protocol": "TCP"}, "port": {"protocol": "TCP"}}
-_SELECTOR = frozenset({("spec", "selector")})
+_META_LISTS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("metadata", "finalizers"): (), ("metadata", "ownerReferences"): ("uid",)}
+"""ObjectMeta's keyed and set lists, which a custom resource's metadata has too."""
 
 
-def _builtin_rules(kind: str, merge_keys: Mapping[tuple[str, ...], str]) -> FieldRules:
-    lists = {path: (_WIDER_KEYS.get(key, (key,)) if key else ()) for path, key in
-             merge_keys.items()}
-    if kind == "Namespace":
-        lists[("spec", "finalizers")] = ()
-    atomic = _SELECTOR if kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
-                                   "Service") else frozenset()
-    defaults = {path: _KEY_DEFAULTS[key] for path, key in merge_keys.items()
-                if key in _KEY_DEFAULTS}
-    return FieldRules(lists, atomic, defaults)
+class SchemaFieldRules(FieldRules):
+    """The rules of a built-in kind, read from its OpenAPI schema as structured-merge-diff reads
+    kube-apiserver's own models.
+
+    A list is keyed or a set by its ``x-kubernetes-list-type`` (``map`` with its
+    ``x-kubernetes-list-map-keys``; no type is atomic), a map, a struct or a list's items are
+    atomic by ``x-kubernetes-map-type`` (an object without any schema, a ``RawExtension``, too),
+    and a key field's schema default stands in for an omitted key. A struct held by value
+    (``default: {}``) and the fields in ``always`` are in every Go object: comparing, such a
+    field is never added or removed itself, as in the zero object kube-apiserver compares a
+    new object with. ``always`` maps a component schema to those of its fields the schema does
+    not show, with their zero values (fields without ``omitempty``).
+    """
+
+    _schemas: Mapping[str, Mapping[str, Any]]
+    _always: Mapping[str, Mapping[str, Any]]
+    # answers kept, as every write asks them again; only for paths of schema fields, which
+    # the schema bounds (a path through a map's keys, or off the schema, is worked out again)
+    _nodes: dict[tuple[str, ...], tuple[Any, ...] | None]
+    _atomic: dict[tuple[str, ...], bool]
+    _present: dict[tuple[str, ...], Any]
+
+    def __init__(self, root: str, schemas: Mapping[str, Mapping[str, Any]],
+                 always: Mapping[str, Mapping[str, Any]] | None = None):
+        super().__init__()
+        object.__setattr__(self, "_schemas", schemas)
+        object.__setattr__(self, "_always", always or {})
+        object.__setattr__(self, "_nodes",
+                           {(): ({}, *self._resolve({"$ref": root}), {}, "", True)})
+        object.__setattr__(self, "_atomic", {})
+        object.__setattr__(self, "_present", {})
+
+    def _resolve(self, node: Any) -> tuple[Mapping[str, Any], str]:
+        """``node`` with its ``$ref`` (or a one-reference ``allOf``) followed, and the name of
+        the component schema it ended at ('' for an inline one)."""
+        name = ""
+        for _ in range(64):  # references chain, they do not loop
+            if not isinstance(node, Mapping):
+                break
+            ref = node.get("$ref")
+            all_of = node.get("allOf")
+            if ref is None and isinstance(all_of, list) and len(all_of) == 1 \
+                    and isinstance(all_of[0], Mapping):
+                ref = all_of[0].get("$ref")
+            if not isinstance(ref, str):
+                return node, name
+            name = ref.rpartition("/")[2]
+            node = self._schemas.get(name)
+        return {}, ""
+
+    def _node(self, path: tuple[str, ...]) -> tuple[Any, ...] | None:
+        """The field's own schema, the schema it refers to and that one's name, the struct
+        holding the field and its name, and whether the answer may be kept."""
+        if path in self._nodes:
+            return self._nodes[path]
+        above = self._node(path[:-1])
+        found = None
+        if above is not None:
+            holder, holder_name = above[1], above[2]
+            while holder.get("type") == "array":  # list items are transparent
+                holder, holder_name = self._resolve(holder.get("items"))
+            properties = holder.get("properties")
+            extra = holder.get("additionalProperties")
+            if isinstance(properties, Mapping) and isinstance(properties.get(path[-1]), Mapping):
+                own = properties[path[-1]]
+                found = (own, *self._resolve(own), holder, holder_name, above[5])
+            elif isinstance(extra, Mapping):
+                found = (extra, *self._resolve(extra), {}, "", False)
+        if found is not None and found[5]:
+            self._nodes[path] = found
+        return found
+
+    def _extension(self, path: tuple[str, ...], name: str) -> Any:
+        node = self._node(path)
+        return None if node is None else node[0].get(name, node[1].get(name))
+
+    def list_keys(self, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        list_type = self._extension(path, "x-kubernetes-list-type")
+        if list_type == "set":
+            return ()
+        if list_type == "map":
+            return tuple(str(k) for k in self._extension(path, "x-kubernetes-list-map-keys") or ())
+        return None
+
+    def elements(self, path: tuple[str, ...], items: list[Any]) -> list[str] | None:
+        keys = self.list_keys(path)
+        if keys is None:
+            return None
+        node = self._node(path)
+        item = self._resolve(node[1].get("items"))[0] if node is not None else {}
+        fields = item.get("properties") or {}
+        defaults = {k: fields[k]["default"] for k in keys
+                    if isinstance(fields.get(k), Mapping) and "default" in fields[k]}
+        return _list_elements(items, keys, defaults)
+
+    def is_atomic(self, path: tuple[str, ...]) -> bool:
+        known = self._atomic.get(path)
+        if known is None:
+            node = self._node(path)
+            known = self._find_atomic(node)
+            if node is not None and node[5]:
+                self._atomic[path] = known
+        return known
+
+    def _find_atomic(self, node: tuple[Any, ...] | None) -> bool:
+        if node is None:
+            return False
+        own, target = node[0], node[1]
+        if target.get("type") == "array":  # asked of an item: the items' own schema says
+            own, target = {}, self._resolve(target.get("items"))[0]
+        if own.get("x-kubernetes-map-type", target.get("x-kubernetes-map-type")) == "atomic":
+            return True
+        return target.get("type") == "object" and not any(
+            k in target for k in ("properties", "additionalProperties",
+                                  "x-kubernetes-preserve-unknown-fields"))
+
+    def always_present(self, path: tuple[str, ...]) -> Any:
+        """(Read-only: the ``{}`` answered is shared.)"""
+        if path in self._present:
+            return self._present[path]
+        node = self._node(path)
+        if node is None or not path:
+            return MISSING
+        own, target, _, _, holder_name, keep = node
+        present = self._find_present(path, own, target, holder_name)
+        if keep:
+            self._present[path] = present
+        return present
+
+    def _find_present(self, path: tuple[str, ...], own: Mapping[str, Any],
+                      target: Mapping[str, Any], holder_name: str) -> Any:
+        if own.get("default") == {} and "properties" in target:
+            return {}
+        return self._always.get(holder_name, {}).get(path[-1], MISSING)
 
 
-BUILTIN_FIELD_RULES: dict[str, FieldRules] = {
-    kind: _builtin_rules(kind, keys) for kind, keys in BUILTIN_MERGE_KEYS.items()}
-"""List types of the built-in kinds (their ``x-kubernetes-list-type`` / ``list-map-keys``)."""
-_META_LISTS = dict(BUILTIN_FIELD_RULES["ConfigMap"].lists)
+@functools.cache
+def builtin_field_rules(schema_name: str) -> SchemaFieldRules:
+    """The rules of the built-in kind whose component schema is ``schema_name``."""
+    from dynakube.apiserver.kinds.data import BUILTIN_SCHEMAS
+    from dynakube.apiserver.kinds.object_defaults import ALWAYS_SERIALIZED
+
+    return SchemaFieldRules(schema_name, BUILTIN_SCHEMAS, ALWAYS_SERIALIZED)
+
+
+class _RulesByKind(Mapping[str, FieldRules]):
+    """:data:`BUILTIN_FIELD_RULES`: read from the schemas on first use."""
+
+    def _names(self) -> dict[str, str]:
+        from dynakube.apiserver.kinds.data import load
+
+        names: dict[str, str] = {}
+        for key, schema_name in sorted(load()["kinds"].items()):  # the core group first
+            names.setdefault(key.rpartition("/")[2], str(schema_name))
+        return {kind: names[kind] for kind in BUILTIN_MERGE_KEYS if kind in names}
+
+    def __getitem__(self, kind: str) -> FieldRules:
+        return builtin_field_rules(self._names()[kind])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+BUILTIN_FIELD_RULES: Mapping[str, FieldRules] = _RulesByKind()
+"""The rules of the built-in kinds by kind name (the core group's where two groups have one):
+:func:`builtin_field_rules` of each kind's schema."""
 
 
 def rules_from_schema(schema: Mapping[str, Any]) -> FieldRules:
@@ -297,14 +460,21 @@ def compare(lhs: Any, rhs: Any, rules: FieldRules) -> tuple[FieldSet, FieldSet, 
     def walk(a: Any, b: Any, path: Path, names: tuple[str, ...]) -> None:
         if a is not MISSING and b is not MISSING and type(a) is type(b) and a == b:
             return
-        ref = b if b is not MISSING else a
-        both = a is MISSING or b is MISSING or type(a) is type(b)
+        ref = b if b is not MISSING and b is not None else a
+        # a null is there but empty: its children are compared, it is not added or removed
+        both = a is MISSING or b is MISSING or a is None or b is None or type(a) is type(b)
         if isinstance(ref, dict) and both and not rules.is_atomic(names) and _some(a, b):
             left = a if isinstance(a, dict) else {}
             right = b if isinstance(b, dict) else {}
             for key in list(left) + [k for k in right if k not in left]:
-                walk(left.get(key, MISSING), right.get(key, MISSING), path + (f"f:{key}",),
-                     names + (key,))
+                lhs, rhs = left.get(key, MISSING), right.get(key, MISSING)
+                if lhs is MISSING or rhs is MISSING:  # what the Go object has even so
+                    zero = rules.always_present(names + (key,))
+                    if lhs is MISSING and isinstance(a, dict):
+                        lhs = zero
+                    if rhs is MISSING and isinstance(b, dict):
+                        rhs = zero
+                walk(lhs, rhs, path + (f"f:{key}",), names + (key,))
         elif isinstance(ref, list) and both and _some(a, b) and rules.list_keys(names) is not None:
             left_items = a if isinstance(a, list) else []
             right_items = b if isinstance(b, list) else []

@@ -170,8 +170,7 @@ class Api:
             if has_status_subresource(spec):
                 obj.pop("status", None)
             meta["uid"] = new_uid()  # before defaulting: a Job's generated selector uses it
-            if not spec.is_custom:
-                _default(self, call, obj, None)
+            seen = _default(self, call, obj, None) if not spec.is_custom else None
             obj = validating.admit(obj, None, spec, self)
             semantic.check(obj, None, spec, dry_run=call.dry_run)
             meta = obj["metadata"]
@@ -181,7 +180,8 @@ class Api:
             if applying:
                 _set_managed(meta, managed)
             else:
-                validating.manage_fields(None, obj, spec, call, "Update", tracked=not warnings)
+                validating.manage_fields(None, obj, spec, call, "Update", tracked=not warnings,
+                                         seen=seen)
             validating.storage_defaults(obj, spec, self)
             hook = validating.before_create(obj, spec, self, call)
             obj = to_storage(obj)  # a dry run too: its answer went through the storage codec
@@ -234,8 +234,7 @@ class Api:
             if call.method == "PUT" and call.subresource is None:
                 semantic.check_replace(new, spec)
             merged = self._carry_over(current, new, spec, call.subresource)
-            if not spec.is_custom:
-                _default(self, call, merged, current)
+            seen = _default(self, call, merged, current) if not spec.is_custom else None
             merged = validating.admit(merged, current, spec, self)
             semantic.check(merged, current, spec, dry_run=call.dry_run)
             hook = validating.before_update(merged, current, spec, self, call)
@@ -247,7 +246,7 @@ class Api:
                 _set_managed(merged["metadata"], managed)
             else:
                 validating.manage_fields(current, merged, spec, call, operation,
-                                         tracked=not field_warnings)
+                                         tracked=not field_warnings, seen=seen)
             validating.storage_defaults(merged, spec, self)
             if _same(current, merged):
                 return self._finish(call, Reply(200, self.render(current, spec),
@@ -436,9 +435,12 @@ class Api:
         validating.after_remove(final, spec, self)
 
 
-def _default(api: Api, call: Call, obj: Obj, old: Obj | None) -> None:
+def _default(api: Api, call: Call, obj: Obj, old: Obj | None) -> Obj | None:
     """kube-apiserver's defaults and defaulting admission, on every write of a built-in; a
-    Service's addresses and ports are allocated then (and refused: ``422``)."""
+    Service's addresses and ports are allocated then (and refused: ``422``).
+
+    Returns a copy of the object as the field manager sees it, before admission and the
+    strategy, or None when nothing came after the defaults."""
     if (call.spec.group, call.spec.kind) == ("", "Service"):
         uid = (old or obj)["metadata"].get("uid")
         others = [o for o in api.all_of("services", "") if o["metadata"].get("uid") != uid]
@@ -446,13 +448,15 @@ def _default(api: Api, call: Call, obj: Obj, old: Obj | None) -> None:
                                   dry_run=call.dry_run)
     known = USERS.get(call.user or "")
     user = UserInfo(known["username"], known["uid"], tuple(known["groups"])) if known else None
+    seen: list[Obj] = []
     try:
         apply_defaults(obj, old=old, state=StoredState(api.all_of, dry_run=call.dry_run),
-                       user=user)
+                       user=user, defaulted=lambda o: seen.append(deep_copy(o)))
     except AdmissionRefused as exc:
         name = obj["metadata"].get("name", "")
         raise forbidden(f'{qualified_resource(call.spec)} "{name}" is forbidden: {exc.message}',
                         {"name": name, "kind": call.spec.plural}) from None
+    return seen[0] if seen else None
 
 
 def _set_managed(meta: dict[str, Any], managed: Any) -> None:
