@@ -109,3 +109,21 @@ def test_watch_streams_have_the_recorded_shape(
     assert names[:4] == [("MODIFIED", "cm1")] * 4
     assert ("ADDED", "watched") in names and ("DELETED", "watched") in names
     assert names[-1] == ("BOOKMARK", None)
+
+
+def test_managed_fields_match(replayed: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """Every answer's managedFields (applies, patches, creates): manager, operation,
+    version, subresource and field set exactly; their times differ."""
+    want, got = replayed
+
+    def entries(answer: dict[str, Any]) -> list[dict[str, Any]] | None:
+        body = answer.get("body")
+        meta = body.get("metadata") if isinstance(body, dict) else None
+        managed = meta.get("managedFields") if isinstance(meta, dict) else None
+        if managed is None:
+            return None
+        return [{k: v for k, v in e.items() if k != "time"} for e in managed]
+
+    compared = [key for key in _calls(want) if entries(want[key]) is not None]
+    assert [key for key in compared if entries(got[key]) != entries(want[key])] == []
+    assert len(compared) >= 10
