@@ -264,6 +264,30 @@ def test_ignored_fields_are_not_recorded() -> None:
                               operation="Apply")
 
 
+def test_at_most_ten_update_managers_the_oldest_merge_into_ancient_changes() -> None:
+    old: dict[str, Any] | None = None
+    obj = _configmap()
+    for i in range(12):  # twelve managers, each adding its own key, a minute apart
+        new = _with(obj, obj["metadata"].get("managedFields") or [])
+        new["data"][f"k{i}"] = "v"
+        managed = update_managed_fields(old, new, manager=f"m{i}", api_version="v1",
+                                        time=f"2026-11-22T03:{i:02}:00Z", rules=CM)
+        old, obj = new, _with(new, managed)
+    entries = obj["metadata"]["managedFields"]
+    assert len(entries) == 10
+    ancient = next(e for e in entries if e["manager"] == "ancient-changes")
+    assert ancient["operation"] == "Update" and ancient["apiVersion"] == "v1"
+    assert ancient["fieldsV1"] == {"f:data": {".": {}, "f:k0": {}, "f:k1": {}, "f:k2": {}}}
+    assert ancient["time"] == "2026-11-22T03:02:00Z"  # the last one merged
+    assert [e["manager"] for e in entries if e is not ancient] == [f"m{i}" for i in range(3, 12)]
+    # an apply entry does not count, and the cap holds after an apply too
+    applied = server_side_apply(obj, {"apiVersion": "v1", "kind": "ConfigMap",
+                                      "metadata": {"name": "cm"}, "data": {"a": "b"}},
+                                manager="applier", force=False, api_version="v1", time=T1,
+                                rules=CM)
+    assert len(applied["metadata"]["managedFields"]) == 11
+
+
 def test_entries_sort_like_kube_apiserver() -> None:
     live = _configmap(a="1")
     live = _with(live, update_managed_fields(None, live, manager="zed", api_version="v1",

@@ -9,8 +9,9 @@ of two objects live in :mod:`.fieldset`; this module keeps the per-manager entri
   raise :class:`ApplyConflictError` when another manager owns a field being changed.
 * :func:`check_field_manager` -- the 422 ``Status`` for a missing or too long ``fieldManager``.
 
-Known simplifications: no cap of ten Update managers, no version conversion of field sets
-(an entry keeps the apiVersion it was recorded with), a no-op apply keeps its previous time.
+At most ten Update entries are kept: the oldest merge into ``ancient-changes`` entries.
+Known simplifications: no version conversion of field sets (an entry keeps the apiVersion it
+was recorded with), a no-op apply keeps its previous time.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ __all__ = [
     "default_manager",
     "format_time",
     "FIELD_MANAGER_MAX_LENGTH",
+    "MAX_UPDATE_MANAGERS",
+    "ANCIENT_CHANGES",
 ]
 
 
@@ -141,6 +144,38 @@ def _without_managed(obj: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+MAX_UPDATE_MANAGERS = 10
+ANCIENT_CHANGES = "ancient-changes"
+
+
+def _cap_update_managers(managed: dict[tuple[str, str, str, str], _Entry]) -> None:
+    """kube-apiserver's cap on Update entries: while there are more than ten, the oldest (by
+    the second, then by identifier) merge, apiVersion by apiVersion, into one
+    :data:`ANCIENT_CHANGES` entry, which takes the time of the last one merged."""
+    updaters = [i for i, e in managed.items() if e.operation == "Update" and e.fields]
+    count = len(updaters)
+    if count <= MAX_UPDATE_MANAGERS:
+        return
+    updaters.sort(key=lambda i: (managed[i].time or "", managed[i].identifier()))
+    first_of: dict[str, tuple[str, str, str, str]] = {}
+    for ident in updaters:
+        if count <= MAX_UPDATE_MANAGERS:
+            break
+        entry = managed[ident]
+        bucket = (ANCIENT_CHANGES, "Update", entry.api_version, "")
+        first = first_of.setdefault(entry.api_version, ident)
+        if first == ident or ident == bucket:
+            continue
+        if bucket not in managed:
+            oldest = managed.pop(first)
+            managed[bucket] = _Entry(ANCIENT_CHANGES, "Update", entry.api_version, "",
+                                     oldest.time, set(oldest.fields))
+        managed[bucket].fields |= entry.fields
+        managed[bucket].time = entry.time
+        del managed[ident]
+        count -= 1
+
+
 def _encode(entries: Iterable[_Entry]) -> list[dict[str, Any]]:
     kept = [e for e in entries if e.fields]
     kept.sort(key=lambda e: (e.operation, e.time or "", e.manager, e.api_version, e.subresource))
@@ -179,6 +214,7 @@ def update_managed_fields(old_obj: Mapping[str, Any] | None, new_obj: Mapping[st
         if previous is not None:
             me.fields |= previous.fields
         managed[me.ident] = me
+    _cap_update_managers(managed)
     return _encode(managed.values())
 
 
@@ -363,6 +399,7 @@ def server_side_apply(live: Mapping[str, Any] | None, applied: Mapping[str, Any]
     if previous is not None and merged == before:
         me.time = previous.time or time
     managed[me.ident] = me
+    _cap_update_managers(managed)
     entries = _encode(managed.values())
     result: dict[str, Any] = merged if isinstance(merged, dict) else {}
     metadata = result.setdefault("metadata", {})
