@@ -288,6 +288,28 @@ def test_at_most_ten_update_managers_the_oldest_merge_into_ancient_changes() -> 
     assert len(applied["metadata"]["managedFields"]) == 11
 
 
+def test_the_first_apply_to_an_object_without_managed_fields() -> None:
+    """What is there belongs to ``before-first-apply`` first: changing it conflicts, and a
+    forced apply takes it."""
+    live = _configmap(a="1", b="2")
+    applied = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"},
+               "data": {"a": "changed"}}
+    with pytest.raises(ApplyConflictError) as raised:
+        server_side_apply(live, applied, manager="me", force=False, api_version="v1",
+                          time=T1, rules=CM)
+    assert raised.value.conflicts == [(".data.a", '"before-first-apply" using v1')]
+    result = server_side_apply(live, applied, manager="me", force=True, api_version="v1",
+                               time=T1, rules=CM)
+    entries = {e["manager"]: e for e in result["metadata"]["managedFields"]}
+    assert entries["before-first-apply"]["operation"] == "Update"
+    assert entries["before-first-apply"]["fieldsV1"] == {"f:data": {".": {}, "f:b": {}}}
+    assert entries["me"]["fieldsV1"] == {"f:data": {"f:a": {}}}
+    same = server_side_apply(live, {**applied, "data": {"a": "1"}}, manager="me", force=False,
+                             api_version="v1", time=T1, rules=CM)  # no change: no conflict
+    assert {e["manager"] for e in same["metadata"]["managedFields"]} == {
+        "before-first-apply", "me"}
+
+
 def test_entries_sort_like_kube_apiserver() -> None:
     live = _configmap(a="1")
     live = _with(live, update_managed_fields(None, live, manager="zed", api_version="v1",

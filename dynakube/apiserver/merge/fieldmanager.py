@@ -9,7 +9,8 @@ of two objects live in :mod:`.fieldset`; this module keeps the per-manager entri
   raise :class:`ApplyConflictError` when another manager owns a field being changed.
 * :func:`check_field_manager` -- the 422 ``Status`` for a missing or too long ``fieldManager``.
 
-At most ten Update entries are kept: the oldest merge into ``ancient-changes`` entries.
+At most ten Update entries are kept: the oldest merge into ``ancient-changes`` entries. The
+first apply to an object without managedFields hands what it has to ``before-first-apply``.
 Known simplifications: no version conversion of field sets (an entry keeps the apiVersion it
 was recorded with), a no-op apply keeps its previous time.
 """
@@ -48,6 +49,7 @@ __all__ = [
     "FIELD_MANAGER_MAX_LENGTH",
     "MAX_UPDATE_MANAGERS",
     "ANCIENT_CHANGES",
+    "BEFORE_FIRST_APPLY",
 ]
 
 
@@ -146,6 +148,7 @@ def _without_managed(obj: Mapping[str, Any] | None) -> dict[str, Any]:
 
 MAX_UPDATE_MANAGERS = 10
 ANCIENT_CHANGES = "ancient-changes"
+BEFORE_FIRST_APPLY = "before-first-apply"
 
 
 def _cap_update_managers(managed: dict[tuple[str, str, str, str], _Entry]) -> None:
@@ -356,7 +359,9 @@ def server_side_apply(live: Mapping[str, Any] | None, applied: Mapping[str, Any]
     for a create the caller fills them in. Raises :class:`ApplyConflictError` (409) when
     another manager owns a field this apply changes and ``force`` is false, and
     :class:`~.patching.PatchError` (400) when ``applied`` carries managedFields
-    or another apiVersion than the request's.
+    or another apiVersion than the request's. A live object without managedFields has its
+    fields owned first by a :data:`BEFORE_FIRST_APPLY` Update entry, as kube-apiserver does,
+    so an apply that changes them conflicts.
     """
     version = applied.get("apiVersion")
     if isinstance(version, str) and version != api_version:
@@ -368,6 +373,12 @@ def server_side_apply(live: Mapping[str, Any] | None, applied: Mapping[str, Any]
     ignore = list(ignore_fields)
     managed = _decode(_managed_of(live)) or {}
     before = _without_managed(live)
+    if live is not None and not managed:
+        added, modified, _ = compare({}, before, rules)
+        owned = ignore_paths(added | modified, ignore)
+        if owned:
+            first = _Entry(BEFORE_FIRST_APPLY, "Update", api_version, "", time, owned)
+            managed[first.ident] = first
     config = _drop_nulls(_without_managed(applied))
     merged = _merge(before, config, rules, ())
     applied_set = ignore_paths(object_field_set(config, rules), ignore)
