@@ -265,14 +265,15 @@ def test_ignored_fields_are_not_recorded() -> None:
 
 
 def test_at_most_ten_update_managers_the_oldest_merge_into_ancient_changes() -> None:
-    old: dict[str, Any] | None = None
-    obj = _configmap()
+    live: dict[str, Any] | None = None
     for i in range(12):  # twelve managers, each adding its own key, a minute apart
-        new = _with(obj, obj["metadata"].get("managedFields") or [])
+        new = copy.deepcopy(live) if live is not None else _configmap()
         new["data"][f"k{i}"] = "v"
-        managed = update_managed_fields(old, new, manager=f"m{i}", api_version="v1",
+        managed = update_managed_fields(live, new, manager=f"m{i}", api_version="v1",
                                         time=f"2026-11-22T03:{i:02}:00Z", rules=CM)
-        old, obj = new, _with(new, managed)
+        live = _with(new, managed)
+    assert live is not None
+    obj = live
     entries = obj["metadata"]["managedFields"]
     assert len(entries) == 10
     ancient = next(e for e in entries if e["manager"] == "ancient-changes")
