@@ -69,7 +69,7 @@ def _watch_main(url: str, token: str, count: int, resource_version: str) -> int:
             chunks.append(chunk)
             if marker in tail + chunk:
                 break
-            tail = chunk[-len(marker):]
+            tail = (tail + chunk)[-len(marker):]  # a chunk may be shorter than the marker
         for line in b"".join(chunks).splitlines():
             if not line:
                 continue
