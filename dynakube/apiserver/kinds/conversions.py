@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dynakube.apiserver.kinds.defaults import apply_defaults
+from dynakube.apiserver.kinds.object_defaults import HPA_METRICS_ANNOTATION
 from dynakube.apiserver.kinds.workload_defaults import job_labels
 
 __all__ = ["convert", "storage_resource", "storage_version", "to_storage"]
@@ -27,7 +28,7 @@ Obj = dict[str, Any]
 _SHARED_RESOURCES = {("events.k8s.io", "events"): ("", "events")}
 _STORAGE_VERSIONS = {("", "Event"): "v1", ("events.k8s.io", "Event"): "v1",
                      ("autoscaling", "HorizontalPodAutoscaler"): "autoscaling/v2"}
-_METRICS = "autoscaling.alpha.kubernetes.io/metrics"
+_METRICS = HPA_METRICS_ANNOTATION
 _CURRENT_METRICS = "autoscaling.alpha.kubernetes.io/current-metrics"
 _BEHAVIOR = "autoscaling.alpha.kubernetes.io/behavior"
 _CONDITIONS = "autoscaling.alpha.kubernetes.io/conditions"

@@ -26,7 +26,8 @@ from dynakube.apiserver.kinds.podspec_defaults import (
 )
 from dynakube.apiserver.kinds.service_defaults import default_service
 
-__all__ = ["DEFAULTERS", "PROTECTION_FINALIZERS", "Defaulter", "UserInfo", "WriteContext"]
+__all__ = ["ALWAYS_SERIALIZED", "DEFAULTERS", "HPA_METRICS_ANNOTATION", "PROTECTION_FINALIZERS",
+           "Defaulter", "UserInfo", "WriteContext"]
 
 Obj = dict[str, Any]
 
@@ -84,6 +85,9 @@ def _child(obj: Obj, key: str) -> Obj:
 def _dicts(value: Any) -> list[Obj]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
+
+HPA_METRICS_ANNOTATION = "autoscaling.alpha.kubernetes.io/metrics"
+"""Where an autoscaling/v1 HorizontalPodAutoscaler keeps the metrics v1 cannot hold."""
 
 ALWAYS_SERIALIZED: dict[str, dict[str, Any]] = {
     "io.k8s.api.core.v1.PodSpec": {"containers": None},
@@ -323,7 +327,7 @@ def _hpa_v1(obj: Obj, write: WriteContext) -> None:
     spec = _child(obj, "spec")
     set_default(spec, "minReplicas", 1)
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    if "autoscaling.alpha.kubernetes.io/metrics" not in annotations:
+    if HPA_METRICS_ANNOTATION not in annotations:
         set_default(spec, "targetCPUUtilizationPercentage", 80)  # v2's default, converted back
     _status_zero(obj, currentReplicas=0, desiredReplicas=0)
 
