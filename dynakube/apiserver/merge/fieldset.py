@@ -22,7 +22,7 @@ import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from dynakube.apiserver.merge.patching import BUILTIN_MERGE_KEYS
 
@@ -111,6 +111,16 @@ _META_LISTS: dict[tuple[str, ...], tuple[str, ...]] = {
 """ObjectMeta's keyed and set lists, which a custom resource's metadata has too."""
 
 
+class _Node(NamedTuple):
+    """Where a field path lands in a kind's schema."""
+
+    own: Mapping[str, Any]  # the field's own schema (extensions, default)
+    target: Mapping[str, Any]  # the schema it refers to
+    target_name: str  # that one's component name ('' inline)
+    holder_name: str  # the component schema of the struct holding the field
+    keep: bool  # a path of schema fields only: the answer may be kept
+
+
 class SchemaFieldRules(FieldRules):
     """The rules of a built-in kind, read from its OpenAPI schema as structured-merge-diff reads
     kube-apiserver's own models.
@@ -129,7 +139,8 @@ class SchemaFieldRules(FieldRules):
     _always: Mapping[str, Mapping[str, Any]]
     # answers kept, as every write asks them again; only for paths of schema fields, which
     # the schema bounds (a path through a map's keys, or off the schema, is worked out again)
-    _nodes: dict[tuple[str, ...], tuple[Any, ...] | None]
+    _nodes: dict[tuple[str, ...], _Node]
+    _map_values: dict[tuple[str, ...], _Node]  # a map's path: the node of any of its keys
     _atomic: dict[tuple[str, ...], bool]
     _present: dict[tuple[str, ...], Any]
 
@@ -138,8 +149,9 @@ class SchemaFieldRules(FieldRules):
         super().__init__()
         object.__setattr__(self, "_schemas", schemas)
         object.__setattr__(self, "_always", always or {})
-        object.__setattr__(self, "_nodes",
-                           {(): ({}, *self._resolve({"$ref": root}), {}, "", True)})
+        object.__setattr__(self, "_nodes", {(): _Node({}, *self._resolve({"$ref": root}), "",
+                                                        True)})
+        object.__setattr__(self, "_map_values", {})
         object.__setattr__(self, "_atomic", {})
         object.__setattr__(self, "_present", {})
 
@@ -161,31 +173,34 @@ class SchemaFieldRules(FieldRules):
             node = self._schemas.get(name)
         return {}, ""
 
-    def _node(self, path: tuple[str, ...]) -> tuple[Any, ...] | None:
-        """The field's own schema, the schema it refers to and that one's name, the struct
-        holding the field and its name, and whether the answer may be kept."""
+    def _node(self, path: tuple[str, ...]) -> _Node | None:
+        """Where ``path`` lands in the schema; None off the schema."""
         if path in self._nodes:
             return self._nodes[path]
+        if path[:-1] in self._map_values:
+            return self._map_values[path[:-1]]
         above = self._node(path[:-1])
         found = None
         if above is not None:
-            holder, holder_name = above[1], above[2]
+            holder, holder_name = above.target, above.target_name
             while holder.get("type") == "array":  # list items are transparent
                 holder, holder_name = self._resolve(holder.get("items"))
             properties = holder.get("properties")
             extra = holder.get("additionalProperties")
             if isinstance(properties, Mapping) and isinstance(properties.get(path[-1]), Mapping):
                 own = properties[path[-1]]
-                found = (own, *self._resolve(own), holder, holder_name, above[5])
+                found = _Node(own, *self._resolve(own), holder_name, above.keep)
             elif isinstance(extra, Mapping):
-                found = (extra, *self._resolve(extra), {}, "", False)
-        if found is not None and found[5]:
+                found = _Node(extra, *self._resolve(extra), "", False)
+                if above.keep and not properties:
+                    self._map_values[path[:-1]] = found
+        if found is not None and found.keep:
             self._nodes[path] = found
         return found
 
     def _extension(self, path: tuple[str, ...], name: str) -> Any:
         node = self._node(path)
-        return None if node is None else node[0].get(name, node[1].get(name))
+        return None if node is None else node.own.get(name, node.target.get(name))
 
     def list_keys(self, path: tuple[str, ...]) -> tuple[str, ...] | None:
         list_type = self._extension(path, "x-kubernetes-list-type")
@@ -200,7 +215,7 @@ class SchemaFieldRules(FieldRules):
         if keys is None:
             return None
         node = self._node(path)
-        item = self._resolve(node[1].get("items"))[0] if node is not None else {}
+        item = self._resolve(node.target.get("items"))[0] if node is not None else {}
         fields = item.get("properties") or {}
         defaults = {k: fields[k]["default"] for k in keys
                     if isinstance(fields.get(k), Mapping) and "default" in fields[k]}
@@ -211,14 +226,14 @@ class SchemaFieldRules(FieldRules):
         if known is None:
             node = self._node(path)
             known = self._find_atomic(node)
-            if node is not None and node[5]:
+            if node is not None and node.keep:
                 self._atomic[path] = known
         return known
 
-    def _find_atomic(self, node: tuple[Any, ...] | None) -> bool:
+    def _find_atomic(self, node: _Node | None) -> bool:
         if node is None:
             return False
-        own, target = node[0], node[1]
+        own, target = node.own, node.target
         if target.get("type") == "array":  # asked of an item: the items' own schema says
             own, target = {}, self._resolve(target.get("items"))[0]
         if own.get("x-kubernetes-map-type", target.get("x-kubernetes-map-type")) == "atomic":
@@ -234,17 +249,13 @@ class SchemaFieldRules(FieldRules):
         node = self._node(path)
         if node is None or not path:
             return MISSING
-        own, target, _, _, holder_name, keep = node
-        present = self._find_present(path, own, target, holder_name)
-        if keep:
+        if node.own.get("default") == {} and "properties" in node.target:
+            present: Any = {}
+        else:
+            present = self._always.get(node.holder_name, {}).get(path[-1], MISSING)
+        if node.keep:
             self._present[path] = present
         return present
-
-    def _find_present(self, path: tuple[str, ...], own: Mapping[str, Any],
-                      target: Mapping[str, Any], holder_name: str) -> Any:
-        if own.get("default") == {} and "properties" in target:
-            return {}
-        return self._always.get(holder_name, {}).get(path[-1], MISSING)
 
 
 @functools.cache
@@ -256,25 +267,27 @@ def builtin_field_rules(schema_name: str) -> SchemaFieldRules:
     return SchemaFieldRules(schema_name, BUILTIN_SCHEMAS, ALWAYS_SERIALIZED)
 
 
+@functools.cache
+def _schema_names_by_kind() -> dict[str, str]:
+    from dynakube.apiserver.kinds.data import load
+
+    names: dict[str, str] = {}
+    for key, schema_name in sorted(load()["kinds"].items()):  # the core group first
+        names.setdefault(key.rpartition("/")[2], str(schema_name))
+    return {kind: names[kind] for kind in BUILTIN_MERGE_KEYS if kind in names}
+
+
 class _RulesByKind(Mapping[str, FieldRules]):
     """:data:`BUILTIN_FIELD_RULES`: read from the schemas on first use."""
 
-    def _names(self) -> dict[str, str]:
-        from dynakube.apiserver.kinds.data import load
-
-        names: dict[str, str] = {}
-        for key, schema_name in sorted(load()["kinds"].items()):  # the core group first
-            names.setdefault(key.rpartition("/")[2], str(schema_name))
-        return {kind: names[kind] for kind in BUILTIN_MERGE_KEYS if kind in names}
-
     def __getitem__(self, kind: str) -> FieldRules:
-        return builtin_field_rules(self._names()[kind])
+        return builtin_field_rules(_schema_names_by_kind()[kind])
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names())
+        return iter(_schema_names_by_kind())
 
     def __len__(self) -> int:
-        return len(self._names())
+        return len(_schema_names_by_kind())
 
 
 BUILTIN_FIELD_RULES: Mapping[str, FieldRules] = _RulesByKind()
